@@ -1,0 +1,68 @@
+/* app.c — the object a stage wires itself into (see app.h). */
+#include "app.h"
+
+#include <stdlib.h>
+
+#include "err.h"
+
+struct deferred {
+    void (*fn)(void *ctx);
+    void *ctx;
+    struct deferred *next;
+};
+
+struct app {
+    struct config *cfg;
+    struct http_server *http;
+    int week;
+    struct deferred *deferred; /* newest first */
+};
+
+struct app *app_new(struct config *cfg, struct http_server *http, int week)
+{
+    struct app *app = calloc(1, sizeof *app);
+    if (!app)
+        return NULL;
+    *app = (struct app){.cfg = cfg, .http = http, .week = week};
+    return app;
+}
+
+void app_free(struct app *app)
+{
+    if (!app)
+        return;
+    while (app->deferred) {
+        struct deferred *d = app->deferred;
+        app->deferred = d->next;
+        d->fn(d->ctx);
+        free(d);
+    }
+    free(app);
+}
+
+struct config *app_config(struct app *app)
+{
+    return app->cfg;
+}
+
+struct http_server *app_http(struct app *app)
+{
+    return app->http;
+}
+
+int app_week(const struct app *app)
+{
+    return app->week;
+}
+
+int app_defer(struct app *app, void (*fn)(void *ctx), void *ctx)
+{
+    struct deferred *d = malloc(sizeof *d);
+    if (!d) {
+        fn(ctx);
+        return ERR_NOMEM;
+    }
+    *d = (struct deferred){.fn = fn, .ctx = ctx, .next = app->deferred};
+    app->deferred = d;
+    return 0;
+}

@@ -1,0 +1,798 @@
+/* http.c — the HTTP layer over libmicrohttpd (see http.h for what it promises).
+ *
+ * libmicrohttpd calls one "access handler" several times per request: once when the headers are
+ * in, then once per chunk of body, then a last time with no data. We use the first call for
+ * everything that can be decided from the headers (route, middleware, path ids, Content-Type,
+ * Content-Length), so a bad request is answered before its body is read; the body calls fill a
+ * bounded buffer; the last call runs the handler. State for one request lives in a
+ * `struct http_req` hung on libmicrohttpd's per-request pointer and freed in the
+ * request-completed callback, whichever way the request ends. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "problem.h"
+
+#define ROUTES_MAX 64
+#define SEGMENTS_MAX 8
+#define MIDDLEWARE_MAX 8
+#define RES_HEADERS_MAX 16
+#define REQUEST_ID_MAX 64
+/* A client that keeps streaming a chunked body this far past the limit is abusive; we stop
+ * reading and close rather than drain it forever. */
+#define DISCARD_MAX (64u * 1024 * 1024)
+
+struct route {
+    const char *method;
+    const char *pattern;
+    size_t nseg;
+    struct {
+        char text[64]; /* literal, or the parameter's name */
+        bool param;
+        bool id; /* {name:id} */
+    } seg[SEGMENTS_MAX];
+    http_handler_fn fn;
+    void *ctx;
+    unsigned flags;
+};
+
+struct http_server {
+    struct http_options opts;
+    struct MHD_Daemon *daemon;
+    struct route routes[ROUTES_MAX];
+    size_t nroutes;
+    struct http_middleware mw[MIDDLEWARE_MAX];
+    size_t nmw;
+    unsigned port;
+};
+
+struct res_header {
+    char *name, *value;
+};
+
+struct http_res {
+    int status;
+    char *content_type;
+    char *body;
+    size_t body_len;
+    struct res_header headers[RES_HEADERS_MAX];
+    size_t nheaders;
+    bool failed; /* an allocation failed while building: send a plain 500 instead */
+};
+
+struct http_req {
+    struct http_server *server;
+    struct MHD_Connection *conn;
+    const char *method, *path; /* owned by libmicrohttpd for the request's life */
+    const struct route *route;
+    char *path_copy;                  /* segments of path, split in place */
+    const char *params[SEGMENTS_MAX]; /* parameter values by route segment index */
+    int64_t param_ids[SEGMENTS_MAX];
+    struct http_query_arg *query;
+    size_t nquery, query_cap;
+    bool query_failed;
+    char id[REQUEST_ID_MAX + 1];
+    char client_ip[INET6_ADDRSTRLEN];
+    int64_t user_id;
+    struct buf body;
+    size_t discarded; /* body bytes dropped after the limit was passed */
+    bool answered;    /* a response has been queued */
+    bool too_large;
+    struct timespec start;
+    struct http_res res;
+};
+
+/* ---------------------------------------------------------------- responses */
+
+static char *dup_or_fail(struct http_res *res, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        res->failed = true;
+    return d;
+}
+
+void http_res_header(struct http_res *res, const char *name, const char *value)
+{
+    if (res->nheaders == RES_HEADERS_MAX) {
+        res->failed = true;
+        return;
+    }
+    struct res_header *h = &res->headers[res->nheaders];
+    h->name = dup_or_fail(res, name);
+    h->value = dup_or_fail(res, value);
+    res->nheaders++;
+}
+
+void http_res_body(struct http_res *res, int status, const char *content_type, const void *body,
+                   size_t len)
+{
+    free(res->body);
+    free(res->content_type);
+    res->status = status;
+    res->content_type = dup_or_fail(res, content_type);
+    res->body = malloc(len ? len : 1);
+    if (!res->body) {
+        res->failed = true;
+        res->body_len = 0;
+        return;
+    }
+    if (len)
+        memcpy(res->body, body, len);
+    res->body_len = len;
+}
+
+void http_res_json(struct http_res *res, int status, const cJSON *body)
+{
+    char *s = cJSON_PrintUnformatted(body);
+    if (!s) {
+        res->failed = true;
+        return;
+    }
+    free(res->body);
+    free(res->content_type);
+    res->status = status;
+    res->content_type = dup_or_fail(res, "application/json");
+    res->body = s; /* cJSON allocates with malloc: free() releases it */
+    res->body_len = strlen(s);
+}
+
+void http_res_empty(struct http_res *res, int status)
+{
+    free(res->body);
+    free(res->content_type);
+    res->body = NULL;
+    res->content_type = NULL;
+    res->body_len = 0;
+    res->status = status;
+}
+
+int http_res_status(const struct http_res *res)
+{
+    return res->status;
+}
+
+const char *http_res_get_header(const struct http_res *res, const char *name)
+{
+    if (strcasecmp(name, "Content-Type") == 0)
+        return res->content_type;
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (res->headers[i].name && strcasecmp(res->headers[i].name, name) == 0)
+            return res->headers[i].value;
+    return NULL;
+}
+
+static void res_clear(struct http_res *res)
+{
+    free(res->body);
+    free(res->content_type);
+    for (size_t i = 0; i < res->nheaders; i++) {
+        free(res->headers[i].name);
+        free(res->headers[i].value);
+    }
+    memset(res, 0, sizeof *res);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+const char *http_req_method(const struct http_req *req)
+{
+    return req->method;
+}
+
+const char *http_req_path(const struct http_req *req)
+{
+    return req->path;
+}
+
+const char *http_req_route(const struct http_req *req)
+{
+    return req->route ? req->route->pattern : NULL;
+}
+
+const char *http_req_id(const struct http_req *req)
+{
+    return req->id;
+}
+
+const char *http_req_client_ip(const struct http_req *req)
+{
+    return req->client_ip;
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static int param_index(const struct http_req *req, const char *name)
+{
+    if (!req->route)
+        return -1;
+    for (size_t i = 0; i < req->route->nseg; i++)
+        if (req->route->seg[i].param && strcmp(req->route->seg[i].text, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *http_req_param(const struct http_req *req, const char *name)
+{
+    int i = param_index(req, name);
+    return i < 0 ? NULL : req->params[i];
+}
+
+int64_t http_req_param_id(const struct http_req *req, const char *name)
+{
+    int i = param_index(req, name);
+    return i < 0 ? 0 : req->param_ids[i];
+}
+
+const struct http_query_arg *http_req_query(const struct http_req *req, size_t *n)
+{
+    *n = req->nquery;
+    return req->query;
+}
+
+const char *http_req_body(const struct http_req *req, size_t *len)
+{
+    *len = req->body.len;
+    return req->body.len ? req->body.data : NULL;
+}
+
+int64_t http_req_user_id(const struct http_req *req)
+{
+    return req->user_id;
+}
+
+void http_req_set_user_id(struct http_req *req, int64_t user_id)
+{
+    req->user_id = user_id;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+/* A canonical positive decimal that fits in int64: what API.md calls an id. */
+static bool parse_id(const char *s, int64_t *out)
+{
+    if (*s < '1' || *s > '9')
+        return false;
+    int64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        int d = *s - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn,
+               void *ctx, unsigned flags)
+{
+    if (s->nroutes == ROUTES_MAX)
+        return ERR_NOMEM;
+    if (pattern[0] != '/')
+        return ERR_INVALID;
+    struct route *r = &s->routes[s->nroutes];
+    memset(r, 0, sizeof *r);
+    *r = (struct route){.method = method, .pattern = pattern, .fn = fn, .ctx = ctx, .flags = flags};
+    const char *p = pattern + 1;
+    while (*p || r->nseg == 0) {
+        if (r->nseg == SEGMENTS_MAX)
+            return ERR_INVALID;
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len >= sizeof r->seg[0].text)
+            return ERR_INVALID;
+        char *text = r->seg[r->nseg].text;
+        if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
+            r->seg[r->nseg].param = true;
+            memcpy(text, p + 1, len - 2);
+            text[len - 2] = '\0';
+            char *colon = strchr(text, ':');
+            if (colon) {
+                if (strcmp(colon, ":id") != 0)
+                    return ERR_INVALID;
+                *colon = '\0';
+                r->seg[r->nseg].id = true;
+            }
+        } else {
+            memcpy(text, p, len);
+            text[len] = '\0';
+        }
+        r->nseg++;
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    s->nroutes++;
+    return 0;
+}
+
+int http_use(struct http_server *s, const struct http_middleware *mw)
+{
+    if (s->nmw == MIDDLEWARE_MAX)
+        return ERR_NOMEM;
+    s->mw[s->nmw++] = *mw;
+    return 0;
+}
+
+static bool route_matches(const struct route *r, char *const *segs, size_t nseg)
+{
+    if (r->nseg != nseg)
+        return false;
+    for (size_t i = 0; i < nseg; i++) {
+        if (r->seg[i].param) {
+            if (segs[i][0] == '\0')
+                return false; /* "/tasks/" has an empty last segment: no route */
+        } else if (strcmp(r->seg[i].text, segs[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+enum route_result { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_NO_METHOD };
+
+/* Finds the route for req. On ROUTE_NO_METHOD, `allow` gets every method of the path. */
+static enum route_result route_find(struct http_req *req, struct buf *allow)
+{
+    const struct http_server *s = req->server;
+    req->path_copy = strdup(req->path);
+    if (!req->path_copy)
+        return ROUTE_NO_PATH;
+    char *segs[SEGMENTS_MAX];
+    size_t nseg = 0;
+    char *p = req->path_copy;
+    if (*p != '/')
+        return ROUTE_NO_PATH;
+    p++;
+    for (;;) {
+        if (nseg == SEGMENTS_MAX)
+            return ROUTE_NO_PATH;
+        segs[nseg++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+    }
+    bool path_known = false;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const struct route *r = &s->routes[i];
+        if (!route_matches(r, segs, nseg))
+            continue;
+        if (strcmp(r->method, req->method) == 0) {
+            req->route = r;
+            for (size_t k = 0; k < nseg; k++)
+                req->params[k] = r->seg[k].param ? segs[k] : NULL;
+            return ROUTE_FOUND;
+        }
+        /* Methods are few and listed once each, in the order the stage registered them. */
+        if (!strstr(allow->data ? allow->data : "", r->method)) {
+            if (allow->len)
+                buf_puts(allow, ", ");
+            buf_puts(allow, r->method);
+        }
+        path_known = true;
+    }
+    return path_known ? ROUTE_NO_METHOD : ROUTE_NO_PATH;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static bool request_id_sane(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n == REQUEST_ID_MAX || !(isalnum(c) || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+static void request_id_new(char out[REQUEST_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+        /* getrandom on Linux does not fail for 16 bytes once booted; keep a fallback anyway. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        memcpy(raw, &ts, sizeof raw < sizeof ts ? sizeof raw : sizeof ts);
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof raw] = '\0';
+}
+
+/* True for application/json (or merge-patch+json when allowed) with no charset or utf-8. */
+static bool content_type_ok(const char *ct, unsigned flags)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t type_len = strcspn(ct, ";");
+    while (type_len > 0 && (ct[type_len - 1] == ' ' || ct[type_len - 1] == '\t'))
+        type_len--;
+    bool json = type_len == 16 && strncasecmp(ct, "application/json", 16) == 0;
+    bool merge = (flags & HTTP_ROUTE_MERGE_PATCH) && type_len == 28 &&
+                 strncasecmp(ct, "application/merge-patch+json", 28) == 0;
+    if (!json && !merge)
+        return false;
+    /* Parameters: only a charset of utf-8 is understood; any other charset is refused. */
+    const char *p = strchr(ct, ';');
+    while (p) {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, ";");
+        if (len >= 8 && strncasecmp(p, "charset=", 8) == 0) {
+            const char *v = p + 8;
+            size_t vlen = len - 8;
+            while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            if (!(vlen == 5 && strncasecmp(v, "utf-8", 5) == 0))
+                return false;
+        }
+        p = strchr(p, ';');
+    }
+    return true;
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)key;
+    (void)value;
+    *(size_t *)cls += key_size + value_size + 4; /* "Name: value\r\n" */
+    return MHD_YES;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)key_size;
+    struct http_req *req = cls;
+    if (req->nquery == req->query_cap) {
+        size_t cap = req->query_cap ? req->query_cap * 2 : 8;
+        struct http_query_arg *q = realloc(req->query, cap * sizeof *q);
+        if (!q) {
+            req->query_failed = true;
+            return MHD_NO;
+        }
+        req->query = q;
+        req->query_cap = cap;
+    }
+    req->query[req->nquery++] = (struct http_query_arg){
+        .key = key, .value = value ? value : "", .value_len = value ? value_size : 0};
+    return MHD_YES;
+}
+
+/* ---------------------------------------------------------------- sending */
+
+double http_req_elapsed_ms(const struct http_req *req)
+{
+    const struct timespec *start = &req->start;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static enum MHD_Result send_response(struct http_req *req)
+{
+    struct http_res *res = &req->res;
+    if (res->failed || res->status == 0) {
+        /* The handler ran out of memory (or forgot to answer): a bug or an outage, never the
+         * client's fault, and the one place a 500 comes from. */
+        static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server "
+                                   "Error\",\"status\":500}";
+        log_kv(LOG_ERROR, "response could not be built",
+               (struct log_kv[]){LOG_STR("request_id", req->id)}, 1);
+        res_clear(res);
+        http_res_body(res, 500, "application/problem+json", body, sizeof body - 1);
+    }
+    struct MHD_Response *r = NULL;
+    if (res->body) {
+        r = MHD_create_response_from_buffer_with_free_callback(res->body_len, res->body, free);
+        if (r)
+            res->body = NULL; /* now owned by libmicrohttpd */
+    } else {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!r)
+        return MHD_NO; /* out of memory: closing the connection is all that is left */
+    if (res->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (res->headers[i].name && res->headers[i].value)
+            MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    MHD_add_response_header(r, "X-Request-Id", req->id);
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    req->answered = true;
+    for (size_t i = 0; i < req->server->nmw; i++)
+        if (req->server->mw[i].on_response)
+            req->server->mw[i].on_response(req, res, req->server->mw[i].ctx);
+    return ok;
+}
+
+static enum MHD_Result answer_problem(struct http_req *req, int status, const char *detail)
+{
+    problem_send(&req->res, status, detail);
+    return send_response(req);
+}
+
+/* ---------------------------------------------------------------- the access handler */
+
+/* Everything that can be decided from the request line and headers. Returns true when it has
+ * answered (the body, if any, is then never read). */
+static bool on_headers(struct http_req *req)
+{
+    struct http_server *s = req->server;
+    size_t header_bytes = strlen(req->path) + strlen(req->method) + 16;
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, count_header, &header_bytes);
+    const char *rid = http_req_header(req, "X-Request-Id");
+    if (rid && request_id_sane(rid))
+        snprintf(req->id, sizeof req->id, "%s", rid);
+    else
+        request_id_new(req->id);
+    if (header_bytes > s->opts.max_header_bytes) {
+        answer_problem(req, 431, "the request headers are larger than the server accepts");
+        return true;
+    }
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, req);
+    if (req->query_failed) {
+        answer_problem(req, 500, NULL);
+        return true;
+    }
+
+    struct buf allow = BUF_INIT;
+    enum route_result rr = route_find(req, &allow);
+    if (rr != ROUTE_FOUND) {
+        if (rr == ROUTE_NO_METHOD && !allow.failed) {
+            http_res_header(&req->res, "Allow", allow.data);
+            answer_problem(req, 405, "this path does not support that method");
+        } else {
+            answer_problem(req, 404, "there is no such resource");
+        }
+        buf_free(&allow);
+        return true;
+    }
+    buf_free(&allow);
+
+    for (size_t i = 0; i < s->nmw; i++) {
+        if (s->mw[i].on_request && s->mw[i].on_request(req, &req->res, s->mw[i].ctx) != 0) {
+            send_response(req);
+            return true;
+        }
+    }
+    for (size_t i = 0; i < req->route->nseg; i++) {
+        if (req->route->seg[i].id && !parse_id(req->params[i], &req->param_ids[i])) {
+            answer_problem(req, 404, "there is no such resource");
+            return true;
+        }
+    }
+    if ((req->route->flags & HTTP_ROUTE_JSON_BODY) &&
+        !content_type_ok(http_req_header(req, "Content-Type"), req->route->flags)) {
+        answer_problem(req, 415,
+                       (req->route->flags & HTTP_ROUTE_MERGE_PATCH)
+                           ? "send the body as application/json or "
+                             "application/merge-patch+json (charset utf-8)"
+                           : "send the body as application/json (charset utf-8)");
+        return true;
+    }
+    const char *cl = http_req_header(req, "Content-Length");
+    if (cl) {
+        char *end = NULL;
+        unsigned long long len = strtoull(cl, &end, 10);
+        if (end != cl && len > s->opts.max_body_bytes) {
+            answer_problem(req, 413, "the request body is larger than the server accepts");
+            return true;
+        }
+    }
+    return false;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct http_req *req = *con_cls;
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        req->server = s;
+        req->conn = conn;
+        req->method = method;
+        req->path = url;
+        clock_gettime(CLOCK_MONOTONIC, &req->start);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) {
+            const struct sockaddr *sa = ci->client_addr;
+            const void *addr = sa->sa_family == AF_INET6
+                                   ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                                   : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+            if (!inet_ntop(sa->sa_family, addr, req->client_ip, sizeof req->client_ip))
+                req->client_ip[0] = '\0';
+        }
+        if (on_headers(req))
+            return req->answered ? MHD_YES : MHD_NO;
+        return MHD_YES;
+    }
+    if (req->answered) {
+        /* Answered from the headers while the client still sends a body: swallow it. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->too_large || req->body.len + n > s->opts.max_body_bytes) {
+            req->too_large = true;
+            req->discarded += n;
+            return req->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
+        return buf_append(&req->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
+    }
+    if (req->too_large)
+        return answer_problem(req, 413, "the request body is larger than the server accepts");
+    req->route->fn(req, &req->res, req->route->ctx);
+    return send_response(req);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct http_req *req = *con_cls;
+    if (!req)
+        return;
+    res_clear(&req->res);
+    buf_free(&req->body);
+    free(req->query);
+    free(req->path_copy);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_kv(LOG_WARN, "http", (struct log_kv[]){LOG_STR("detail", msg)}, 1);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+struct http_server *http_server_new(const struct http_options *opts)
+{
+    if (!opts->bind_address || opts->max_body_bytes == 0 || opts->max_header_bytes == 0) {
+        log_msg(LOG_ERROR, "http: bind address and size limits are required");
+        return NULL;
+    }
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->opts = *opts;
+    if (s->opts.threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        s->opts.threads = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    return s;
+}
+
+int http_server_start(struct http_server *s)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%u", s->opts.port);
+    if (getaddrinfo(s->opts.bind_address, port, &hints, &ai) != 0 || !ai) {
+        log_kv(LOG_ERROR, "http: BIND_ADDRESS is not a numeric IP address",
+               (struct log_kv[]){LOG_STR("bind_address", s->opts.bind_address)}, 1);
+        return ERR_INVALID;
+    }
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->opts.mode == HTTP_MODE_THREAD_PER_CONNECTION)
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    else
+        flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+    /* Headers must fit in the connection's memory pool, or libmicrohttpd answers 431 itself
+     * with a bare HTML page. We make the pool far larger than our own header limit, so headers
+     * up to about a megabyte reach on_headers and get a proper problem response. The pool is
+     * mmap'ed, so pages a connection never touches cost address space, not memory. */
+    size_t pool = s->opts.max_header_bytes * 2 + 1024 * 1024;
+    struct MHD_OptionItem ops[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_seconds, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+        {s->opts.mode == HTTP_MODE_POOL ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         s->opts.threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_ARRAY, ops,
+                                 MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->daemon) {
+        log_kv(LOG_ERROR, "http: cannot listen (is the port in use?)",
+               (struct log_kv[]){LOG_STR("bind_address", s->opts.bind_address),
+                                 LOG_INT("port", s->opts.port)},
+               2);
+        return ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : s->opts.port;
+    return 0;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s || !s->daemon)
+        return;
+    /* Stop accepting first, so a load balancer sees refused connections at once, then let the
+     * requests under way finish. */
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (!s)
+        return;
+    http_server_stop(s);
+    free(s);
+}

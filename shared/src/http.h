@@ -1,0 +1,121 @@
+/* http.h — the HTTP layer every stage serves through, over libmicrohttpd.
+ *
+ * A stage adds routes ("GET /tasks/{id:id}") and middleware; the layer does the rest the same way
+ * for every route: it routes (404, 405 with Allow), gives every request an id, runs middleware,
+ * checks {name:id} path parameters (404), the JSON Content-Type of body routes (415) and the body
+ * size (413, from Content-Length before reading and again while a chunked body streams in),
+ * bounds the request headers (431), reads the body, calls the handler, and sends the answer with
+ * X-Request-Id. That is exactly API.md's order of checks: 401 (middleware) → 404 (path id) →
+ * 415 → 413, leaving 400 → 422 → 404 → 412 to the handler.
+ *
+ * Two concurrency models, chosen by configuration (week 3's lesson compares them): a pool of
+ * epoll event loops (HTTP_MODE=pool, HTTP_THREADS loops), or one thread per connection. Handlers
+ * run on those threads and may block; routes and middleware are fixed before http_server_start. */
+#ifndef TASKD_HTTP_H
+#define TASKD_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_server;
+struct http_req;
+struct http_res;
+
+enum http_mode { HTTP_MODE_POOL, HTTP_MODE_THREAD_PER_CONNECTION };
+
+struct http_options {
+    const char *bind_address;   /* "127.0.0.1", "0.0.0.0", "::1"... */
+    unsigned port;              /* 0 asks the kernel for a free port (see http_server_port) */
+    enum http_mode mode;
+    unsigned threads;           /* event loops in pool mode; 0 = one per CPU */
+    size_t max_body_bytes;      /* larger bodies are 413 */
+    size_t max_header_bytes;    /* request line + headers larger than this are 431 */
+    unsigned timeout_seconds;   /* idle connections (and slow clients) are closed after this */
+    unsigned max_connections;   /* past this, new connections are accepted and closed at once */
+};
+
+typedef void (*http_handler_fn)(struct http_req *req, struct http_res *res, void *ctx);
+
+enum http_route_flags {
+    /* The route takes a JSON body: a Content-Type other than application/json (with no
+     * charset, or charset utf-8) is answered 415 by the layer. */
+    HTTP_ROUTE_JSON_BODY = 1u << 0,
+    /* Also accept application/merge-patch+json (RFC 7396), for PATCH routes. */
+    HTTP_ROUTE_MERGE_PATCH = 1u << 1,
+};
+
+struct http_middleware {
+    const char *name;
+    /* Runs for every request that matched a route, before its body is read. Return 0 to go on;
+     * non-zero means the middleware has answered through res and the handler is skipped. */
+    int (*on_request)(struct http_req *req, struct http_res *res, void *ctx);
+    /* Runs once for every answer the server gives, the layer's own 404/405/413/431 included. */
+    void (*on_response)(const struct http_req *req, const struct http_res *res, void *ctx);
+    void *ctx;
+};
+
+/* Server lifecycle. http_server_new copies opts; returns NULL (and logs why) on bad options. */
+struct http_server *http_server_new(const struct http_options *opts);
+int http_server_start(struct http_server *s);
+unsigned http_server_port(const struct http_server *s);
+void http_server_stop(struct http_server *s); /* finishes requests under way, then returns */
+void http_server_free(struct http_server *s); /* NULL is a no-op */
+
+/* Adds a route. pattern segments are literals, {name} (any one segment) or {name:id} (a
+ * canonical positive decimal ≤ 2^63−1, else 404 before the handler runs). The pattern string
+ * must outlive the server. Returns 0, ERR_INVALID (bad pattern) or ERR_NOMEM. */
+int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn,
+               void *ctx, unsigned flags);
+
+/* Appends a middleware (run in the order added). The struct is copied. 0 or ERR_NOMEM. */
+int http_use(struct http_server *s, const struct http_middleware *mw);
+
+/* ---- the request (valid only during the handler / middleware call) ---- */
+
+struct http_query_arg {
+    const char *key;
+    const char *value; /* "" for "?a" and "?a=" */
+    size_t value_len;  /* may contain NUL bytes if the client sent %00: check it */
+};
+
+const char *http_req_method(const struct http_req *req);
+const char *http_req_path(const struct http_req *req);  /* decoded path, no query string */
+const char *http_req_route(const struct http_req *req); /* matched pattern, or NULL */
+const char *http_req_id(const struct http_req *req);    /* X-Request-Id of this exchange */
+const char *http_req_client_ip(const struct http_req *req);
+/* A header's value (name is case-insensitive), or NULL. */
+const char *http_req_header(const struct http_req *req, const char *name);
+/* A path parameter by name, or NULL. */
+const char *http_req_param(const struct http_req *req, const char *name);
+/* The value of a {name:id} parameter (already checked), or 0 when there is none. */
+int64_t http_req_param_id(const struct http_req *req, const char *name);
+/* All query arguments in the order sent, repeats kept, '+' read as a space; *n gets the count. */
+const struct http_query_arg *http_req_query(const struct http_req *req, size_t *n);
+/* The whole body (NUL-terminated for convenience; len is the truth), or NULL when empty. */
+const char *http_req_body(const struct http_req *req, size_t *len);
+
+/* Milliseconds since the request's headers arrived. */
+double http_req_elapsed_ms(const struct http_req *req);
+
+/* The caller's user id once authentication has run: the scope every repository call takes.
+ * 0 means anonymous (weeks 1-3). Set by the auth middleware (week 4). */
+int64_t http_req_user_id(const struct http_req *req);
+void http_req_set_user_id(struct http_req *req, int64_t user_id);
+
+/* ---- the response: build it in the handler; the layer sends it afterwards ---- */
+
+/* Adds a header (copied). Content-Type and Content-Length are set by the body calls. */
+void http_res_header(struct http_res *res, const char *name, const char *value);
+/* Sets status and body (copied). */
+void http_res_body(struct http_res *res, int status, const char *content_type, const void *body,
+                   size_t len);
+/* Sets status and a compact JSON body (application/json). */
+void http_res_json(struct http_res *res, int status, const cJSON *body);
+/* Sets a status with no body (204, 304). */
+void http_res_empty(struct http_res *res, int status);
+
+int http_res_status(const struct http_res *res);
+const char *http_res_get_header(const struct http_res *res, const char *name);
+
+#endif

@@ -1,0 +1,36 @@
+/* log.h — structured logs: one JSON object per line on stderr.
+ *
+ * Every line has "ts", "level" and "msg"; callers add key/value fields. A log shipper (or jq)
+ * reads the lines without guessing. Secrets never go through here: log the fact, not the value.
+ * Writes are a single write(2) of a whole line, so lines from different threads never mix. */
+#ifndef TASKD_LOG_H
+#define TASKD_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+enum log_kv_kind { LOG_KV_STR, LOG_KV_INT, LOG_KV_DOUBLE };
+
+struct log_kv {
+    const char *key;
+    enum log_kv_kind kind;
+    const char *str; /* LOG_KV_STR; NULL is written as null */
+    long long num;   /* LOG_KV_INT */
+    double dbl;      /* LOG_KV_DOUBLE */
+};
+
+#define LOG_STR(k, v) ((struct log_kv){.key = (k), .kind = LOG_KV_STR, .str = (v)})
+#define LOG_INT(k, v) ((struct log_kv){.key = (k), .kind = LOG_KV_INT, .num = (v)})
+#define LOG_DBL(k, v) ((struct log_kv){.key = (k), .kind = LOG_KV_DOUBLE, .dbl = (v)})
+
+/* Parses "debug" | "info" | "warn" | "error"; returns 0 or ERR_INVALID. */
+int log_level_parse(const char *name, enum log_level *out);
+void log_set_level(enum log_level level);
+int log_enabled(enum log_level level);
+
+/* Writes one line with msg and the n fields in kv (kv may be NULL when n is 0). */
+void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size_t n);
+void log_msg(enum log_level level, const char *msg);
+
+#endif

@@ -1,0 +1,142 @@
+/* main.c — the one main() of every stage.
+ *
+ * It knows nothing about weeks: the Makefile compiles it with TASKD_STAGE naming the stage to run
+ * (stage_01, stage_02...). main declares the core settings, lets the stage declare its own,
+ * loads and validates them all, builds the HTTP server, lets the stage add its routes and
+ * resources, serves until SIGINT or SIGTERM, and then stops in order: no new connections,
+ * requests under way finish, resources are released newest first. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "err.h"
+#include "http.h"
+#include "http_log.h"
+#include "log.h"
+
+#ifndef TASKD_STAGE
+#error "build with -DTASKD_STAGE=stage_NN (the Makefile does)"
+#endif
+extern const struct stage TASKD_STAGE;
+
+static const struct config_var core_vars[] = {
+    {.name = "PORT", .kind = CONFIG_INT, .default_value = "8080", .min = 0, .max = 65535,
+     .help = "TCP port to listen on (0 = any free port, logged at start)"},
+    {.name = "BIND_ADDRESS", .kind = CONFIG_STRING, .default_value = "127.0.0.1", .min = 2,
+     .max = 64, .help = "numeric address to listen on (0.0.0.0 or :: for every interface)"},
+    {.name = "LOG_LEVEL", .kind = CONFIG_ENUM, .default_value = "info",
+     .choices = "debug|info|warn|error", .help = "least severe log level written to stderr"},
+    {.name = "MAX_BODY_BYTES", .kind = CONFIG_INT, .default_value = "1048576", .min = 1024,
+     .max = 64 * 1024 * 1024, .help = "largest request body accepted (else 413)"},
+    {.name = "MAX_HEADER_BYTES", .kind = CONFIG_INT, .default_value = "16384", .min = 1024,
+     .max = 1024 * 1024, .help = "largest request line + headers accepted (else 431)"},
+    {.name = "HTTP_MODE", .kind = CONFIG_ENUM, .default_value = "pool", .choices = "pool|thread",
+     .help = "pool = epoll event loops; thread = one thread per connection"},
+    {.name = "HTTP_THREADS", .kind = CONFIG_INT, .default_value = "0", .min = 0, .max = 256,
+     .help = "event loops in pool mode (0 = one per CPU)"},
+    {.name = "HTTP_TIMEOUT_SECONDS", .kind = CONFIG_INT, .default_value = "15", .min = 1,
+     .max = 3600, .help = "close connections idle (or stalled) this long"},
+    {.name = "HTTP_MAX_CONNECTIONS", .kind = CONFIG_INT, .default_value = "1024", .min = 1,
+     .max = 65536, .help = "connections served at once"},
+};
+
+static void usage(const struct config *cfg, FILE *out)
+{
+    fprintf(out,
+            "usage: taskd [--help]\n\n"
+            "The task service, stage %s. Configuration comes from the environment:\n\n",
+            TASKD_STAGE.name);
+    config_print_help(cfg, out);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 1;
+    struct config *cfg = NULL;
+    struct http_server *http = NULL;
+    struct app *app = NULL;
+
+    /* Block the stop signals in every thread (the HTTP threads inherit this mask) and wait for
+     * them here with sigwait: no async-signal-safety puzzles in handlers. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cfg = config_new();
+    if (!cfg || config_declare(cfg, core_vars, sizeof core_vars / sizeof core_vars[0]) != 0 ||
+        TASKD_STAGE.declare(cfg) != 0) {
+        fprintf(stderr, "taskd: out of memory\n");
+        goto done;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(cfg, stdout);
+            rc = 0;
+            goto done;
+        }
+        fprintf(stderr, "taskd: unknown argument '%s' (try --help)\n", argv[i]);
+        rc = 2;
+        goto done;
+    }
+    if (config_load(cfg, stderr) != 0) {
+        fprintf(stderr, "taskd: fix the configuration above (see taskd --help)\n");
+        rc = 2;
+        goto done;
+    }
+    enum log_level level = LOG_INFO;
+    log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
+    log_set_level(level);
+
+    struct http_options opts = {
+        .bind_address = config_get(cfg, "BIND_ADDRESS"),
+        .port = (unsigned)config_get_int(cfg, "PORT"),
+        .mode = strcmp(config_get(cfg, "HTTP_MODE"), "thread") == 0
+                    ? HTTP_MODE_THREAD_PER_CONNECTION
+                    : HTTP_MODE_POOL,
+        .threads = (unsigned)config_get_int(cfg, "HTTP_THREADS"),
+        .max_body_bytes = (size_t)config_get_int(cfg, "MAX_BODY_BYTES"),
+        .max_header_bytes = (size_t)config_get_int(cfg, "MAX_HEADER_BYTES"),
+        .timeout_seconds = (unsigned)config_get_int(cfg, "HTTP_TIMEOUT_SECONDS"),
+        .max_connections = (unsigned)config_get_int(cfg, "HTTP_MAX_CONNECTIONS"),
+    };
+    http = http_server_new(&opts);
+    app = http ? app_new(cfg, http, TASKD_STAGE.week) : NULL;
+    if (!app || http_use(http, http_log_middleware()) != 0) {
+        log_msg(LOG_ERROR, "out of memory at start-up");
+        goto done;
+    }
+    if (TASKD_STAGE.start(app) != 0) {
+        log_kv(LOG_ERROR, "the stage did not start",
+               (struct log_kv[]){LOG_STR("stage", TASKD_STAGE.name)}, 1);
+        goto done;
+    }
+    if (http_server_start(http) != 0)
+        goto done;
+    log_kv(LOG_INFO, "listening",
+           (struct log_kv[]){LOG_STR("stage", TASKD_STAGE.name),
+                             LOG_STR("address", opts.bind_address),
+                             LOG_INT("port", http_server_port(http)),
+                             LOG_STR("mode", config_get(cfg, "HTTP_MODE"))},
+           4);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_kv(LOG_INFO, "stopping", (struct log_kv[]){LOG_STR("signal", strsignal(sig))}, 1);
+    http_server_stop(http);
+    rc = 0;
+done:
+    http_server_stop(http); /* before the stage's resources go: handlers may still use them */
+    app_free(app);
+    http_server_free(http);
+    config_free(cfg);
+    if (rc == 0)
+        log_msg(LOG_INFO, "stopped");
+    return rc;
+}

@@ -1,0 +1,574 @@
+/* testkit.c — servers, HTTP requests and assertions for the graded suites (see testkit.h).
+ *
+ * A server is a real child process of the stage binary: it gets PORT=0 (the kernel picks a free
+ * port, so suites never collide) and a fresh SQLite file in its own temp directory, and the kit
+ * reads the port from the server's "listening" log line. Requests go through libcurl with one
+ * reused handle per test process, so keep-alive is exercised like a real client would. */
+#include "testkit.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+#define START_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS 10000
+#define ENV_MAX 128
+
+extern char **environ;
+
+struct tk_server {
+    pid_t pid; /* 0 for the shared server seen from a test process */
+    char url[64];
+    char dir[64];
+    char log[128];
+};
+
+/* ------------------------------------------------------------------ small helpers */
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b = BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    if (!b.data)
+        buf_append(&b, "", 0);
+    return buf_steal(&b, len);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+const char *tk_unique(const char *prefix, char *buf, size_t buf_len)
+{
+    static unsigned counter;
+    snprintf(buf, buf_len, "%s-%ld-%u-%ld", prefix, (long)getpid(), ++counter, now_ms() % 100000);
+    return buf;
+}
+
+const char *tk_urlencode(const char *s, char *buf, size_t buf_len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < buf_len; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* ------------------------------------------------------------------ servers */
+
+/* Finds "port":N in a "listening" line of the log. */
+static int port_from_log(const char *log)
+{
+    const char *line = strstr(log, "\"msg\":\"listening\"");
+    if (!line)
+        return 0;
+    const char *p = strstr(line, "\"port\":");
+    return p ? atoi(p + 7) : 0;
+}
+
+static void print_log_tail(const char *path)
+{
+    size_t len = 0;
+    char *log = read_file(path, &len);
+    if (!log)
+        return;
+    const char *tail = len > 3000 ? log + len - 3000 : log;
+    fprintf(stderr, "---- server log (%s), last lines ----\n%s\n----\n", path, tail);
+    free(log);
+}
+
+/* Adds "NAME=value" settings from a space-separated list (TASKD_ENV). */
+static size_t add_env_list(char **env, size_t n, char *list)
+{
+    for (char *save = NULL, *tok = strtok_r(list, " ", &save); tok && n < ENV_MAX - 1;
+         tok = strtok_r(NULL, " ", &save))
+        env[n++] = tok;
+    return n;
+}
+
+/* Starts the binary; returns NULL with a message on stderr when it does not come up. */
+static struct tk_server *server_spawn(const char *const *extra_env)
+{
+    const char *bin = getenv("TASKD_BIN");
+    if (!bin) {
+        fprintf(stderr, "testkit: TASKD_BIN is not set (which stage binary to test?)\n");
+        return NULL;
+    }
+    struct tk_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    snprintf(s->dir, sizeof s->dir, "/tmp/taskd-test-XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        fprintf(stderr, "testkit: mkdtemp: %s\n", strerror(errno));
+        free(s);
+        return NULL;
+    }
+    snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
+
+    char db[160];
+    snprintf(db, sizeof db, "DATABASE_URL=sqlite:%s/taskd.db", s->dir);
+    char *env[ENV_MAX];
+    size_t n = 0;
+    for (char **e = environ; *e && n < ENV_MAX - 16; e++)
+        if (strncmp(*e, "PORT=", 5) != 0 && strncmp(*e, "DATABASE_URL=", 13) != 0)
+            env[n++] = *e;
+    env[n++] = "PORT=0";
+    env[n++] = "BIND_ADDRESS=127.0.0.1";
+    env[n++] = db;
+    char *list = getenv("TASKD_ENV") ? strdup(getenv("TASKD_ENV")) : NULL;
+    if (list)
+        n = add_env_list(env, n, list);
+    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
+        env[n++] = (char *)extra_env[i];
+    env[n] = NULL;
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execve(bin, (char *const[]){(char *)bin, NULL}, env);
+        fprintf(stderr, "testkit: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    free(list);
+    if (pid < 0) {
+        fprintf(stderr, "testkit: fork: %s\n", strerror(errno));
+        free(s);
+        return NULL;
+    }
+    s->pid = pid;
+
+    long deadline = now_ms() + START_TIMEOUT_MS;
+    int port = 0;
+    while (!port && now_ms() < deadline) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "testkit: %s exited while starting (status %d)\n", bin, status);
+            print_log_tail(s->log);
+            s->pid = 0;
+            free(s);
+            return NULL;
+        }
+        char *log = read_file(s->log, NULL);
+        port = log ? port_from_log(log) : 0;
+        free(log);
+        if (!port)
+            sleep_ms(10);
+    }
+    if (!port) {
+        fprintf(stderr, "testkit: %s did not log \"listening\" within %d ms\n", bin,
+                START_TIMEOUT_MS);
+        print_log_tail(s->log);
+        tk_server_stop(s);
+        return NULL;
+    }
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", port);
+    return s;
+}
+
+struct tk_server *tk_server_start(const char *const *extra_env)
+{
+    struct tk_server *s = server_spawn(extra_env);
+    cr_assert(s, "could not start a private server of %s (see the log above)",
+              getenv("TASKD_BIN") ? getenv("TASKD_BIN") : "(TASKD_BIN unset)");
+    struct tk_response *r = tk_get(s, "/health");
+    cr_assert(r->status == 200, "GET /health on a new server: expected 200, got %ld", r->status);
+    tk_response_free(r);
+    return s;
+}
+
+int tk_server_stop(struct tk_server *s)
+{
+    if (!s)
+        return 0;
+    int status = 0;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        long deadline = now_ms() + STOP_TIMEOUT_MS;
+        pid_t got = 0;
+        while ((got = waitpid(s->pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+            sleep_ms(10);
+        if (got == 0) {
+            fprintf(stderr, "testkit: server did not stop within %d ms of SIGTERM; killing it\n",
+                    STOP_TIMEOUT_MS);
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            status = -1;
+        }
+    }
+    if (s->dir[0]) {
+        if (status != 0)
+            fprintf(stderr, "testkit: server files kept for inspection in %s\n", s->dir);
+        else
+            nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    free(s);
+    return status;
+}
+
+const char *tk_server_url(const struct tk_server *s)
+{
+    return s->url;
+}
+
+const char *tk_server_log_path(const struct tk_server *s)
+{
+    return s->log;
+}
+
+/* The shared server: started by tk_main in the runner, found through the environment by each
+ * forked test. */
+struct tk_server *tk_shared(void)
+{
+    static struct tk_server shared;
+    const char *url = getenv("TK_SHARED_URL");
+    cr_assert(url, "this suite has no shared server (is TASKD_BIN set?)");
+    snprintf(shared.url, sizeof shared.url, "%s", url);
+    snprintf(shared.log, sizeof shared.log, "%s", getenv("TK_SHARED_LOG") ? getenv("TK_SHARED_LOG") : "");
+    return &shared;
+}
+
+/* Used by tk_main (declared there). */
+struct tk_server *tk_server_spawn_shared(void);
+struct tk_server *tk_server_spawn_shared(void)
+{
+    return server_spawn(NULL);
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+    return buf_append(ctx, p, size * n) == 0 ? size * n : 0;
+}
+
+static bool has_header(const char *const *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; headers && headers[i]; i++)
+        if (strncasecmp(headers[i], name, n) == 0 && headers[i][n] == ':')
+            return true;
+    return false;
+}
+
+static bool is_json_type(const char *headers)
+{
+    char ct[128];
+    struct tk_response fake = {.headers = (char *)headers};
+    if (!tk_header(&fake, "Content-Type", ct, sizeof ct))
+        return false;
+    return strncasecmp(ct, "application/json", 16) == 0 ||
+           strncasecmp(ct, "application/problem+json", 24) == 0;
+}
+
+struct tk_response *tk_request(struct tk_server *s, const char *method, const char *path,
+                               const char *const *headers, const char *body, size_t body_len)
+{
+    static CURL *curl; /* one per test process: connections are kept alive between requests */
+    if (!curl) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl = curl_easy_init();
+    } else {
+        curl_easy_reset(curl);
+    }
+    cr_assert(curl, "libcurl could not start");
+    struct tk_response *r = calloc(1, sizeof *r);
+    cr_assert(r, "out of memory");
+    snprintf(r->what, sizeof r->what, "%s %.200s", method, path);
+
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    /* libcurl adds these on its own; a test that wants them says so explicitly. */
+    if (!has_header(headers, "Expect"))
+        list = curl_slist_append(list, "Expect:");
+    if (body && !has_header(headers, "Content-Type"))
+        list = curl_slist_append(list, "Content-Type:");
+
+    struct buf data = BUF_INIT, head = BUF_INIT;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &data);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &head);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    CURLcode cc = curl_easy_perform(curl);
+    curl_slist_free_all(list);
+    cr_assert(cc == CURLE_OK, "%s: no HTTP answer: %s", r->what, curl_easy_strerror(cc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+    if (!data.data)
+        buf_append(&data, "", 0);
+    if (!head.data)
+        buf_append(&head, "", 0);
+    r->body = buf_steal(&data, &r->body_len);
+    r->headers = buf_steal(&head, NULL);
+    if (is_json_type(r->headers))
+        r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    return r;
+}
+
+struct tk_response *tk_get(struct tk_server *s, const char *path)
+{
+    return tk_request(s, "GET", path, NULL, NULL, 0);
+}
+
+struct tk_response *tk_delete(struct tk_server *s, const char *path)
+{
+    return tk_request(s, "DELETE", path, NULL, NULL, 0);
+}
+
+static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+
+struct tk_response *tk_post_json(struct tk_server *s, const char *path, const char *json)
+{
+    return tk_request(s, "POST", path, json_headers, json, strlen(json));
+}
+
+struct tk_response *tk_patch_json(struct tk_server *s, const char *path, const char *json)
+{
+    return tk_request(s, "PATCH", path, json_headers, json, strlen(json));
+}
+
+void tk_response_free(struct tk_response *r)
+{
+    if (!r)
+        return;
+    cJSON_Delete(r->json);
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+const char *tk_header(const struct tk_response *r, const char *name, char *buf, size_t buf_len)
+{
+    size_t n = strlen(name);
+    const char *value = NULL;
+    /* The header block may hold several responses (a 100 Continue first): keep the last match
+     * of the last response, which is the one the test is about. */
+    for (const char *line = r->headers; line && *line;) {
+        const char *eol = strstr(line, "\r\n");
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
+            value = NULL;
+        else if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':')
+            value = line + n + 1;
+        if (value == line + n + 1) {
+            while (*value == ' ')
+                value++;
+            size_t vlen = len - (size_t)(value - line);
+            if (vlen >= buf_len)
+                vlen = buf_len - 1;
+            memcpy(buf, value, vlen);
+            buf[vlen] = '\0';
+        }
+        line = eol ? eol + 2 : line + len;
+    }
+    return value ? buf : NULL;
+}
+
+/* ------------------------------------------------------------------ assertions */
+
+#define BODY_SHOWN 300
+
+void tk_expect_status(const struct tk_response *r, long status)
+{
+    cr_assert(r->status == status, "%s: expected status %ld, got %ld; body: %.*s", r->what,
+              status, r->status, BODY_SHOWN, r->body);
+}
+
+void tk_expect_problem(const struct tk_response *r, long status)
+{
+    tk_expect_status(r, status);
+    char ct[128];
+    const char *got = tk_header(r, "Content-Type", ct, sizeof ct);
+    cr_assert(got && strncmp(got, "application/problem+json", 24) == 0,
+              "%s: expected Content-Type application/problem+json, got %s", r->what,
+              got ? got : "none");
+    cr_assert(r->json && cJSON_IsObject(r->json), "%s: the problem body is not a JSON object: %.*s",
+              r->what, BODY_SHOWN, r->body);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(r->json, "type");
+    const cJSON *title = cJSON_GetObjectItemCaseSensitive(r->json, "title");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(r->json, "status");
+    cr_assert(cJSON_IsString(type) && cJSON_IsString(title),
+              "%s: a problem needs string \"type\" and \"title\": %.*s", r->what, BODY_SHOWN,
+              r->body);
+    cr_assert(cJSON_IsNumber(st) && st->valuedouble == (double)status,
+              "%s: the problem's \"status\" should be %ld: %.*s", r->what, status, BODY_SHOWN,
+              r->body);
+    char rid[80];
+    cr_assert(tk_header(r, "X-Request-Id", rid, sizeof rid), "%s: no X-Request-Id header",
+              r->what);
+}
+
+static const cJSON *problem_errors(const struct tk_response *r)
+{
+    const cJSON *errors = r->json ? cJSON_GetObjectItemCaseSensitive(r->json, "errors") : NULL;
+    cr_assert(cJSON_IsArray(errors), "%s: expected an \"errors\" array in: %.*s", r->what,
+              BODY_SHOWN, r->body);
+    return errors;
+}
+
+static bool names_field(const cJSON *errors, const char *field)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, errors)
+    {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "field");
+        if (cJSON_IsString(f) && strcmp(f->valuestring, field) == 0)
+            return true;
+    }
+    return false;
+}
+
+void tk_expect_field_error(const struct tk_response *r, const char *field)
+{
+    const cJSON *errors = problem_errors(r);
+    cr_assert(names_field(errors, field), "%s: expected an error on field \"%s\", got: %.*s",
+              r->what, field, BODY_SHOWN, r->body);
+}
+
+void tk_expect_field_errors_exactly(const struct tk_response *r, const char *const *fields)
+{
+    const cJSON *errors = problem_errors(r);
+    size_t n = 0;
+    for (; fields[n]; n++)
+        cr_assert(names_field(errors, fields[n]),
+                  "%s: expected an error on field \"%s\", got: %.*s", r->what, fields[n],
+                  BODY_SHOWN, r->body);
+    cr_assert((size_t)cJSON_GetArraySize(errors) == n,
+              "%s: expected errors on exactly %zu fields, got %d: %.*s", r->what, n,
+              cJSON_GetArraySize(errors), BODY_SHOWN, r->body);
+}
+
+void tk_expect_header(const struct tk_response *r, const char *name, const char *value)
+{
+    char buf[512];
+    const char *got = tk_header(r, name, buf, sizeof buf);
+    cr_assert(got && strcmp(got, value) == 0, "%s: expected header %s: %s, got %s", r->what, name,
+              value, got ? got : "(absent)");
+}
+
+void tk_expect_no_header(const struct tk_response *r, const char *name)
+{
+    char buf[512];
+    const char *got = tk_header(r, name, buf, sizeof buf);
+    cr_assert(!got, "%s: expected no %s header, got %s", r->what, name, got);
+}
+
+static const cJSON *field_of(const struct tk_response *r, const char *field)
+{
+    cr_assert(r->json && cJSON_IsObject(r->json), "%s: expected a JSON object body, got: %.*s",
+              r->what, BODY_SHOWN, r->body);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, field);
+    cr_assert(v, "%s: the body has no \"%s\": %.*s", r->what, field, BODY_SHOWN, r->body);
+    return v;
+}
+
+void tk_expect_json_str(const struct tk_response *r, const char *field, const char *value)
+{
+    const cJSON *v = field_of(r, field);
+    cr_assert(cJSON_IsString(v) && strcmp(v->valuestring, value) == 0,
+              "%s: expected \"%s\": \"%s\", got: %.*s", r->what, field, value, BODY_SHOWN,
+              r->body);
+}
+
+void tk_expect_json_int(const struct tk_response *r, const char *field, long long value)
+{
+    const cJSON *v = field_of(r, field);
+    cr_assert(cJSON_IsNumber(v) && v->valuedouble == (double)value,
+              "%s: expected \"%s\": %lld, got: %.*s", r->what, field, value, BODY_SHOWN, r->body);
+}
+
+void tk_expect_json_null(const struct tk_response *r, const char *field)
+{
+    const cJSON *v = field_of(r, field);
+    cr_assert(cJSON_IsNull(v), "%s: expected \"%s\": null, got: %.*s", r->what, field, BODY_SHOWN,
+              r->body);
+}
+
+const char *tk_json_str(const struct tk_response *r, const char *field)
+{
+    const cJSON *v = field_of(r, field);
+    cr_assert(cJSON_IsString(v), "%s: \"%s\" is not a string: %.*s", r->what, field, BODY_SHOWN,
+              r->body);
+    return v->valuestring;
+}
+
+long long tk_json_int(const struct tk_response *r, const char *field)
+{
+    const cJSON *v = field_of(r, field);
+    cr_assert(cJSON_IsNumber(v), "%s: \"%s\" is not a number: %.*s", r->what, field, BODY_SHOWN,
+              r->body);
+    return (long long)v->valuedouble;
+}
+
+long long tk_create_task(struct tk_server *s, const char *json)
+{
+    struct tk_response *r = tk_post_json(s, "/tasks", json);
+    tk_expect_status(r, 201);
+    long long id = tk_json_int(r, "id");
+    tk_response_free(r);
+    return id;
+}

@@ -1,0 +1,99 @@
+/* testkit.h — what every graded suite is written with.
+ *
+ * Black-box suites talk HTTP to the real stage binary. tk_main.c (linked into every suite) starts
+ * that binary once per suite when TASKD_BIN is set — on a free port, with a fresh database,
+ * waiting for /health — and Criterion forks each test from there, so tests share that server.
+ * A test that needs a store of its own (listings, paging) starts a private server with
+ * tk_server_start(). The same compiled suite runs against any later stage (TASKD_BIN names it,
+ * TASKD_ENV adds its settings), which is how week N re-runs week 1's tests without copying them.
+ *
+ * Every test carries points (GRADED); tk_main prints the score and a line per failure, and
+ * writes build/results/<suite>.json for the grader. Assertions say what was expected and what
+ * came back, with the request that produced it. */
+#ifndef TASKD_TESTKIT_H
+#define TASKD_TESTKIT_H
+
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A graded test: Test() with its points recorded in the description, where the grader reads
+ * them. Extra Criterion options (.timeout, .init...) may follow. */
+#define GRADED(suite, name, points, ...)                                                            \
+    Test(suite, name, .description = "points:" #points, ##__VA_ARGS__)
+
+/* ---- servers ---- */
+
+struct tk_server;
+
+/* The suite's shared server (started by tk_main). Fails the test when there is none. */
+struct tk_server *tk_shared(void);
+
+/* Starts a private server of TASKD_BIN with a fresh database, plus extra "NAME=value" settings
+ * (NULL-terminated array, may be NULL). Waits until /health answers; fails the test if it
+ * does not within 10 s. */
+struct tk_server *tk_server_start(const char *const *extra_env);
+/* Stops it with SIGTERM and returns its exit status (0 = clean); frees s. */
+int tk_server_stop(struct tk_server *s);
+/* "http://127.0.0.1:PORT" */
+const char *tk_server_url(const struct tk_server *s);
+/* Path of the file the server's stderr (its JSON log) goes to. */
+const char *tk_server_log_path(const struct tk_server *s);
+
+/* ---- requests ---- */
+
+struct tk_response {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t body_len;
+    cJSON *json; /* parsed body when it was JSON, else NULL */
+    char *headers; /* raw header block */
+    char what[256]; /* "POST /tasks" — used in assertion messages */
+};
+
+/* Sends one request. headers: NULL-terminated "Name: value" strings (may be NULL); body may be
+ * NULL. Fails the test on a transport error (no answer, reset, timeout 10 s). */
+struct tk_response *tk_request(struct tk_server *s, const char *method, const char *path,
+                               const char *const *headers, const char *body, size_t body_len);
+/* Shorthands; the body ones send Content-Type: application/json. */
+struct tk_response *tk_get(struct tk_server *s, const char *path);
+struct tk_response *tk_delete(struct tk_server *s, const char *path);
+struct tk_response *tk_post_json(struct tk_server *s, const char *path, const char *json);
+struct tk_response *tk_patch_json(struct tk_server *s, const char *path, const char *json);
+void tk_response_free(struct tk_response *r);
+
+/* A response header's value (case-insensitive name; copy into buf), or NULL when absent. */
+const char *tk_header(const struct tk_response *r, const char *name, char *buf, size_t buf_len);
+
+/* ---- assertions (each fails the test with a message naming the request) ---- */
+
+void tk_expect_status(const struct tk_response *r, long status);
+/* status, Content-Type application/problem+json, and a body with type/title/status(=status). */
+void tk_expect_problem(const struct tk_response *r, long status);
+/* The problem's "errors" array has an entry for field. */
+void tk_expect_field_error(const struct tk_response *r, const char *field);
+/* The problem's "errors" names exactly these fields (NULL-terminated), in any order. */
+void tk_expect_field_errors_exactly(const struct tk_response *r, const char *const *fields);
+void tk_expect_header(const struct tk_response *r, const char *name, const char *value);
+void tk_expect_no_header(const struct tk_response *r, const char *name);
+/* JSON body field checks (top level). */
+void tk_expect_json_str(const struct tk_response *r, const char *field, const char *value);
+void tk_expect_json_int(const struct tk_response *r, const char *field, long long value);
+void tk_expect_json_null(const struct tk_response *r, const char *field);
+
+/* Top-level JSON accessors; fail the test when the field is missing or of another type. */
+const char *tk_json_str(const struct tk_response *r, const char *field);
+long long tk_json_int(const struct tk_response *r, const char *field);
+
+/* ---- helpers later suites reuse ---- */
+
+/* POSTs /tasks with json and expects 201; returns the new id. */
+long long tk_create_task(struct tk_server *s, const char *json);
+/* A string unique to this test process (for titles and e-mails that must not collide). */
+const char *tk_unique(const char *prefix, char *buf, size_t buf_len);
+/* Percent-encodes s for a query string into buf. */
+const char *tk_urlencode(const char *s, char *buf, size_t buf_len);
+
+#endif

@@ -1,0 +1,179 @@
+/* api_etag.c — black-box tests of ETag and If-Match: optimistic concurrency on PATCH and DELETE
+ * (API.md "PATCH" row and "Settled details: Item routes").
+ *
+ * The ETag is the version in quotes; If-Match compares strongly, "*" matches any existing task,
+ * and a weak or unparsable tag matches nothing. A refused write must leave the task untouched,
+ * so the 412 tests read the task back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_helpers.h"
+#include "testkit.h"
+
+/* The task as stored now must still be at version (and exist). */
+static void expect_version(long long id, long long version)
+{
+    char path[64], etag[32];
+    struct tk_response *r = tk_get(tk_shared(), api_task_path(id, path, sizeof path));
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", version);
+    snprintf(etag, sizeof etag, "\"%lld\"", version);
+    tk_expect_header(r, "ETag", etag);
+    tk_response_free(r);
+}
+
+static void expect_patch_precondition_failed(long long id, const char *if_match)
+{
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", if_match);
+    tk_expect_problem(r, 412);
+    tk_response_free(r);
+}
+
+GRADED(etag, etag_follows_the_version_through_changes, 1)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    expect_version(id, 1);
+    api_task_path(id, path, sizeof path);
+    for (int v = 2; v <= 3; v++) {
+        char etag[32];
+        struct tk_response *r = tk_patch_json(tk_shared(), path, "{\"priority\":\"high\"}");
+        tk_expect_status(r, 200);
+        snprintf(etag, sizeof etag, "\"%d\"", v);
+        tk_expect_header(r, "ETag", etag);
+        tk_expect_json_int(r, "version", v);
+        tk_response_free(r);
+    }
+    expect_version(id, 3);
+}
+
+GRADED(etag, patch_with_the_current_if_match_succeeds, 1)
+{
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", "\"1\"");
+    tk_expect_status(r, 200);
+    tk_expect_json_str(r, "status", "done");
+    tk_expect_json_int(r, "version", 2);
+    tk_expect_header(r, "ETag", "\"2\"");
+    tk_response_free(r);
+}
+
+GRADED(etag, patch_with_a_stale_if_match_is_412_and_changes_nothing, 2)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r =
+        tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), "{\"priority\":\"low\"}");
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+    expect_patch_precondition_failed(id, "\"1\"");
+    r = tk_get(tk_shared(), path);
+    tk_expect_json_str(r, "status", "todo");
+    tk_expect_json_int(r, "version", 2);
+    tk_response_free(r);
+}
+
+GRADED(etag, second_writer_with_the_same_version_loses, 3)
+{
+    long long id = api_new_task(tk_shared());
+    struct tk_response *first =
+        api_patch_if_match(tk_shared(), id, "{\"title\":\"first writer\"}", "\"1\"");
+    tk_expect_status(first, 200);
+    struct tk_response *second =
+        api_patch_if_match(tk_shared(), id, "{\"title\":\"second writer\"}", "\"1\"");
+    tk_expect_problem(second, 412);
+    char path[64];
+    struct tk_response *r = tk_get(tk_shared(), api_task_path(id, path, sizeof path));
+    tk_expect_json_str(r, "title", "first writer");
+    tk_expect_json_int(r, "version", 2);
+    tk_response_free(r);
+    tk_response_free(first);
+    tk_response_free(second);
+}
+
+GRADED(etag, if_match_star_matches_any_existing_task, 2)
+{
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", "*");
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", 2);
+    tk_response_free(r);
+    r = api_delete_if_match(tk_shared(), id, "*");
+    tk_expect_status(r, 204);
+    tk_response_free(r);
+}
+
+GRADED(etag, weak_if_match_never_matches, 3)
+{
+    long long id = api_new_task(tk_shared());
+    expect_patch_precondition_failed(id, "W/\"1\"");
+    struct tk_response *r = api_delete_if_match(tk_shared(), id, "W/\"1\"");
+    tk_expect_problem(r, 412);
+    tk_response_free(r);
+    expect_version(id, 1);
+}
+
+GRADED(etag, if_match_that_is_not_exactly_the_current_tag_is_412, 2)
+{
+    long long id = api_new_task(tk_shared());
+    const char *bad[] = {"1", "\"1", "garbage", "\"one\"", "\"\"", "\"01\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_patch_precondition_failed(id, bad[i]);
+    expect_version(id, 1);
+}
+
+GRADED(etag, if_match_on_a_missing_task_is_404, 2)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r = tk_delete(tk_shared(), api_task_path(id, path, sizeof path));
+    tk_expect_status(r, 204);
+    tk_response_free(r);
+    const char *tags[] = {"\"1\"", "*", "W/\"1\""};
+    for (size_t i = 0; i < 3; i++) {
+        r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", tags[i]);
+        tk_expect_problem(r, 404);
+        tk_response_free(r);
+        r = api_delete_if_match(tk_shared(), id, tags[i]);
+        tk_expect_problem(r, 404);
+        tk_response_free(r);
+    }
+}
+
+GRADED(etag, delete_with_the_current_if_match_deletes, 1)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r = api_delete_if_match(tk_shared(), id, "\"1\"");
+    tk_expect_status(r, 204);
+    tk_response_free(r);
+    r = tk_get(tk_shared(), api_task_path(id, path, sizeof path));
+    tk_expect_problem(r, 404);
+    tk_response_free(r);
+}
+
+GRADED(etag, delete_with_a_stale_if_match_is_412_and_keeps_the_task, 2)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r =
+        tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), "{\"status\":\"done\"}");
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+    r = api_delete_if_match(tk_shared(), id, "\"1\"");
+    tk_expect_problem(r, 412);
+    tk_response_free(r);
+    expect_version(id, 2);
+}
+
+GRADED(etag, empty_patch_with_if_match_keeps_the_etag, 2)
+{
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{}", "\"1\"");
+    tk_expect_status(r, 200);
+    tk_expect_header(r, "ETag", "\"1\"");
+    tk_expect_json_int(r, "version", 1);
+    tk_response_free(r);
+    expect_patch_precondition_failed(id, "\"2\"");
+}

@@ -1,0 +1,274 @@
+/* api_limits.c — black-box tests of the protocol-level bounds and robustness: 413 body size,
+ * 415 content type, 431 header size, keep-alive, slow clients, bursts of garbage
+ * (API.md "Conventions" and "Settled details: Bodies and errors").
+ *
+ * Bodies at the limit are built to be valid JSON that breaks a rule (a description far over
+ * 5000 characters), so "not 413" is asserted as the exact 422 that must come instead. The raw
+ * socket is used where libcurl would not send what we need: headers with no body after them,
+ * half a request, bytes that are not HTTP. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_helpers.h"
+#include "testkit.h"
+
+#define MIB (1024 * 1024)
+
+/* A JSON object of exactly size bytes: {"title":"t","description":"xxx..."} */
+static char *body_of_size(size_t size)
+{
+    const char *head = "{\"title\":\"t\",\"description\":\"";
+    const char *tail = "\"}";
+    size_t pad = size - strlen(head) - strlen(tail);
+    char *x = api_repeat("x", pad);
+    char *body = api_format("%s%s%s", head, x, tail);
+    free(x);
+    cr_assert(strlen(body) == size, "test bug: body of %zu bytes, wanted %zu", strlen(body), size);
+    return body;
+}
+
+static struct tk_response *post_sized(size_t size, bool chunked)
+{
+    char *body = body_of_size(size);
+    const char *const headers[] = {"Content-Type: application/json",
+                                   chunked ? "Transfer-Encoding: chunked" : NULL, NULL};
+    struct tk_response *r = tk_request(tk_shared(), "POST", "/tasks", headers, body, size);
+    free(body);
+    return r;
+}
+
+static void expect_healthy(void)
+{
+    struct tk_response *r = tk_get(tk_shared(), "/health");
+    tk_expect_status(r, 200);
+    tk_expect_json_str(r, "status", "ok");
+    tk_response_free(r);
+}
+
+static void expect_unsupported_type(const char *method, const char *path, const char *type)
+{
+    const char *json = "{\"title\":\"typed\"}";
+    struct tk_response *r = api_send(tk_shared(), method, path, type, json, strlen(json), NULL);
+    tk_expect_problem(r, 415);
+    tk_response_free(r);
+}
+
+/* ---- 413 ---- */
+
+GRADED(http, body_over_the_limit_is_413_problem, 2)
+{
+    struct tk_response *r = post_sized(2 * MIB, false);
+    tk_expect_problem(r, 413);
+    tk_response_free(r);
+    expect_healthy();
+}
+
+GRADED(http, body_one_byte_over_the_limit_is_413, 2)
+{
+    struct tk_response *r = post_sized(MIB + 1, false);
+    tk_expect_problem(r, 413);
+    tk_response_free(r);
+}
+
+GRADED(http, body_exactly_at_the_limit_is_read_and_validated, 3)
+{
+    struct tk_response *r = post_sized(MIB, false);
+    api_expect_invalid_only(r, "description");
+    tk_response_free(r);
+}
+
+GRADED(http, oversized_content_length_is_413_before_the_body_is_sent, 3)
+{
+    int fd = api_raw_connect(tk_shared());
+    const char *head = "POST /tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 2097152\r\n\r\n";
+    api_raw_send(fd, head, strlen(head));
+    struct tk_response *r =
+        api_raw_read(fd, "POST /tasks (Content-Length: 2 MiB, no body sent)", 5000);
+    tk_expect_problem(r, 413);
+    tk_response_free(r);
+    close(fd);
+}
+
+GRADED(http, chunked_body_over_the_limit_is_413, 3)
+{
+    struct tk_response *r = post_sized(2 * MIB, true);
+    tk_expect_problem(r, 413);
+    tk_response_free(r);
+    expect_healthy();
+}
+
+GRADED(http, chunked_body_exactly_at_the_limit_is_read_and_validated, 2)
+{
+    struct tk_response *r = post_sized(MIB, true);
+    api_expect_invalid_only(r, "description");
+    tk_response_free(r);
+}
+
+/* ---- 415 ---- */
+
+GRADED(http, post_without_content_type_is_415, 2)
+{
+    expect_unsupported_type("POST", "/tasks", NULL);
+}
+
+GRADED(http, post_with_a_non_json_content_type_is_415, 1)
+{
+    expect_unsupported_type("POST", "/tasks", "text/plain");
+    expect_unsupported_type("POST", "/tasks", "application/x-www-form-urlencoded");
+}
+
+GRADED(http, json_with_a_charset_other_than_utf8_is_415, 2)
+{
+    expect_unsupported_type("POST", "/tasks", "application/json; charset=latin1");
+    expect_unsupported_type("POST", "/tasks", "application/json; charset=utf-16");
+}
+
+GRADED(http, patch_with_a_non_json_content_type_is_415, 1)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    expect_unsupported_type("PATCH", api_task_path(id, path, sizeof path), "text/plain");
+    expect_unsupported_type("PATCH", path, NULL);
+    struct tk_response *r = tk_get(tk_shared(), path);
+    tk_expect_json_int(r, "version", 1);
+    tk_response_free(r);
+}
+
+GRADED(http, json_with_charset_utf8_is_accepted, 2)
+{
+    char title[96], body[160];
+    snprintf(body, sizeof body, "{\"title\":\"%s\"}", tk_unique("charset", title, sizeof title));
+    struct tk_response *r = api_send(tk_shared(), "POST", "/tasks",
+                                     "application/json; charset=utf-8", body, strlen(body), NULL);
+    tk_expect_status(r, 201);
+    api_expect_task(r, &(struct api_task_want){.title = title});
+    tk_response_free(r);
+}
+
+GRADED(http, media_type_and_charset_are_matched_case_insensitively, 3)
+{
+    const char *types[] = {"Application/JSON", "application/json;charset=UTF-8"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *body = "{\"title\":\"case\"}";
+        struct tk_response *r =
+            api_send(tk_shared(), "POST", "/tasks", types[i], body, strlen(body), NULL);
+        tk_expect_status(r, 201);
+        tk_response_free(r);
+    }
+}
+
+/* ---- 431 ---- */
+
+GRADED(http, a_100_kib_header_gets_an_answer_not_a_dropped_connection, 2)
+{
+    char *value = api_repeat("h", 100 * 1024);
+    char *header = api_format("X-Big: %s", value);
+    struct tk_response *r =
+        tk_request(tk_shared(), "GET", "/health", (const char *const[]){header, NULL}, NULL, 0);
+    cr_assert(r->status == 431 || r->status == 400,
+              "%s with a 100 KiB header: expected 431 (or 400), got %ld", r->what, r->status);
+    tk_expect_problem(r, r->status);
+    tk_response_free(r);
+    free(header);
+    free(value);
+    expect_healthy();
+}
+
+GRADED(http, many_headers_over_the_limit_get_an_answer, 2)
+{
+    int fd = api_raw_connect(tk_shared());
+    const char *start = "GET /health HTTP/1.1\r\nHost: test\r\n";
+    api_raw_send(fd, start, strlen(start));
+    char line[96];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(line, sizeof line, "X-Header-%04d: %s\r\n", i, "0123456789abcdef0123456789abcdef");
+        if (!api_raw_send(fd, line, strlen(line)))
+            break; /* the server has answered and stopped reading: read what it said */
+    }
+    api_raw_send(fd, "\r\n", 2);
+    struct tk_response *r = api_raw_read(fd, "GET /health with 2000 headers (110 KB)", 5000);
+    cr_assert(r->status == 431 || r->status == 400, "%s: expected 431 (or 400), got %ld", r->what,
+              r->status);
+    tk_expect_problem(r, r->status);
+    tk_response_free(r);
+    close(fd);
+    expect_healthy();
+}
+
+/* ---- connections ---- */
+
+GRADED(http, keeps_the_connection_alive_between_requests, 2)
+{
+    int fd = api_raw_connect(tk_shared());
+    const char *get = "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
+    const char *bad = "POST /tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 12\r\n\r\n{\"title\":\"\"}";
+    const char *reqs[] = {get, bad, get};
+    const long want[] = {200, 422, 200};
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert(api_raw_send(fd, reqs[i], strlen(reqs[i])),
+                  "request %zu on a kept-alive connection: the server closed it", i + 1);
+        char what[64];
+        snprintf(what, sizeof what, "request %zu on one kept-alive connection", i + 1);
+        struct tk_response *r = api_raw_read(fd, what, 5000);
+        tk_expect_status(r, want[i]);
+        tk_response_free(r);
+    }
+    close(fd);
+}
+
+GRADED(http, a_stalled_client_does_not_block_others, 3)
+{
+    int half_body = api_raw_connect(tk_shared());
+    int half_head = api_raw_connect(tk_shared());
+    const char *a = "POST /tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 100\r\n\r\n{\"ti";
+    const char *b = "GET /health HTTP/1.1\r\nHost: te";
+    api_raw_send(half_body, a, strlen(a));
+    api_raw_send(half_head, b, strlen(b));
+    usleep(200 * 1000);
+    for (int i = 0; i < 3; i++) {
+        expect_healthy();
+        long long id = api_new_task(tk_shared());
+        cr_assert(id > 0, "expected a create to succeed while two clients stall");
+    }
+    close(half_body);
+    close(half_head);
+}
+
+GRADED(http, stays_healthy_after_a_burst_of_bad_requests, 2)
+{
+    const char *bodies[] = {"{", "[]", "\xff", "{\"title\":\"\"}", "nul\0l"};
+    for (int i = 0; i < 40; i++) {
+        const char *b = bodies[i % 5];
+        size_t len = i % 5 == 4 ? 5 : strlen(b);
+        struct tk_response *r =
+            api_send(tk_shared(), "POST", "/tasks", "application/json", b, len, NULL);
+        cr_assert(r->status == 400 || r->status == 422,
+                  "%s: expected 400 or 422 for a bad body, got %ld", r->what, r->status);
+        tk_response_free(r);
+    }
+    const char *garbage[] = {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "GET\r\n\r\n",
+                             "GET / HTTP/9.9\r\n\r\n", "\r\n\r\n\r\n",
+                             "POST /tasks HTTP/1.1\r\nContent-Length: -5\r\n\r\n"};
+    for (size_t i = 0; i < 5; i++) {
+        int fd = api_raw_connect(tk_shared());
+        api_raw_send(fd, garbage[i], strlen(garbage[i]));
+        close(fd);
+    }
+    expect_healthy();
+}
+
+GRADED(http, a_request_line_that_is_not_http_is_400, 2)
+{
+    int fd = api_raw_connect(tk_shared());
+    const char *garbage = "HELLO THERE\r\nHost: test\r\n\r\n";
+    api_raw_send(fd, garbage, strlen(garbage));
+    struct tk_response *r = api_raw_read(fd, "HELLO THERE (not HTTP)", 5000);
+    tk_expect_status(r, 400);
+    tk_response_free(r);
+    close(fd);
+}

@@ -1,0 +1,158 @@
+/* api_malformed.c — black-box tests of bodies that are not a JSON object: 400 problem
+ * (API.md "Status codes" and "Settled details: Bodies and errors").
+ *
+ * Several cases are built so that a lenient parser would get further and answer 422 (a nested
+ * array where tags go, a BOM before a valid object): only a server that really refuses the
+ * malformed input answers 400. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_helpers.h"
+#include "testkit.h"
+
+static void expect_malformed(const char *body)
+{
+    api_expect_create_malformed(tk_shared(), body, strlen(body));
+}
+
+/* {"title":"t","tags": <depth nested arrays> } */
+static char *nested_tags(size_t depth)
+{
+    char *open = api_repeat("[", depth);
+    char *close = api_repeat("]", depth);
+    char *body = api_format("{\"title\":\"t\",\"tags\":%s%s}", open, close);
+    free(open);
+    free(close);
+    return body;
+}
+
+GRADED(malformed, rejects_a_body_that_is_not_json, 1)
+{
+    expect_malformed("hello");
+    expect_malformed("title=x");
+}
+
+GRADED(malformed, rejects_truncated_json, 1)
+{
+    expect_malformed("{\"title\":\"x\"");
+    expect_malformed("{\"title\":\"x");
+    expect_malformed("{\"title\":");
+}
+
+GRADED(malformed, rejects_an_empty_or_blank_body, 1)
+{
+    api_expect_create_malformed(tk_shared(), "", 0);
+    expect_malformed("  \r\n ");
+}
+
+GRADED(malformed, rejects_a_json_array_body, 1)
+{
+    expect_malformed("[]");
+    expect_malformed("[{\"title\":\"x\"}]");
+}
+
+GRADED(malformed, rejects_json_scalars_as_the_body, 1)
+{
+    expect_malformed("\"a title\"");
+    expect_malformed("42");
+    expect_malformed("true");
+    expect_malformed("null");
+}
+
+GRADED(malformed, rejects_trailing_data_after_the_object, 2)
+{
+    expect_malformed("{\"title\":\"x\"} x");
+    expect_malformed("{\"title\":\"x\"}{\"title\":\"y\"}");
+}
+
+GRADED(malformed, rejects_javascript_extensions, 2)
+{
+    expect_malformed("{\"title\":\"x\",}");
+    expect_malformed("{'title':'x'}");
+    expect_malformed("{title:\"x\"}");
+    expect_malformed("{\"title\":\"x\" /* note */}");
+}
+
+GRADED(malformed, rejects_raw_control_characters_and_bad_escapes_in_strings, 2)
+{
+    expect_malformed("{\"title\":\"a\tb\"}");
+    expect_malformed("{\"title\":\"a\nb\"}");
+    expect_malformed("{\"title\":\"a\\x41\"}");
+    expect_malformed("{\"title\":\"a\\u12\"}");
+}
+
+GRADED(malformed, rejects_invalid_utf8_bytes, 2)
+{
+    expect_malformed("{\"title\":\"\xff\xfe\"}");
+    expect_malformed("{\"title\":\"caf\xe9\"}"); /* Latin-1 é */
+}
+
+GRADED(malformed, rejects_overlong_and_truncated_utf8_sequences, 3)
+{
+    expect_malformed("{\"title\":\"\xc0\xaf\"}");         /* overlong "/" */
+    expect_malformed("{\"title\":\"\xe0\x80\xaf\"}");     /* overlong, three bytes */
+    expect_malformed("{\"title\":\"a\xe6\x97\"}");        /* 日 cut short */
+    expect_malformed("{\"title\":\"\xf4\x90\x80\x80\"}"); /* past U+10FFFF */
+}
+
+GRADED(malformed, rejects_utf8_encoded_surrogates, 3)
+{
+    expect_malformed("{\"title\":\"a\xed\xa0\x80z\"}"); /* U+D800 as CESU-8 bytes */
+}
+
+GRADED(malformed, rejects_a_byte_order_mark_before_the_object, 2)
+{
+    expect_malformed("\xef\xbb\xbf{\"title\":\"x\"}");
+}
+
+GRADED(malformed, rejects_nan_and_infinity, 2)
+{
+    expect_malformed("{\"title\":\"x\",\"priority\":NaN}");
+    expect_malformed("{\"title\":\"x\",\"priority\":Infinity}");
+    expect_malformed("{\"title\":\"x\",\"priority\":-Infinity}");
+}
+
+GRADED(malformed, rejects_nesting_deeper_than_the_limit, 3)
+{
+    char *body = nested_tags(40);
+    expect_malformed(body);
+    free(body);
+    body = nested_tags(1000);
+    expect_malformed(body);
+    free(body);
+}
+
+GRADED(malformed, shallow_nesting_is_a_rule_break_not_malformed, 2)
+{
+    char *body = nested_tags(3);
+    api_expect_create_rejected(tk_shared(), body, "tags");
+    free(body);
+}
+
+GRADED(malformed, survives_extremely_deep_nesting, 2)
+{
+    char *open = api_repeat("[", 200000);
+    expect_malformed(open);
+    free(open);
+    struct tk_response *r = tk_get(tk_shared(), "/health");
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+}
+
+GRADED(malformed, patch_with_a_malformed_body_is_400, 1)
+{
+    char path[64];
+    long long id = api_new_task(tk_shared());
+    const char *bodies[] = {"{\"status\":", "[]", "\xef\xbb\xbf{}"};
+    for (size_t i = 0; i < 3; i++) {
+        struct tk_response *r = api_send(tk_shared(), "PATCH", api_task_path(id, path, sizeof path),
+                                         "application/json", bodies[i], strlen(bodies[i]), NULL);
+        tk_expect_problem(r, 400);
+        tk_response_free(r);
+    }
+    struct tk_response *r = tk_get(tk_shared(), path);
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", 1);
+    tk_response_free(r);
+}

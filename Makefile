@@ -45,6 +45,19 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 INC := -Ishared/src -Ishared/testkit $(foreach d,$(WEEK_DIRS),-I$(d)/src)
 
+# Schema migrations of weeks 1..N, embedded in stage N's binary (see migrate.h).
+week_migrations = $(sort $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(wildcard $(call week_dir,$(n))/migrations/*.sql)))
+migrations_obj = $(if $(call week_migrations,$(1)),$(BUILD)/week-$(1)/gen/migrations.o)
+# Local services a stage needs (WEEK_SERVICES_N in week.mk), and how the suites get a database.
+week_services = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_SERVICES_$(n))))
+week_test_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_TEST_ENV_$(n))))
+week_run_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_RUN_ENV_$(n))))
+week_fresh_db = $(lastword $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(if $(WEEK_FRESH_DB_$(n)),"$(WEEK_FRESH_DB_$(n))")))
+# Shell prefix: start stage N's services and load their URLs (.run/services.env) into the env.
+services_prefix = $(if $(call week_services,$(1)),bash shared/scripts/services.sh up $(call week_services,$(1)) >&2 && set -a && . .run/services.env && set +a &&)
+# Shell prefix for the suites: the settings of every server, and a fresh database per server.
+suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD=$(call week_fresh_db,$(1)) TASKD_TEST_PG_URL="$$$$(eval $(call week_fresh_db,$(1)))") &&
+
 $(BUILD)/obj/%.o: %.c | deps-quiet
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) $(call pkg_cflags,$(LAST_WEEK)) -c $< -o $@
@@ -64,14 +77,19 @@ define WEEK_RULES
 $(BUILD)/week-$(1)/main.o: shared/src/main.c | deps-quiet
 	@mkdir -p $$(dir $$@)
 	$(CC) $(CFLAGS) $(INC) $$(call pkg_cflags,$(1)) -DTASKD_STAGE=$(call stage_sym,$(1)) -c $$< -o $$@
-$(BUILD)/week-$(1)/taskd: $(BUILD)/week-$(1)/main.o $(call obj,$(CORE_SRCS) $(call week_srcs,$(1))) $(BUILD)/gen/openapi_doc.o
+$(BUILD)/week-$(1)/gen/migrations.c: $(call week_migrations,$(1)) shared/scripts/embed-migrations.sh
+	@mkdir -p $$(dir $$@)
+	bash shared/scripts/embed-migrations.sh $(call week_migrations,$(1)) > $$@.tmp && mv $$@.tmp $$@
+$(BUILD)/week-$(1)/gen/migrations.o: $(BUILD)/week-$(1)/gen/migrations.c
+	$(CC) $(CFLAGS) $(INC) $$(call pkg_cflags,$(1)) -c $$< -o $$@
+$(BUILD)/week-$(1)/taskd: $(BUILD)/week-$(1)/main.o $(call obj,$(CORE_SRCS) $(call week_srcs,$(1))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
 	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1))
 	@echo "built $$@"
 week-$(1): $(BUILD)/week-$(1)/taskd $(BUILD)/week-$(1)/tests/unit $(BUILD)/week-$(1)/tests/api ## build stage N (build/week-N/taskd) and its test suites
 .PHONY: week-$(1)
 
 # Unit tests link the week's modules directly (no main.c, no stage.c).
-$(BUILD)/week-$(1)/tests/unit: $(call obj,$(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(TK_SRCS) $(CORE_SRCS) $(filter-out %/stage.c,$(call week_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o
+$(BUILD)/week-$(1)/tests/unit: $(call obj,$(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(TK_SRCS) $(CORE_SRCS) $(filter-out %/stage.c,$(call week_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
 	@mkdir -p $$(dir $$@)
 	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1)) $$$$(pkg-config --libs $(TEST_PKGS))
 # The black-box suite is HTTP only: it links the test kit, never the service's code.
@@ -82,6 +100,7 @@ endef
 $(foreach n,$(WEEK_NUMS),$(eval $(call WEEK_RULES,$(n))))
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include shared/mk/*.mk
 
 # ---- targets people type ----
 .PHONY: help deps deps-quiet all run test clean fmt lint
@@ -111,7 +130,7 @@ define RUN_RULES
 run-week-$(1): week-$(1) ## run stage N on http://127.0.0.1:8080 (Ctrl-C stops it)
 	@mkdir -p .run
 	@echo "stage $(1): http://127.0.0.1:$${PORT:-8080}  (try: curl -s localhost:$${PORT:-8080}/health)"
-	$(RUN_ENV) $(BUILD)/week-$(1)/taskd
+	@$(call services_prefix,$(1)) $(RUN_ENV) $(call week_run_env,$(1)) exec $(BUILD)/week-$(1)/taskd
 .PHONY: run-week-$(1)
 endef
 $(foreach n,$(WEEK_NUMS),$(eval $(call RUN_RULES,$(n))))
@@ -123,7 +142,7 @@ RESULTS := $(BUILD)/results
 api_suites = $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(BUILD)/week-$(n)/tests/api)
 define TEST_RULES
 test-week-$(1): week-$(1) $(call api_suites,$(1)) $(BUILD)/tools/grade ## grade stage N: its unit suite + the black-box suites of weeks 1..N
-	@BUILD=$(BUILD) bash shared/scripts/run-suites.sh week-$(1) $(RESULTS) $(BUILD)/week-$(1)/taskd $(BUILD)/week-$(1)/tests/unit $(call api_suites,$(1))
+	@$(call suite_env,$(1)) BUILD=$(BUILD) bash shared/scripts/run-suites.sh week-$(1) $(RESULTS) $(BUILD)/week-$(1)/taskd $(BUILD)/week-$(1)/tests/unit $(call api_suites,$(1))
 .PHONY: test-week-$(1)
 endef
 $(foreach n,$(WEEK_NUMS),$(eval $(call TEST_RULES,$(n))))
@@ -141,20 +160,20 @@ lab_dir = labs/$(notdir $(call week_dir,$(1)))
 # week N's sources with each file the lab has replaced by the lab's copy
 lab_srcs = $(foreach f,$(call week_srcs,$(1)),$(if $(wildcard $(call lab_dir,$(1))/$(notdir $(f))),$(if $(findstring /$(notdir $(call week_dir,$(1)))/src/,$(f)),$(call lab_dir,$(1))/$(notdir $(f)),$(f)),$(f)))
 define LAB_RULES
-$(BUILD)/lab-$(1)/taskd: $(BUILD)/week-$(1)/main.o $(call obj,$(CORE_SRCS) $(call lab_srcs,$(1))) $(BUILD)/gen/openapi_doc.o
+$(BUILD)/lab-$(1)/taskd: $(BUILD)/week-$(1)/main.o $(call obj,$(CORE_SRCS) $(call lab_srcs,$(1))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
 	@mkdir -p $$(dir $$@)
 	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1))
-$(BUILD)/lab-$(1)/tests/unit: $(call obj,$(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(TK_SRCS) $(CORE_SRCS) $(filter-out %/stage.c,$(call lab_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o
+$(BUILD)/lab-$(1)/tests/unit: $(call obj,$(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(TK_SRCS) $(CORE_SRCS) $(filter-out %/stage.c,$(call lab_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
 	@mkdir -p $$(dir $$@)
 	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1)) $$$$(pkg-config --libs $(TEST_PKGS))
 lab-$(1): $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) $(BUILD)/tools/grade ## build stage N from your lab files and grade it with week N's suites
-	@BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$(1) $(RESULTS) $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) || true
+	@$(call suite_env,$(1)) BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$(1) $(RESULTS) $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) || true
 # CI's proof that lab N is current and that its suite can fail: regenerate it and compare with
 # what is committed, then build it as shipped and check that it scores below 100%.
 lab-check-$(1): $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) $(BUILD)/tools/grade
 	@rm -rf $(BUILD)/labgen/$(call lab_dir,$(1)) && bash shared/scripts/labgen.sh $(call week_dir,$(1)) $(BUILD)/labgen/$(call lab_dir,$(1))
 	@diff -r $(BUILD)/labgen/$(call lab_dir,$(1)) $(call lab_dir,$(1)) --exclude=README.md >/dev/null || { echo "lab-check: $(call lab_dir,$(1)) is out of date: run 'make labs' and commit"; exit 1; }
-	@QUIET=1 BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$(1) $(RESULTS) $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) >/dev/null || true
+	@$(call suite_env,$(1)) QUIET=1 BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$(1) $(RESULTS) $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) >/dev/null || true
 	@$(BUILD)/tools/grade $(RESULTS) $(BUILD)/lab-$(1).grade.json --only lab-$(1) | awk '/^lab-/{ split($$$$2, p, "/"); if (p[1] + 0 >= p[2] + 0) { print "lab-check: pristine lab $(1) scores " $$$$2 ", expected below 100%"; exit 1 } print "lab-check: lab $(1) is current and its pristine copy scores " $$$$2 " (< 100%, so the suite can fail)" }'
 .PHONY: lab-$(1) lab-check-$(1)
 endef
@@ -171,6 +190,7 @@ test: ## install what is missing, build everything, run every suite, check the l
 	for n in $(WEEK_NUMS); do $(MAKE) test-week-$$n || status=1; done; \
 	for n in $(WEEK_NUMS); do $(MAKE) -j2 lab-check-$$n || status=1; done; \
 	$(MAKE) test-sanitize || status=1; \
+	bash shared/scripts/services.sh down >/dev/null 2>&1 || true; \
 	$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json || status=1; \
 	exit $$status
 

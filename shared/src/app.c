@@ -2,6 +2,7 @@
 #include "app.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -11,11 +12,18 @@ struct deferred {
     struct deferred *next;
 };
 
+#define SERVICES_MAX 16
+
 struct app {
     struct config *cfg;
     struct http_server *http;
     int week;
     struct deferred *deferred; /* newest first */
+    struct {
+        const char *name;
+        void *ptr;
+    } services[SERVICES_MAX];
+    size_t nservices;
 };
 
 struct app *app_new(struct config *cfg, struct http_server *http, int week)
@@ -65,4 +73,24 @@ int app_defer(struct app *app, void (*fn)(void *ctx), void *ctx)
     *d = (struct deferred){.fn = fn, .ctx = ctx, .next = app->deferred};
     app->deferred = d;
     return 0;
+}
+
+int app_set_service(struct app *app, const char *name, void *ptr)
+{
+    if (app_service(app, name))
+        return ERR_CONFLICT;
+    if (app->nservices == SERVICES_MAX)
+        return ERR_NOMEM;
+    app->services[app->nservices].name = name;
+    app->services[app->nservices].ptr = ptr;
+    app->nservices++;
+    return 0;
+}
+
+void *app_service(struct app *app, const char *name)
+{
+    for (size_t i = 0; i < app->nservices; i++)
+        if (strcmp(app->services[i].name, name) == 0)
+            return app->services[i].ptr;
+    return NULL;
 }

@@ -20,6 +20,12 @@ struct stage {
     /* Builds the stage's resources and routes from the loaded configuration. 0 or an ERR_ code
      * (the stage logs why). */
     int (*start)(struct app *app);
+    /* Optional: runs `taskd COMMAND ARGS...` (argv[0] is COMMAND) instead of serving, with the
+     * configuration loaded. Returns the process exit status; ERR_NOT_FOUND for a command the
+     * stage does not know. Week 2 adds `taskd migrate`. */
+    int (*command)(struct config *cfg, int argc, char **argv);
+    /* Optional: lines for `taskd --help` describing the commands. */
+    const char *commands_help;
 };
 
 struct config *app_config(struct app *app);
@@ -30,6 +36,13 @@ int app_week(const struct app *app); /* the week of the stage being run */
  * is released after everything registered later, which may use it). 0 or ERR_NOMEM; on
  * ERR_NOMEM fn(ctx) has already been called, so the caller never leaks. */
 int app_defer(struct app *app, void (*fn)(void *ctx), void *ctx);
+
+/* Resources a stage shares with the stages built on it, by name ("task_repo"): stage 1 opens the
+ * repository, stage 2 checks it in /ready. The app does not own them (use app_defer for that).
+ * 0, ERR_NOMEM (the table of 16 is full) or ERR_CONFLICT (the name is taken). */
+int app_set_service(struct app *app, const char *name, void *ptr);
+/* The resource registered under name, or NULL. */
+void *app_service(struct app *app, const char *name);
 
 /* For main.c: the app's own lifecycle. app_free runs the deferred functions, newest first. */
 struct app *app_new(struct config *cfg, struct http_server *http, int week);

@@ -162,8 +162,8 @@ static int validate(struct config_entry *e, FILE *errors)
     case CONFIG_STRING: {
         size_t len = strlen(val);
         if ((v->min > 0 && (long long)len < v->min) || (v->max > 0 && (long long)len > v->max)) {
-            fprintf(errors, "%s: must be %lld..%lld characters long (got %zu)\n", v->name,
-                    v->min, v->max, len);
+            fprintf(errors, "%s: must be %lld..%lld characters long (got %zu)\n", v->name, v->min,
+                    v->max, len);
             return ERR_INVALID;
         }
         return 0;
@@ -181,8 +181,8 @@ int config_load(struct config *cfg, FILE *errors)
         const char *env = getenv(v->name);
         char file_var[128];
         const char *file = NULL;
-        if (v->secret && snprintf(file_var, sizeof file_var, "%s_FILE", v->name) <
-                             (int)sizeof file_var)
+        if (v->secret &&
+            snprintf(file_var, sizeof file_var, "%s_FILE", v->name) < (int)sizeof file_var)
             file = getenv(file_var);
         free(e->value);
         e->value = NULL;

@@ -27,11 +27,11 @@
 #include "log.h"
 #include "problem.h"
 
-#define ROUTES_MAX 64
-#define SEGMENTS_MAX 8
-#define MIDDLEWARE_MAX 8
+#define ROUTES_MAX      64
+#define SEGMENTS_MAX    8
+#define MIDDLEWARE_MAX  8
 #define RES_HEADERS_MAX 16
-#define REQUEST_ID_MAX 64
+#define REQUEST_ID_MAX  64
 /* A client that keeps streaming a chunked body this far past the limit is abusive; we stop
  * reading and close rather than drain it forever. */
 #define DISCARD_MAX (64u * 1024 * 1024)
@@ -503,7 +503,8 @@ double http_req_elapsed_ms(const struct http_req *req)
     const struct timespec *start = &req->start;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 static enum MHD_Result send_response(struct http_req *req)

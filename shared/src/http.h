@@ -25,14 +25,14 @@ struct http_res;
 enum http_mode { HTTP_MODE_POOL, HTTP_MODE_THREAD_PER_CONNECTION };
 
 struct http_options {
-    const char *bind_address;   /* "127.0.0.1", "0.0.0.0", "::1"... */
-    unsigned port;              /* 0 asks the kernel for a free port (see http_server_port) */
+    const char *bind_address; /* "127.0.0.1", "0.0.0.0", "::1"... */
+    unsigned port;            /* 0 asks the kernel for a free port (see http_server_port) */
     enum http_mode mode;
-    unsigned threads;           /* event loops in pool mode; 0 = one per CPU */
-    size_t max_body_bytes;      /* larger bodies are 413 */
-    size_t max_header_bytes;    /* request line + headers larger than this are 431 */
-    unsigned timeout_seconds;   /* idle connections (and slow clients) are closed after this */
-    unsigned max_connections;   /* past this, new connections are accepted and closed at once */
+    unsigned threads;         /* event loops in pool mode; 0 = one per CPU */
+    size_t max_body_bytes;    /* larger bodies are 413 */
+    size_t max_header_bytes;  /* request line + headers larger than this are 431 */
+    unsigned timeout_seconds; /* idle connections (and slow clients) are closed after this */
+    unsigned max_connections; /* past this, new connections are accepted and closed at once */
 };
 
 typedef void (*http_handler_fn)(struct http_req *req, struct http_res *res, void *ctx);

@@ -220,9 +220,12 @@ static int scan_value(struct scan *sc)
         return fail(sc, "unexpected end of JSON");
     char c = sc->s[sc->i];
     switch (c) {
-    case '{': return scan_container(sc, '}');
-    case '[': return scan_container(sc, ']');
-    case '"': return scan_string(sc, NULL, 0);
+    case '{':
+        return scan_container(sc, '}');
+    case '[':
+        return scan_container(sc, ']');
+    case '"':
+        return scan_string(sc, NULL, 0);
     case 't':
     case 'f':
     case 'n': {
@@ -233,7 +236,8 @@ static int scan_value(struct scan *sc)
         sc->i += len;
         return 0;
     }
-    default: return scan_number(sc);
+    default:
+        return scan_number(sc);
     }
 }
 

@@ -63,8 +63,12 @@ void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size
             else
                 buf_puts(&tmp, "null");
             break;
-        case LOG_KV_INT: buf_printf(&tmp, "%lld", kv[i].num); break;
-        case LOG_KV_DOUBLE: buf_printf(&tmp, "%.3f", kv[i].dbl); break;
+        case LOG_KV_INT:
+            buf_printf(&tmp, "%lld", kv[i].num);
+            break;
+        case LOG_KV_DOUBLE:
+            buf_printf(&tmp, "%.3f", kv[i].dbl);
+            break;
         }
     }
     buf_puts(&tmp, "}\n");

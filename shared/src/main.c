@@ -7,6 +7,7 @@
  * requests under way finish, resources are released newest first. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,38 +25,89 @@
 extern const struct stage TASKD_STAGE;
 
 static const struct config_var core_vars[] = {
-    {.name = "PORT", .kind = CONFIG_INT, .default_value = "8080", .min = 0, .max = 65535,
+    {.name = "PORT",
+     .kind = CONFIG_INT,
+     .default_value = "8080",
+     .min = 0,
+     .max = 65535,
      .help = "TCP port to listen on (0 = any free port, logged at start)"},
-    {.name = "BIND_ADDRESS", .kind = CONFIG_STRING, .default_value = "127.0.0.1", .min = 2,
-     .max = 64, .help = "numeric address to listen on (0.0.0.0 or :: for every interface)"},
-    {.name = "LOG_LEVEL", .kind = CONFIG_ENUM, .default_value = "info",
-     .choices = "debug|info|warn|error", .help = "least severe log level written to stderr"},
-    {.name = "MAX_BODY_BYTES", .kind = CONFIG_INT, .default_value = "1048576", .min = 1024,
-     .max = 64 * 1024 * 1024, .help = "largest request body accepted (else 413)"},
-    {.name = "MAX_HEADER_BYTES", .kind = CONFIG_INT, .default_value = "16384", .min = 1024,
-     .max = 1024 * 1024, .help = "largest request line + headers accepted (else 431)"},
-    {.name = "HTTP_MODE", .kind = CONFIG_ENUM, .default_value = "pool", .choices = "pool|thread",
+    {.name = "BIND_ADDRESS",
+     .kind = CONFIG_STRING,
+     .default_value = "127.0.0.1",
+     .min = 2,
+     .max = 64,
+     .help = "numeric address to listen on (0.0.0.0 or :: for every interface)"},
+    {.name = "LOG_LEVEL",
+     .kind = CONFIG_ENUM,
+     .default_value = "info",
+     .choices = "debug|info|warn|error",
+     .help = "least severe log level written to stderr"},
+    {.name = "MAX_BODY_BYTES",
+     .kind = CONFIG_INT,
+     .default_value = "1048576",
+     .min = 1024,
+     .max = 64 * 1024 * 1024,
+     .help = "largest request body accepted (else 413)"},
+    {.name = "MAX_HEADER_BYTES",
+     .kind = CONFIG_INT,
+     .default_value = "16384",
+     .min = 1024,
+     .max = 1024 * 1024,
+     .help = "largest request line + headers accepted (else 431)"},
+    {.name = "HTTP_MODE",
+     .kind = CONFIG_ENUM,
+     .default_value = "pool",
+     .choices = "pool|thread",
      .help = "pool = epoll event loops; thread = one thread per connection"},
-    {.name = "HTTP_THREADS", .kind = CONFIG_INT, .default_value = "0", .min = 0, .max = 256,
+    {.name = "HTTP_THREADS",
+     .kind = CONFIG_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = 256,
      .help = "event loops in pool mode (0 = one per CPU)"},
-    {.name = "HTTP_TIMEOUT_SECONDS", .kind = CONFIG_INT, .default_value = "15", .min = 1,
-     .max = 3600, .help = "close connections idle (or stalled) this long"},
-    {.name = "HTTP_MAX_CONNECTIONS", .kind = CONFIG_INT, .default_value = "1024", .min = 1,
-     .max = 65536, .help = "connections served at once"},
+    {.name = "HTTP_TIMEOUT_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "15",
+     .min = 1,
+     .max = 3600,
+     .help = "close connections idle (or stalled) this long"},
+    {.name = "HTTP_MAX_CONNECTIONS",
+     .kind = CONFIG_INT,
+     .default_value = "1024",
+     .min = 1,
+     .max = 65536,
+     .help = "connections served at once"},
 };
 
 static void usage(const struct config *cfg, FILE *out)
 {
+    fprintf(out, "usage: taskd [--help]%s\n\n", TASKD_STAGE.command ? " [COMMAND ARGS...]" : "");
     fprintf(out,
-            "usage: taskd [--help]\n\n"
-            "The task service, stage %s. Configuration comes from the environment:\n\n",
+            "The task service, stage %s. Without a command it serves HTTP until SIGINT or "
+            "SIGTERM.\n\n",
             TASKD_STAGE.name);
+    if (TASKD_STAGE.commands_help)
+        fprintf(out, "Commands:\n%s\n", TASKD_STAGE.commands_help);
+    fprintf(out, "Configuration comes from the environment:\n\n");
     config_print_help(cfg, out);
+}
+
+/* `taskd COMMAND ...`: a one-shot job of the stage (week 2: migrate) with the same settings. */
+static int run_command(struct config *cfg, int argc, char **argv)
+{
+    int rc = TASKD_STAGE.command ? TASKD_STAGE.command(cfg, argc, argv) : ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND) {
+        fprintf(stderr, "taskd: unknown command '%s' (try --help)\n", argv[0]);
+        return 2;
+    }
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     int rc = 1;
+    bool served =
+        false; /* the "stopped" line belongs to a server run, not to --help or a command */
     struct config *cfg = NULL;
     struct http_server *http = NULL;
     struct app *app = NULL;
@@ -81,7 +133,9 @@ int main(int argc, char **argv)
             rc = 0;
             goto done;
         }
-        fprintf(stderr, "taskd: unknown argument '%s' (try --help)\n", argv[i]);
+    }
+    if (argc > 1 && argv[1][0] == '-') {
+        fprintf(stderr, "taskd: unknown option '%s' (try --help)\n", argv[1]);
         rc = 2;
         goto done;
     }
@@ -93,6 +147,11 @@ int main(int argc, char **argv)
     enum log_level level = LOG_INFO;
     log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
     log_set_level(level);
+    if (argc > 1) {
+        rc = run_command(cfg, argc - 1, argv + 1);
+        goto done;
+    }
+    served = true;
 
     struct http_options opts = {
         .bind_address = config_get(cfg, "BIND_ADDRESS"),
@@ -136,7 +195,7 @@ done:
     app_free(app);
     http_server_free(http);
     config_free(cfg);
-    if (rc == 0)
+    if (served && rc == 0)
         log_msg(LOG_INFO, "stopped");
     return rc;
 }

@@ -47,7 +47,9 @@ int field_errors_add(struct field_errors *fe, const char *field, const char *mes
         free(m);
         return ERR_NOMEM;
     }
-    fe->items[fe->kept++] = (struct field_error){f, m};
+    fe->items[fe->kept].field = f;
+    fe->items[fe->kept].message = m;
+    fe->kept++;
     return 0;
 }
 
@@ -67,39 +69,66 @@ int field_errors_has(const struct field_errors *fe, const char *field)
 int problem_status_for(int err)
 {
     switch (err) {
-    case ERR_INVALID: return 422;
-    case ERR_MALFORMED: return 400;
-    case ERR_NOT_FOUND: return 404;
-    case ERR_CONFLICT: return 409;
-    case ERR_PRECONDITION: return 412;
-    case ERR_TOO_LARGE: return 413;
-    case ERR_UNAVAILABLE: return 503;
-    default: return 500;
+    case ERR_INVALID:
+        return 422;
+    case ERR_MALFORMED:
+        return 400;
+    case ERR_NOT_FOUND:
+        return 404;
+    case ERR_CONFLICT:
+        return 409;
+    case ERR_PRECONDITION:
+        return 412;
+    case ERR_TOO_LARGE:
+        return 413;
+    case ERR_UNAVAILABLE:
+        return 503;
+    default:
+        return 500;
     }
 }
 
 const char *http_reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 

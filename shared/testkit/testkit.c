@@ -24,8 +24,8 @@
 #include "buf.h"
 
 #define START_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS 10000
-#define ENV_MAX 128
+#define STOP_TIMEOUT_MS  10000
+#define ENV_MAX          128
 
 extern char **environ;
 
@@ -34,6 +34,7 @@ struct tk_server {
     char url[64];
     char dir[64];
     char log[128];
+    char db[512]; /* "DATABASE_URL=..." the server was given */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -132,6 +133,31 @@ static size_t add_env_list(char **env, size_t n, char *list)
     return n;
 }
 
+/* Runs TK_FRESH_DB_CMD and puts "DATABASE_URL=<its output>" in out. Returns 1 when the variable
+ * is unset (use SQLite), 0 otherwise (out is empty when the command failed). */
+static int fresh_database(char *out, size_t out_len)
+{
+    const char *cmd = getenv("TK_FRESH_DB_CMD");
+    out[0] = '\0';
+    if (!cmd || !*cmd)
+        return 1;
+    FILE *p = popen(cmd, "r");
+    char url[480] = "";
+    if (p) {
+        if (!fgets(url, sizeof url, p))
+            url[0] = '\0';
+        if (pclose(p) != 0)
+            url[0] = '\0';
+    }
+    url[strcspn(url, "\r\n")] = '\0';
+    if (!url[0]) {
+        fprintf(stderr, "testkit: TK_FRESH_DB_CMD (%s) gave no database URL\n", cmd);
+        return 0;
+    }
+    snprintf(out, out_len, "DATABASE_URL=%s", url);
+    return 0;
+}
+
 /* Starts the binary; returns NULL with a message on stderr when it does not come up. */
 static struct tk_server *server_spawn(const char *const *extra_env)
 {
@@ -151,8 +177,22 @@ static struct tk_server *server_spawn(const char *const *extra_env)
     }
     snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
 
-    char db[160];
-    snprintf(db, sizeof db, "DATABASE_URL=sqlite:%s/taskd.db", s->dir);
+    /* A fresh store per server: a SQLite file in its directory, or, when the stage's store is a
+     * service (PostgreSQL from week 2), a new database made by TK_FRESH_DB_CMD. */
+    const char *given = NULL; /* a test may name the database itself (a restored backup) */
+    for (size_t i = 0; extra_env && extra_env[i]; i++)
+        if (strncmp(extra_env[i], "DATABASE_URL=", 13) == 0)
+            given = extra_env[i];
+    if (given) {
+        snprintf(s->db, sizeof s->db, "%s", given);
+    } else if (fresh_database(s->db, sizeof s->db) != 0) {
+        snprintf(s->db, sizeof s->db, "DATABASE_URL=sqlite:%s/taskd.db", s->dir);
+    } else if (!s->db[0]) {
+        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(s);
+        return NULL;
+    }
+    char *db = s->db;
     char *env[ENV_MAX];
     size_t n = 0;
     for (char **e = environ; *e && n < ENV_MAX - 16; e++)
@@ -165,7 +205,8 @@ static struct tk_server *server_spawn(const char *const *extra_env)
     if (list)
         n = add_env_list(env, n, list);
     for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
-        env[n++] = (char *)extra_env[i];
+        if (extra_env[i] != given)
+            env[n++] = (char *)extra_env[i];
     env[n] = NULL;
 
     pid_t pid = fork();
@@ -266,6 +307,53 @@ const char *tk_server_log_path(const struct tk_server *s)
     return s->log;
 }
 
+const char *tk_server_database_url(const struct tk_server *s)
+{
+    return strncmp(s->db, "DATABASE_URL=", 13) == 0 ? s->db + 13 : "";
+}
+
+int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len)
+{
+    char *env[ENV_MAX];
+    size_t n = 0;
+    for (char **e = environ; *e && n < ENV_MAX - 16; e++)
+        env[n++] = *e;
+    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
+        env[n++] = (char *)extra_env[i];
+    env[n] = NULL;
+    int pipefd[2];
+    cr_assert(pipe(pipefd) == 0, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(pipefd[1], STDOUT_FILENO);
+        dup2(pipefd[1], STDERR_FILENO);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execve(argv[0], (char *const *)argv, env);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t got = 0;
+    char chunk[4096];
+    ssize_t r;
+    while ((r = read(pipefd[0], chunk, sizeof chunk)) > 0) {
+        size_t k = (size_t)r;
+        if (output && got + 1 < output_len) {
+            size_t room = output_len - 1 - got;
+            memcpy(output + got, chunk, k < room ? k : room);
+            got += k < room ? k : room;
+        }
+    }
+    close(pipefd[0]);
+    if (output && output_len)
+        output[got] = '\0';
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* The shared server: started by tk_main in the runner, found through the environment by each
  * forked test. */
 struct tk_server *tk_shared(void)
@@ -274,7 +362,10 @@ struct tk_server *tk_shared(void)
     const char *url = getenv("TK_SHARED_URL");
     cr_assert(url, "this suite has no shared server (is TASKD_BIN set?)");
     snprintf(shared.url, sizeof shared.url, "%s", url);
-    snprintf(shared.log, sizeof shared.log, "%s", getenv("TK_SHARED_LOG") ? getenv("TK_SHARED_LOG") : "");
+    snprintf(shared.log, sizeof shared.log, "%s",
+             getenv("TK_SHARED_LOG") ? getenv("TK_SHARED_LOG") : "");
+    snprintf(shared.db, sizeof shared.db, "%s",
+             getenv("TK_SHARED_DB") ? getenv("TK_SHARED_DB") : "");
     return &shared;
 }
 
@@ -434,8 +525,8 @@ const char *tk_header(const struct tk_response *r, const char *name, char *buf, 
 
 void tk_expect_status(const struct tk_response *r, long status)
 {
-    cr_assert(r->status == status, "%s: expected status %ld, got %ld; body: %.*s", r->what,
-              status, r->status, BODY_SHOWN, r->body);
+    cr_assert(r->status == status, "%s: expected status %ld, got %ld; body: %.*s", r->what, status,
+              r->status, BODY_SHOWN, r->body);
 }
 
 void tk_expect_problem(const struct tk_response *r, long status)
@@ -458,8 +549,7 @@ void tk_expect_problem(const struct tk_response *r, long status)
               "%s: the problem's \"status\" should be %ld: %.*s", r->what, status, BODY_SHOWN,
               r->body);
     char rid[80];
-    cr_assert(tk_header(r, "X-Request-Id", rid, sizeof rid), "%s: no X-Request-Id header",
-              r->what);
+    cr_assert(tk_header(r, "X-Request-Id", rid, sizeof rid), "%s: no X-Request-Id header", r->what);
 }
 
 static const cJSON *problem_errors(const struct tk_response *r)
@@ -530,8 +620,7 @@ void tk_expect_json_str(const struct tk_response *r, const char *field, const ch
 {
     const cJSON *v = field_of(r, field);
     cr_assert(cJSON_IsString(v) && strcmp(v->valuestring, value) == 0,
-              "%s: expected \"%s\": \"%s\", got: %.*s", r->what, field, value, BODY_SHOWN,
-              r->body);
+              "%s: expected \"%s\": \"%s\", got: %.*s", r->what, field, value, BODY_SHOWN, r->body);
 }
 
 void tk_expect_json_int(const struct tk_response *r, const char *field, long long value)

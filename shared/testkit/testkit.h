@@ -21,7 +21,7 @@
 
 /* A graded test: Test() with its points recorded in the description, where the grader reads
  * them. Extra Criterion options (.timeout, .init...) may follow. */
-#define GRADED(suite, name, points, ...)                                                            \
+#define GRADED(suite, name, points, ...)                                                           \
     Test(suite, name, .description = "points:" #points, ##__VA_ARGS__)
 
 /* ---- servers ---- */
@@ -31,9 +31,10 @@ struct tk_server;
 /* The suite's shared server (started by tk_main). Fails the test when there is none. */
 struct tk_server *tk_shared(void);
 
-/* Starts a private server of TASKD_BIN with a fresh database, plus extra "NAME=value" settings
- * (NULL-terminated array, may be NULL). Waits until /health answers; fails the test if it
- * does not within 10 s. */
+/* Starts a private server of TASKD_BIN with a fresh database (a SQLite file, or a new database
+ * from TK_FRESH_DB_CMD when the stage's store is a service), plus extra "NAME=value" settings
+ * (NULL-terminated array, may be NULL; a DATABASE_URL there replaces the fresh database).
+ * Waits until /health answers; fails the test if it does not within 10 s. */
 struct tk_server *tk_server_start(const char *const *extra_env);
 /* Stops it with SIGTERM and returns its exit status (0 = clean); frees s. */
 int tk_server_stop(struct tk_server *s);
@@ -41,6 +42,13 @@ int tk_server_stop(struct tk_server *s);
 const char *tk_server_url(const struct tk_server *s);
 /* Path of the file the server's stderr (its JSON log) goes to. */
 const char *tk_server_log_path(const struct tk_server *s);
+/* The DATABASE_URL the server was started with ("sqlite:/tmp/..." or "postgres://..."). */
+const char *tk_server_database_url(const struct tk_server *s);
+
+/* Runs argv (argv[0] a path) with the test's environment plus extra "NAME=value" settings,
+ * collecting stdout and stderr into output (NUL-terminated, truncated to output_len; output may
+ * be NULL). Returns the exit status (128 + signal when killed). */
+int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len);
 
 /* ---- requests ---- */
 
@@ -48,8 +56,8 @@ struct tk_response {
     long status;
     char *body; /* NUL-terminated */
     size_t body_len;
-    cJSON *json; /* parsed body when it was JSON, else NULL */
-    char *headers; /* raw header block */
+    cJSON *json;    /* parsed body when it was JSON, else NULL */
+    char *headers;  /* raw header block */
     char what[256]; /* "POST /tasks" — used in assertion messages */
 };
 

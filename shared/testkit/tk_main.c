@@ -152,6 +152,9 @@ int main(int argc, char *argv[])
         }
         setenv("TK_SHARED_URL", tk_server_url(shared), 1);
         setenv("TK_SHARED_LOG", tk_server_log_path(shared), 1);
+        char db[600];
+        snprintf(db, sizeof db, "DATABASE_URL=%s", tk_server_database_url(shared));
+        setenv("TK_SHARED_DB", db, 1);
         snprintf(shared_log, sizeof shared_log, "%s", tk_server_log_path(shared));
     }
 

@@ -129,9 +129,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nt; i++) {
         const struct target *t = &targets[i];
         double pct = t->max_points > 0 ? 100.0 * t->points / t->max_points : 0;
-        printf("%-10s %6.0f/%-6.0f %7.1f%% %8.0f %8.0f%s\n", t->name, t->points, t->max_points,
-               pct, t->passed, t->failed,
-               strncmp(t->name, "lab-", 4) == 0 ? "   (your lab work)" : "");
+        printf("%-10s %6.0f/%-6.0f %7.1f%% %8.0f %8.0f%s\n", t->name, t->points, t->max_points, pct,
+               t->passed, t->failed, strncmp(t->name, "lab-", 4) == 0 ? "   (your lab work)" : "");
         if (strncmp(t->name, "week-", 5) == 0) {
             passed += t->passed;
             failed += t->failed;

@@ -13,8 +13,12 @@
 #include "task_repo_factory.h"
 
 static const struct config_var vars[] = {
-    {.name = "DATABASE_URL", .kind = CONFIG_STRING, .default_value = "sqlite:taskd.db", .min = 1,
-     .max = 4096, .help = "where tasks are stored: sqlite:PATH or memory:"},
+    {.name = "DATABASE_URL",
+     .kind = CONFIG_STRING,
+     .default_value = "sqlite:taskd.db",
+     .min = 1,
+     .max = 4096,
+     .help = "where tasks are stored: sqlite:PATH or memory:"},
 };
 
 static int declare(struct config *cfg)
@@ -37,6 +41,9 @@ static int start(struct app *app)
     if (rc != 0)
         return rc; /* the factory has logged why */
     if ((rc = app_defer(app, repo_free, repo)) != 0)
+        return rc;
+    /* Later stages reach the store through the app (week 2's /ready pings it). */
+    if ((rc = app_set_service(app, "task_repo", repo)) != 0)
         return rc;
     if ((rc = task_http_register(app, repo)) != 0)
         return rc;

@@ -17,8 +17,8 @@
 extern const char openapi_doc[];
 extern const size_t openapi_doc_len;
 
-static const char *const methods[] = {"get", "put", "post", "delete", "options", "head", "patch",
-                                      "trace"};
+static const char *const methods[] = {"get",     "put",  "post",  "delete",
+                                      "options", "head", "patch", "trace"};
 
 /* Removes operations of later weeks, and paths left with none. */
 static void keep_weeks_up_to(cJSON *doc, int week)

@@ -21,7 +21,7 @@
 #include "timeutil.h"
 #include "utf8.h"
 
-#define Q_MAX 200 /* code points of the q parameter */
+#define Q_MAX         200 /* code points of the q parameter */
 #define DEFAULT_LIMIT 20
 
 struct task_http {
@@ -38,7 +38,9 @@ static struct scope scope_of(const struct http_req *req)
 static void send_repo_error(struct http_res *res, int rc)
 {
     switch (rc) {
-    case ERR_NOT_FOUND: problem_send(res, 404, "there is no task with that id"); break;
+    case ERR_NOT_FOUND:
+        problem_send(res, 404, "there is no task with that id");
+        break;
     case ERR_PRECONDITION:
         problem_send(res, 412, "the task has changed since the version in If-Match");
         break;
@@ -46,7 +48,9 @@ static void send_repo_error(struct http_res *res, int rc)
         http_res_header(res, "Retry-After", "1");
         problem_send(res, 503, "the database is not available; try again shortly");
         break;
-    default: problem_send_err(res, rc, NULL); break;
+    default:
+        problem_send_err(res, rc, NULL);
+        break;
     }
 }
 
@@ -236,7 +240,7 @@ static const struct {
     {"priority", TASK_SORT_PRIORITY},     {"-priority", TASK_SORT_PRIORITY_DESC},
 };
 
-static const char *const list_params[] = {"status",    "priority", "tag",  "q",     "due_before",
+static const char *const list_params[] = {"status",    "priority", "tag",   "q",     "due_before",
                                           "due_after", "sort",     "limit", "cursor"};
 #define NPARAMS (sizeof list_params / sizeof list_params[0])
 
@@ -290,7 +294,8 @@ static const char *apply_param(size_t which, const char *v, size_t len, struct t
         q->limit = (size_t)n;
         return NULL;
     }
-    default: return NULL; /* cursor: checked last, once the filters it is bound to are known */
+    default:
+        return NULL; /* cursor: checked last, once the filters it is bound to are known */
     }
 }
 

@@ -374,8 +374,10 @@ static int sqlite_create(struct task_repo *r, const struct scope *sc, const stru
     rc =
         b.rc == SQLITE_OK ? step_row(sq, s, &t, &found, "insert task") : db_error(sq, b.rc, "bind");
     stmt_release(s);
-    if (rc == 0 && !found)
-        rc = db_error(sq, SQLITE_INTERNAL, "insert task returned no row");
+    if (rc == 0 && !found) { /* INSERT ... RETURNING always returns the row it wrote */
+        log_msg(LOG_ERROR, "INSERT INTO tasks returned no row");
+        rc = ERR_INTERNAL;
+    }
     if (rc == 0)
         rc = hook_run(sq, TASK_EVENT_CREATED, &t);
 end:

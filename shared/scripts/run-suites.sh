@@ -14,14 +14,17 @@ mkdir -p "$results/$target"
 log=/dev/stderr
 if [ "${QUIET:-0}" = 1 ]; then log="$results/$target.log"; : > "$log"; fi
 
+# Every suite has a hard time limit, so a hung test can never hang CI (Criterion also stops any
+# single test after 60 s).
+limit=${SUITE_TIMEOUT_SECONDS:-900}
 status=0
 echo "== $target: unit tests ($unit)"
-TK_SUITE="$target/unit" TK_RESULTS="$results/$target/unit.json" "$unit" --jobs=2 >>"$log" 2>&1 || status=1
+TK_SUITE="$target/unit" TK_RESULTS="$results/$target/unit.json" timeout "$limit" "$unit" --jobs=2 >>"$log" 2>&1 || status=1
 for api in "$@"; do
   suite="api-$(basename "$(dirname "$(dirname "$api")")")"
   echo "== $target: black-box suite $suite against $stage"
   TASKD_BIN="$stage" TK_SUITE="$target/$suite" TK_RESULTS="$results/$target/$suite.json" \
-    "$api" --jobs=2 >>"$log" 2>&1 || status=1
+    timeout "$limit" "$api" --jobs=2 >>"$log" 2>&1 || status=1
 done
 "$here/${BUILD:-build}/tools/grade" "$results" "$results/$target.grade.json" --only "$target" | tail -n +2 | head -n 2
 exit $status

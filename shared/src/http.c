@@ -90,6 +90,7 @@ struct http_req {
     int64_t user_id;
     struct buf body;
     size_t discarded; /* body bytes dropped after the limit was passed */
+    bool decided;     /* the layer or a middleware has answered; the handler will not run */
     bool answered;    /* a response has been queued */
     bool too_large;
     struct timespec start;
@@ -551,6 +552,14 @@ static enum MHD_Result answer_problem(struct http_req *req, int status, const ch
     return send_response(req);
 }
 
+/* Records the answer decided from the headers; access_handler sends it (see there for when). */
+static bool decide(struct http_req *req, int status, const char *detail)
+{
+    problem_send(&req->res, status, detail);
+    req->decided = true;
+    return true;
+}
+
 /* ---------------------------------------------------------------- the access handler */
 
 /* Everything that can be decided from the request line and headers. Returns true when it has
@@ -566,23 +575,20 @@ static bool on_headers(struct http_req *req)
     else
         request_id_new(req->id);
     if (header_bytes > s->opts.max_header_bytes) {
-        answer_problem(req, 431, "the request headers are larger than the server accepts");
-        return true;
+        return decide(req, 431, "the request headers are larger than the server accepts");
     }
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, req);
-    if (req->query_failed) {
-        answer_problem(req, 500, NULL);
-        return true;
-    }
+    if (req->query_failed)
+        return decide(req, 500, NULL);
 
     struct buf allow = BUF_INIT;
     enum route_result rr = route_find(req, &allow);
     if (rr != ROUTE_FOUND) {
         if (rr == ROUTE_NO_METHOD && !allow.failed) {
             http_res_header(&req->res, "Allow", allow.data);
-            answer_problem(req, 405, "this path does not support that method");
+            decide(req, 405, "this path does not support that method");
         } else {
-            answer_problem(req, 404, "there is no such resource");
+            decide(req, 404, "there is no such resource");
         }
         buf_free(&allow);
         return true;
@@ -591,33 +597,28 @@ static bool on_headers(struct http_req *req)
 
     for (size_t i = 0; i < s->nmw; i++) {
         if (s->mw[i].on_request && s->mw[i].on_request(req, &req->res, s->mw[i].ctx) != 0) {
-            send_response(req);
+            req->decided = true;
             return true;
         }
     }
     for (size_t i = 0; i < req->route->nseg; i++) {
-        if (req->route->seg[i].id && !parse_id(req->params[i], &req->param_ids[i])) {
-            answer_problem(req, 404, "there is no such resource");
-            return true;
-        }
+        if (req->route->seg[i].id && !parse_id(req->params[i], &req->param_ids[i]))
+            return decide(req, 404, "there is no such resource");
     }
     if ((req->route->flags & HTTP_ROUTE_JSON_BODY) &&
         !content_type_ok(http_req_header(req, "Content-Type"), req->route->flags)) {
-        answer_problem(req, 415,
-                       (req->route->flags & HTTP_ROUTE_MERGE_PATCH)
-                           ? "send the body as application/json or "
-                             "application/merge-patch+json (charset utf-8)"
-                           : "send the body as application/json (charset utf-8)");
-        return true;
+        return decide(req, 415,
+                      (req->route->flags & HTTP_ROUTE_MERGE_PATCH)
+                          ? "send the body as application/json or "
+                            "application/merge-patch+json (charset utf-8)"
+                          : "send the body as application/json (charset utf-8)");
     }
     const char *cl = http_req_header(req, "Content-Length");
     if (cl) {
         char *end = NULL;
         unsigned long long len = strtoull(cl, &end, 10);
-        if (end != cl && len > s->opts.max_body_bytes) {
-            answer_problem(req, 413, "the request body is larger than the server accepts");
-            return true;
-        }
+        if (end != cl && len > s->opts.max_body_bytes)
+            return decide(req, 413, "the request body is larger than the server accepts");
     }
     return false;
 }
@@ -650,25 +651,27 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             if (!inet_ntop(sa->sa_family, addr, req->client_ip, sizeof req->client_ip))
                 req->client_ip[0] = '\0';
         }
-        if (on_headers(req))
-            return req->answered ? MHD_YES : MHD_NO;
-        return MHD_YES;
-    }
-    if (req->answered) {
-        /* Answered from the headers while the client still sends a body: swallow it. */
-        *upload_data_size = 0;
+        /* A body too large to read is refused at once (the connection then closes, as it must:
+         * the unread body is still on the wire). Any other early answer waits for the end of
+         * the request, its small body read and dropped, so a 404 keeps the connection alive. */
+        if (on_headers(req) && req->res.status == 413)
+            return send_response(req);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->too_large || req->body.len + n > s->opts.max_body_bytes) {
-            req->too_large = true;
+        if (req->decided || req->too_large || req->body.len + n > s->opts.max_body_bytes) {
+            req->too_large = !req->decided;
             req->discarded += n;
             return req->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
         }
         return buf_append(&req->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
     }
+    if (req->answered)
+        return MHD_YES;
+    if (req->decided)
+        return send_response(req);
     if (req->too_large)
         return answer_problem(req, 413, "the request body is larger than the server accepts");
     req->route->fn(req, &req->res, req->route->ctx);

@@ -68,15 +68,23 @@ static void send_task(struct http_res *res, int status, const struct task *t)
     cJSON_Delete(json);
 }
 
-/* Parses a request body that must be a JSON object. Returns 0 with *out set (rule breaks found
- * while parsing are in errs), or answers 400 itself and returns non-zero. */
-static int parse_object(const struct http_req *req, struct http_res *res, cJSON **out,
-                        struct field_errors *errs)
+/* Reads a request body that must be a JSON object into *out, with a new list *errs holding the
+ * rule breaks found while parsing (NUL escapes, duplicate keys) for the validator to add to.
+ * Returns 0, or answers itself (400, or 500 when out of memory) and returns non-zero; the caller
+ * frees *out and *errs either way. */
+static int read_object(const struct http_req *req, struct http_res *res, cJSON **out,
+                       struct field_errors **errs)
 {
+    *out = NULL;
+    *errs = field_errors_new();
+    if (!*errs) {
+        problem_send_err(res, ERR_NOMEM, NULL);
+        return ERR_NOMEM;
+    }
     size_t len = 0;
     const char *body = http_req_body(req, &len);
     const char *why = NULL;
-    int rc = json_parse_strict(body ? body : "", len, out, errs, &why);
+    int rc = json_parse_strict(body ? body : "", len, out, *errs, &why);
     if (rc == ERR_MALFORMED) {
         problem_send(res, 400, why);
         return rc;
@@ -86,8 +94,6 @@ static int parse_object(const struct http_req *req, struct http_res *res, cJSON 
         return rc;
     }
     if (!cJSON_IsObject(*out)) {
-        cJSON_Delete(*out);
-        *out = NULL;
         problem_send(res, 400, "the body must be a JSON object");
         return ERR_MALFORMED;
     }
@@ -133,16 +139,12 @@ static void health(struct http_req *req, struct http_res *res, void *ctx)
 static void create_task(struct http_req *req, struct http_res *res, void *ctx)
 {
     struct task_http *th = ctx;
-    struct field_errors *errs = field_errors_new();
+    struct field_errors *errs = NULL;
     cJSON *body = NULL;
     struct task in, out;
     task_init(&in);
     task_init(&out);
-    if (!errs) {
-        problem_send_err(res, ERR_NOMEM, NULL);
-        goto done;
-    }
-    if (parse_object(req, res, &body, errs) != 0)
+    if (read_object(req, res, &body, &errs) != 0)
         goto done;
     int rc = task_from_json(body, &in, errs);
     if (rc == ERR_INVALID) {
@@ -184,17 +186,13 @@ static void get_task(struct http_req *req, struct http_res *res, void *ctx)
 static void patch_task(struct http_req *req, struct http_res *res, void *ctx)
 {
     struct task_http *th = ctx;
-    struct field_errors *errs = field_errors_new();
+    struct field_errors *errs = NULL;
     cJSON *body = NULL;
     struct task_patch patch;
     struct task out;
     task_patch_init(&patch);
     task_init(&out);
-    if (!errs) {
-        problem_send_err(res, ERR_NOMEM, NULL);
-        goto done;
-    }
-    if (parse_object(req, res, &body, errs) != 0)
+    if (read_object(req, res, &body, &errs) != 0)
         goto done;
     int rc = task_patch_from_json(body, &patch, errs);
     if (rc == ERR_INVALID) {

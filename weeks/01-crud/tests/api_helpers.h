@@ -4,7 +4,8 @@
  * files repeat: "this body must be rejected on that field", "this is a whole, well-formed task",
  * "these are the ids of the listed page", plus a raw socket for the protocol-level cases libcurl
  * cannot produce (a stalled client, a request with no body after its headers, garbage on the
- * wire). Every helper fails the running test with a message naming the request, like the kit. */
+ * wire, in tk_raw.h). Every helper fails the running test with a message naming the request, like
+ * the kit. */
 #ifndef TASKD_API_HELPERS_H
 #define TASKD_API_HELPERS_H
 
@@ -99,15 +100,5 @@ void api_create_many(struct tk_server *s, size_t n, const char *extra, long long
  * tests name in .fini so that it runs even when an assertion fails. */
 struct tk_server *api_private(void);
 void api_private_fini(void);
-
-/* ---- raw sockets: for what libcurl will not send ---- */
-
-/* Connects to s; fails the test when it cannot. */
-int api_raw_connect(const struct tk_server *s);
-/* Sends all of data; returns false when the peer has closed or stopped reading (5 s). */
-bool api_raw_send(int fd, const void *data, size_t len);
-/* Reads one whole response (Content-Length or chunked body) within timeout_ms and returns it
- * like tk_request does; fails the test when the server closes without answering. */
-struct tk_response *api_raw_read(int fd, const char *what, int timeout_ms);
 
 #endif

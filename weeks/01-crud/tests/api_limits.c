@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "api_helpers.h"
+#include "tk_raw.h"
 #include "testkit.h"
 
 #define MIB (1024 * 1024)
@@ -81,12 +83,12 @@ GRADED(http, body_exactly_at_the_limit_is_read_and_validated, 3)
 
 GRADED(http, oversized_content_length_is_413_before_the_body_is_sent, 3)
 {
-    int fd = api_raw_connect(tk_shared());
+    int fd = tk_raw_connect(tk_shared());
     const char *head = "POST /tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
                        "Content-Length: 2097152\r\n\r\n";
-    api_raw_send(fd, head, strlen(head));
+    tk_raw_send(fd, head, strlen(head));
     struct tk_response *r =
-        api_raw_read(fd, "POST /tasks (Content-Length: 2 MiB, no body sent)", 5000);
+        tk_raw_read(fd, "POST /tasks (Content-Length: 2 MiB, no body sent)", 5000);
     tk_expect_problem(r, 413);
     tk_response_free(r);
     close(fd);
@@ -179,17 +181,17 @@ GRADED(http, a_100_kib_header_gets_an_answer_not_a_dropped_connection, 2)
 
 GRADED(http, many_headers_over_the_limit_get_an_answer, 2)
 {
-    int fd = api_raw_connect(tk_shared());
+    int fd = tk_raw_connect(tk_shared());
     const char *start = "GET /health HTTP/1.1\r\nHost: test\r\n";
-    api_raw_send(fd, start, strlen(start));
+    tk_raw_send(fd, start, strlen(start));
     char line[96];
     for (int i = 0; i < 2000; i++) {
         snprintf(line, sizeof line, "X-Header-%04d: %s\r\n", i, "0123456789abcdef0123456789abcdef");
-        if (!api_raw_send(fd, line, strlen(line)))
+        if (!tk_raw_send(fd, line, strlen(line)))
             break; /* the server has answered and stopped reading: read what it said */
     }
-    api_raw_send(fd, "\r\n", 2);
-    struct tk_response *r = api_raw_read(fd, "GET /health with 2000 headers (110 KB)", 5000);
+    tk_raw_send(fd, "\r\n", 2);
+    struct tk_response *r = tk_raw_read(fd, "GET /health with 2000 headers (110 KB)", 5000);
     cr_assert(r->status == 431 || r->status == 400, "%s: expected 431 (or 400), got %ld", r->what,
               r->status);
     tk_expect_problem(r, r->status);
@@ -200,35 +202,50 @@ GRADED(http, many_headers_over_the_limit_get_an_answer, 2)
 
 /* ---- connections ---- */
 
-GRADED(http, keeps_the_connection_alive_between_requests, 2)
+/* Sends each request on one connection and expects its status and no Connection: close. Only
+ * routes that need no credentials in any stage, so this stays true when auth arrives. */
+static void expect_one_connection(const char *const *reqs, const long *want, size_t n)
 {
-    int fd = api_raw_connect(tk_shared());
-    const char *get = "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
-    const char *bad = "POST /tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 12\r\n\r\n{\"title\":\"\"}";
-    const char *reqs[] = {get, bad, get};
-    const long want[] = {200, 422, 200};
-    for (size_t i = 0; i < 3; i++) {
-        cr_assert(api_raw_send(fd, reqs[i], strlen(reqs[i])),
+    int fd = tk_raw_connect(tk_shared());
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(tk_raw_send(fd, reqs[i], strlen(reqs[i])),
                   "request %zu on a kept-alive connection: the server closed it", i + 1);
-        char what[64];
-        snprintf(what, sizeof what, "request %zu on one kept-alive connection", i + 1);
-        struct tk_response *r = api_raw_read(fd, what, 5000);
+        char what[96], conn[64];
+        snprintf(what, sizeof what, "request %zu on one kept-alive connection (%.*s)", i + 1,
+                 (int)strcspn(reqs[i], "\r"), reqs[i]);
+        struct tk_response *r = tk_raw_read(fd, what, 5000);
         tk_expect_status(r, want[i]);
+        const char *c = tk_header(r, "Connection", conn, sizeof conn);
+        cr_assert(!c || strcasecmp(c, "close") != 0,
+                  "%s: expected the connection kept alive, got Connection: close", r->what);
         tk_response_free(r);
     }
     close(fd);
 }
 
+GRADED(http, keeps_the_connection_alive_between_requests, 1)
+{
+    const char *get = "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
+    expect_one_connection((const char *const[]){get, get, get}, (const long[]){200, 200, 200}, 3);
+}
+
+GRADED(http, a_404_answer_keeps_the_connection_alive, 2)
+{
+    const char *get = "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
+    const char *missing = "GET /no/such/route HTTP/1.1\r\nHost: test\r\n\r\n";
+    expect_one_connection((const char *const[]){get, missing, get}, (const long[]){200, 404, 200},
+                          3);
+}
+
 GRADED(http, a_stalled_client_does_not_block_others, 3)
 {
-    int half_body = api_raw_connect(tk_shared());
-    int half_head = api_raw_connect(tk_shared());
+    int half_body = tk_raw_connect(tk_shared());
+    int half_head = tk_raw_connect(tk_shared());
     const char *a = "POST /tasks HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
                     "Content-Length: 100\r\n\r\n{\"ti";
     const char *b = "GET /health HTTP/1.1\r\nHost: te";
-    api_raw_send(half_body, a, strlen(a));
-    api_raw_send(half_head, b, strlen(b));
+    tk_raw_send(half_body, a, strlen(a));
+    tk_raw_send(half_head, b, strlen(b));
     usleep(200 * 1000);
     for (int i = 0; i < 3; i++) {
         expect_healthy();
@@ -255,8 +272,8 @@ GRADED(http, stays_healthy_after_a_burst_of_bad_requests, 2)
                              "GET / HTTP/9.9\r\n\r\n", "\r\n\r\n\r\n",
                              "POST /tasks HTTP/1.1\r\nContent-Length: -5\r\n\r\n"};
     for (size_t i = 0; i < 5; i++) {
-        int fd = api_raw_connect(tk_shared());
-        api_raw_send(fd, garbage[i], strlen(garbage[i]));
+        int fd = tk_raw_connect(tk_shared());
+        tk_raw_send(fd, garbage[i], strlen(garbage[i]));
         close(fd);
     }
     expect_healthy();
@@ -264,10 +281,10 @@ GRADED(http, stays_healthy_after_a_burst_of_bad_requests, 2)
 
 GRADED(http, a_request_line_that_is_not_http_is_400, 2)
 {
-    int fd = api_raw_connect(tk_shared());
+    int fd = tk_raw_connect(tk_shared());
     const char *garbage = "HELLO THERE\r\nHost: test\r\n\r\n";
-    api_raw_send(fd, garbage, strlen(garbage));
-    struct tk_response *r = api_raw_read(fd, "HELLO THERE (not HTTP)", 5000);
+    tk_raw_send(fd, garbage, strlen(garbage));
+    struct tk_response *r = tk_raw_read(fd, "HELLO THERE (not HTTP)", 5000);
     tk_expect_status(r, 400);
     tk_response_free(r);
     close(fd);

@@ -744,10 +744,12 @@ int http_server_start(struct http_server *s)
     else
         flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
     /* Headers must fit in the connection's memory pool, or libmicrohttpd answers 431 itself
-     * with a bare HTML page. We make the pool far larger than our own header limit, so headers
-     * up to about a megabyte reach on_headers and get a proper problem response. The pool is
-     * mmap'ed, so pages a connection never touches cost address space, not memory. */
-    size_t pool = s->opts.max_header_bytes * 2 + 1024 * 1024;
+     * with a bare HTML page. 256 KiB lets ~110 KB of headers (thousands of them, each with
+     * libmicrohttpd's bookkeeping) reach on_headers and get a proper problem response; past
+     * that comes libmicrohttpd's own 431. Keep it modest: libmicrohttpd zeroes the whole pool
+     * between keep-alive requests (a 1 MiB pool spent half of all CPU time in memset), and
+     * every open connection holds one. */
+    size_t pool = s->opts.max_header_bytes * 2 + 224 * 1024;
     struct MHD_OptionItem ops[] = {
         {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_seconds, NULL},

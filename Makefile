@@ -205,12 +205,13 @@ bench: week-$(LAST_WEEK) ## wrk against the newest stage beside an nginx return-
 	@bash shared/scripts/bench.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench
 
 # ---- code hygiene ----
-C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+# labs/ is generated from weeks/ and then belongs to the learner: it is not linted here.
+C_FILES = $(filter-out labs/%,$(shell git ls-files '*.c' '*.h' 2>/dev/null))
 fmt: ## format every C file with the repository's .clang-format
 	@clang-format -i $(C_FILES)
 lint: ## check formatting and run cppcheck over the C code
 	@clang-format --dry-run --Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	  --suppress=missingIncludeSystem -Ishared/src $(filter %.c,$(C_FILES))
+	  --suppress=missingIncludeSystem --suppress="unknownMacro:*/tests/*" -Ishared/src $(filter %.c,$(C_FILES))
 	@echo "lint: clean"
 .PHONY: bench fmt lint

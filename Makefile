@@ -6,6 +6,7 @@
 # later week re-runs an earlier week's black-box suite without copying it.
 
 SHELL := /bin/bash
+.SECONDEXPANSION:
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
@@ -183,13 +184,14 @@ labs: ## (maintainers) regenerate every labs/NN-*/ from the LAB markers in weeks
 	@for d in $(WEEK_DIRS); do bash shared/scripts/labgen.sh $$d labs/$$(basename $$d) && echo "labs/$$(basename $$d) regenerated"; done
 
 # ---- the whole check, as CI runs it ----
-test: ## install what is missing, build everything, run every suite, check the labs, sanitizers, grade
+test: ## install what is missing, build everything, run every suite, check the labs, sanitizers, fuzz, grade
 	@bash shared/scripts/install-deps.sh
 	@$(MAKE) -j2 all $(BUILD)/tools/grade
 	@rm -rf $(RESULTS); status=0; \
 	for n in $(WEEK_NUMS); do $(MAKE) test-week-$$n || status=1; done; \
 	for n in $(WEEK_NUMS); do $(MAKE) -j2 lab-check-$$n || status=1; done; \
 	$(MAKE) test-sanitize || status=1; \
+	$(MAKE) fuzz FUZZ_SECONDS=10 || status=1; \
 	bash shared/scripts/services.sh down >/dev/null 2>&1 || true; \
 	$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json || status=1; \
 	exit $$status
@@ -203,6 +205,26 @@ test-sanitize: ## run the newest stage's suites under AddressSanitizer + UBSan (
 bench: week-$(LAST_WEEK) ## wrk against the newest stage beside an nginx return-200 ceiling (ratio; build/bench/)
 	@bash shared/scripts/install-deps.sh --quiet bench
 	@bash shared/scripts/bench.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench
+
+# ---- fuzzing: libFuzzer + ASan/UBSan over the code that reads client input ----
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := json time
+FUZZ_SRCS_json := shared/src/json.c shared/src/problem.c shared/src/buf.c shared/src/utf8.c \
+	shared/src/timeutil.c shared/src/err.c weeks/01-crud/src/task.c shared/fuzz/http_res_stub.c
+FUZZ_SRCS_time := shared/src/timeutil.c
+build/fuzz/%: shared/fuzz/fuzz_%.c $$(FUZZ_SRCS_%) | deps-quiet
+	@bash shared/scripts/install-deps.sh --quiet fuzz
+	@mkdir -p $(dir $@)
+	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INC) \
+	  $$(pkg-config --cflags libcjson) $^ -o $@ $$(pkg-config --libs libcjson)
+fuzz: $(foreach t,$(FUZZ_TARGETS),build/fuzz/$(t)) ## fuzz the JSON and timestamp parsers with libFuzzer (FUZZ_SECONDS each)
+	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus-$$t shared/fuzz/seeds-$$t 2>&1 \
+	    | grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY' ; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; done; echo "fuzz: no crash, no sanitizer report"
+.PHONY: fuzz
 
 # ---- code hygiene ----
 # labs/ is generated from weeks/ and then belongs to the learner: it is not linted here.

@@ -12,7 +12,8 @@ for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
     bench) groups="$groups bench" ;;
-    *) echo "usage: install-deps.sh [--quiet] [bench]" >&2; exit 2 ;;
+    fuzz) groups="$groups fuzz" ;;
+    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz]" >&2; exit 2 ;;
   esac
 done
 
@@ -34,6 +35,10 @@ declare -A COMMANDS=(
   [curl]=curl
   [sqlite3]=sqlite3
 )
+# `make fuzz` (and so `make test`) builds with clang and its libFuzzer runtime.
+if [[ " $groups " == *" fuzz "* ]]; then
+  COMMANDS[clang]=clang
+fi
 # Only `make bench` needs these (a load generator and the nginx ceiling it is compared with).
 if [[ " $groups " == *" bench "* ]]; then
   COMMANDS[wrk]=wrk
@@ -41,6 +46,10 @@ if [[ " $groups " == *" bench "* ]]; then
 fi
 
 missing=()
+if [[ " $groups " == *" fuzz "* ]] &&
+  ! compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null; then
+  missing+=(libclang-rt-dev) # the libFuzzer runtime, not pulled in by clang itself
+fi
 if ! command -v pkg-config >/dev/null 2>&1; then
   missing+=(pkg-config)
 fi

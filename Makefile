@@ -130,8 +130,8 @@ RUN_ENV = DATABASE_URL="$${DATABASE_URL:-sqlite:.run/taskd.db}"
 define RUN_RULES
 run-week-$(1): week-$(1) ## run stage N on http://127.0.0.1:8080 (Ctrl-C stops it)
 	@mkdir -p .run
-	@echo "stage $(1): http://127.0.0.1:$${PORT:-8080}  (try: curl -s localhost:$${PORT:-8080}/health)"
-	@$(call services_prefix,$(1)) $(RUN_ENV) $(call week_run_env,$(1)) exec $(BUILD)/week-$(1)/taskd
+	@echo "stage $(1): http://127.0.0.1:$$$${PORT:-8080}  (try: curl -s localhost:$$$${PORT:-8080}/health)"
+	@$(call services_prefix,$(1)) $$(RUN_ENV) $(call week_run_env,$(1)) exec $(BUILD)/week-$(1)/taskd
 .PHONY: run-week-$(1)
 endef
 $(foreach n,$(WEEK_NUMS),$(eval $(call RUN_RULES,$(n))))
@@ -192,6 +192,7 @@ test: ## install what is missing, build everything, run every suite, check the l
 	for n in $(WEEK_NUMS); do $(MAKE) -j2 lab-check-$$n || status=1; done; \
 	$(MAKE) test-sanitize || status=1; \
 	$(MAKE) fuzz FUZZ_SECONDS=10 || status=1; \
+	bash shared/scripts/smoke-run.sh || status=1; \
 	bash shared/scripts/services.sh down >/dev/null 2>&1 || true; \
 	$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json || status=1; \
 	exit $$status

@@ -39,6 +39,7 @@
 struct route {
     const char *method;
     const char *pattern;
+    char template[128]; /* the pattern as people write it: "/tasks/{id}" (logs, metrics) */
     size_t nseg;
     struct {
         char text[64]; /* literal, or the parameter's name */
@@ -202,7 +203,7 @@ const char *http_req_path(const struct http_req *req)
 
 const char *http_req_route(const struct http_req *req)
 {
-    return req->route ? req->route->pattern : NULL;
+    return req->route ? req->route->template : NULL;
 }
 
 const char *http_req_id(const struct http_req *req)
@@ -294,6 +295,14 @@ int http_route(struct http_server *s, const char *method, const char *pattern, h
     struct route *r = &s->routes[s->nroutes];
     memset(r, 0, sizeof *r);
     *r = (struct route){.method = method, .pattern = pattern, .fn = fn, .ctx = ctx, .flags = flags};
+    /* The template drops the ":id" type of a parameter: "/tasks/{id:id}" → "/tasks/{id}". */
+    size_t t = 0;
+    for (const char *q = pattern; *q && t + 1 < sizeof r->template; q++) {
+        if (strncmp(q, ":id}", 4) == 0)
+            q += 3;
+        r->template[t++] = *q;
+    }
+    r->template[t] = '\0';
     const char *p = pattern + 1;
     while (*p || r->nseg == 0) {
         if (r->nseg == SEGMENTS_MAX)

@@ -81,7 +81,7 @@ struct http_query_arg {
 
 const char *http_req_method(const struct http_req *req);
 const char *http_req_path(const struct http_req *req);  /* decoded path, no query string */
-const char *http_req_route(const struct http_req *req); /* matched pattern, or NULL */
+const char *http_req_route(const struct http_req *req); /* "/tasks/{id}", or NULL */
 const char *http_req_id(const struct http_req *req);    /* X-Request-Id of this exchange */
 const char *http_req_client_ip(const struct http_req *req);
 /* A header's value (name is case-insensitive), or NULL. */

@@ -201,7 +201,17 @@ test-sanitize: ## run the newest stage's suites under AddressSanitizer + UBSan (
 	@$(MAKE) -j2 SANITIZE=1 week-$(LAST_WEEK) $(call api_suites,$(LAST_WEEK)) build-san/tools/grade BUILD=build-san
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) SANITIZE=1 BUILD=build-san test-week-$(LAST_WEEK) && echo "sanitizers: no report"
-.PHONY: labs test test-sanitize grade run
+# The same black-box suites against the newest stage running under valgrind's memcheck: slower
+# than the sanitizers, but it needs no special build and sees uninitialised reads.
+test-valgrind: week-$(LAST_WEEK) $(call api_suites,$(LAST_WEEK)) $(BUILD)/tools/grade ## run the newest stage's black-box suites with taskd under valgrind
+	@command -v valgrind >/dev/null || bash shared/scripts/install-deps.sh valgrind
+	@mkdir -p $(BUILD)/valgrind
+	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "%s" "$$@"\n' \
+	  "$$(pwd)/$(BUILD)/week-$(LAST_WEEK)/taskd" > $(BUILD)/valgrind/taskd && chmod +x $(BUILD)/valgrind/taskd
+	@$(call suite_env,$(LAST_WEEK)) status=0; for api in $(call api_suites,$(LAST_WEEK)); do \
+	  TASKD_BIN=$(BUILD)/valgrind/taskd TK_SUITE=valgrind timeout 1800 $$api --jobs=1 || status=1; done; \
+	  [ $$status -eq 0 ] && echo "valgrind: no error reported" || exit 1
+.PHONY: labs test test-sanitize test-valgrind grade run
 
 bench: week-$(LAST_WEEK) ## wrk against the newest stage beside an nginx return-200 ceiling (ratio; build/bench/)
 	@bash shared/scripts/install-deps.sh --quiet bench

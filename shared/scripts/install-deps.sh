@@ -13,7 +13,8 @@ for arg in "$@"; do
     --quiet) quiet=1 ;;
     bench) groups="$groups bench" ;;
     fuzz) groups="$groups fuzz" ;;
-    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz]" >&2; exit 2 ;;
+    valgrind) groups="$groups valgrind" ;;
+    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind]" >&2; exit 2 ;;
   esac
 done
 
@@ -38,6 +39,9 @@ declare -A COMMANDS=(
 # `make fuzz` (and so `make test`) builds with clang and its libFuzzer runtime.
 if [[ " $groups " == *" fuzz "* ]]; then
   COMMANDS[clang]=clang
+fi
+if [[ " $groups " == *" valgrind "* ]]; then
+  COMMANDS[valgrind]=valgrind
 fi
 # Only `make bench` needs these (a load generator and the nginx ceiling it is compared with).
 if [[ " $groups " == *" bench "* ]]; then

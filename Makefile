@@ -242,9 +242,13 @@ fuzz: $(foreach t,$(FUZZ_TARGETS),build/fuzz/$(t)) ## fuzz the JSON and timestam
 C_FILES = $(filter-out labs/%,$(shell git ls-files '*.c' '*.h' 2>/dev/null))
 fmt: ## format every C file with the repository's .clang-format
 	@clang-format -i $(C_FILES)
-lint: ## check formatting and run cppcheck over the C code
+lint: ## check formatting, then cppcheck and clang-tidy (.clang-tidy) over the C code
 	@clang-format --dry-run --Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress="unknownMacro:*/tests/*" -Ishared/src $(filter %.c,$(C_FILES))
+	@clang-tidy --quiet $(filter-out shared/src/main.c,$(filter shared/src/%.c shared/tools/%.c,$(C_FILES)) \
+	  $(foreach d,$(WEEK_DIRS),$(filter $(d)/src/%.c $(d)/stage.c,$(C_FILES)))) -- \
+	  $(CSTD) $(INC) $(call pkg_cflags,$(LAST_WEEK)) $$(pkg-config --cflags yaml-0.1) 2>&1 \
+	  | grep -v 'warnings generated' ; [ $${PIPESTATUS[0]} -eq 0 ]
 	@echo "lint: clean"
 .PHONY: bench fmt lint

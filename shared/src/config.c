@@ -14,7 +14,8 @@
 #include "err.h"
 
 #define CONFIG_VARS_MAX 64
-#define SECRET_FILE_MAX (64 * 1024) /* a secret file larger than this is surely a mistake */
+/* A secret file larger than this is surely a mistake. */
+#define SECRET_FILE_MAX ((size_t)64 * 1024)
 
 struct config_entry {
     const struct config_var *var;
@@ -79,7 +80,7 @@ static int read_secret_file(const char *path, char **out, FILE *errors, const ch
     size_t got;
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b.len + got > SECRET_FILE_MAX) {
-            fprintf(errors, "%s_FILE: %s is larger than %d bytes\n", name, path, SECRET_FILE_MAX);
+            fprintf(errors, "%s_FILE: %s is larger than %zu bytes\n", name, path, SECRET_FILE_MAX);
             goto done;
         }
         if (buf_append(&b, chunk, got) != 0) {

@@ -34,7 +34,7 @@
 #define REQUEST_ID_MAX  64
 /* A client that keeps streaming a chunked body this far past the limit is abusive; we stop
  * reading and close rather than drain it forever. */
-#define DISCARD_MAX (64u * 1024 * 1024)
+#define DISCARD_MAX ((size_t)64 * 1024 * 1024)
 
 struct route {
     const char *method;
@@ -102,7 +102,7 @@ struct http_req {
 
 static char *dup_or_fail(struct http_res *res, const char *s)
 {
-    char *d = strdup(s);
+    char *d = s ? strdup(s) : NULL;
     if (!d)
         res->failed = true;
     return d;
@@ -270,7 +270,7 @@ void http_req_set_user_id(struct http_req *req, int64_t user_id)
 /* A canonical positive decimal that fits in int64: what API.md calls an id. */
 static bool parse_id(const char *s, int64_t *out)
 {
-    if (*s < '1' || *s > '9')
+    if (!s || *s < '1' || *s > '9')
         return false;
     int64_t v = 0;
     for (; *s; s++) {
@@ -758,7 +758,7 @@ int http_server_start(struct http_server *s)
      * that comes libmicrohttpd's own 431. Keep it modest: libmicrohttpd zeroes the whole pool
      * between keep-alive requests (a 1 MiB pool spent half of all CPU time in memset), and
      * every open connection holds one. */
-    size_t pool = s->opts.max_header_bytes * 2 + 224 * 1024;
+    size_t pool = s->opts.max_header_bytes * 2 + (size_t)224 * 1024;
     struct MHD_OptionItem ops[] = {
         {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_seconds, NULL},

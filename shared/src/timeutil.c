@@ -180,7 +180,7 @@ int rfc3339_parse(const char *s, size_t n, int64_t *us_out, const char **why)
 
     /* The fields are all small, so none of this can overflow int64. */
     int64_t secs = days_from_civil(year, (unsigned)month, (unsigned)day) * SEC_PER_DAY +
-                   hour * 3600 + minute * 60 + second - offset_sec;
+                   (int64_t)hour * 3600 + (int64_t)minute * 60 + second - offset_sec;
     int64_t us = secs * US_PER_SEC + frac_us;
     if (us < min_us() || us > max_us())
         return reject(why, "must be within the years 0001..9999 in UTC");

@@ -53,11 +53,12 @@ migrations_obj = $(if $(call week_migrations,$(1)),$(BUILD)/week-$(1)/gen/migrat
 week_services = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_SERVICES_$(n))))
 week_test_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_TEST_ENV_$(n))))
 week_run_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_RUN_ENV_$(n))))
-week_fresh_db = $(lastword $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(if $(WEEK_FRESH_DB_$(n)),"$(WEEK_FRESH_DB_$(n))")))
+fresh_db_week = $(lastword $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(if $(WEEK_FRESH_DB_$(n)),$(n))))
+week_fresh_db = $(if $(call fresh_db_week,$(1)),$(WEEK_FRESH_DB_$(call fresh_db_week,$(1))))
 # Shell prefix: start stage N's services and load their URLs (.run/services.env) into the env.
 services_prefix = $(if $(call week_services,$(1)),bash shared/scripts/services.sh up $(call week_services,$(1)) >&2 && set -a && . .run/services.env && set +a &&)
 # Shell prefix for the suites: the settings of every server, and a fresh database per server.
-suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD=$(call week_fresh_db,$(1)) TASKD_TEST_PG_URL="$$$$(eval $(call week_fresh_db,$(1)))") &&
+suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD="$(call week_fresh_db,$(1))") &&
 
 $(BUILD)/obj/%.o: %.c | deps-quiet
 	@mkdir -p $(dir $@)
@@ -125,13 +126,14 @@ $(BUILD)/tools/grade: shared/tools/grade.c | deps-quiet
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $$(pkg-config --cflags --libs libcjson)
 
 # ---- running a stage ----
-# Local data lives under .run/ (git-ignored); DATABASE_URL from the environment wins.
-RUN_ENV = DATABASE_URL="$${DATABASE_URL:-sqlite:.run/taskd.db}"
+# Local data lives under .run/ (git-ignored); DATABASE_URL from the environment wins. Otherwise
+# a stage uses the newest default a week sets (WEEK_RUN_DB_N: week 2's is the local PostgreSQL).
+run_db = $(or $(lastword $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_RUN_DB_$(n)))),sqlite:.run/taskd.db)
 define RUN_RULES
 run-week-$(1): week-$(1) ## run stage N on http://127.0.0.1:8080 (Ctrl-C stops it)
 	@mkdir -p .run
 	@echo "stage $(1): http://127.0.0.1:$$$${PORT:-8080}  (try: curl -s localhost:$$$${PORT:-8080}/health)"
-	@$(call services_prefix,$(1)) $$(RUN_ENV) $(call week_run_env,$(1)) exec $(BUILD)/week-$(1)/taskd
+	@user_db="$$$${DATABASE_URL:-}" && $(call services_prefix,$(1)) DATABASE_URL="$$$${user_db:-$(call run_db,$(1))}" $(call week_run_env,$(1)) exec $(BUILD)/week-$(1)/taskd
 .PHONY: run-week-$(1)
 endef
 $(foreach n,$(WEEK_NUMS),$(eval $(call RUN_RULES,$(n))))
@@ -187,12 +189,12 @@ labs: ## (maintainers) regenerate every labs/NN-*/ from the LAB markers in weeks
 test: ## install what is missing, build everything, run every suite, check the labs, sanitizers, fuzz, grade
 	@bash shared/scripts/install-deps.sh
 	@$(MAKE) -j2 all $(BUILD)/tools/grade
-	@rm -rf $(RESULTS); status=0; \
+	@rm -rf $(RESULTS); status=0; bash shared/scripts/services.sh prune-test-dbs >/dev/null 2>&1 || true; \
 	for n in $(WEEK_NUMS); do $(MAKE) test-week-$$n || status=1; done; \
 	for n in $(WEEK_NUMS); do $(MAKE) -j2 lab-check-$$n || status=1; done; \
 	$(MAKE) test-sanitize || status=1; \
 	$(MAKE) fuzz FUZZ_SECONDS=10 || status=1; \
-	bash shared/scripts/smoke-run.sh || status=1; \
+	SMOKE_KEEP_DATABASE_URL=$(if $(call week_services,$(LAST_WEEK)),1) bash shared/scripts/smoke-run.sh || status=1; \
 	bash shared/scripts/services.sh down >/dev/null 2>&1 || true; \
 	$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json || status=1; \
 	exit $$status
@@ -213,9 +215,10 @@ test-valgrind: week-$(LAST_WEEK) $(call api_suites,$(LAST_WEEK)) $(BUILD)/tools/
 	  [ $$status -eq 0 ] && echo "valgrind: no error reported" || exit 1
 .PHONY: labs test test-sanitize test-valgrind grade run
 
-bench: week-$(LAST_WEEK) ## wrk against the newest stage beside an nginx return-200 ceiling (ratio; build/bench/)
+bench: week-$(LAST_WEEK) ## wrk on the newest stage beside nginx's return-200 ceiling and pgbench (ratios; build/bench/)
 	@bash shared/scripts/install-deps.sh --quiet bench
-	@bash shared/scripts/bench.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench
+	@$(call services_prefix,$(LAST_WEEK)) $(if $(call week_fresh_db,$(LAST_WEEK)),DATABASE_URL="$$($(WEEK_FRESH_DB_$(LAST_WEEK)))") \
+	  $(call week_run_env,$(LAST_WEEK)) bash shared/scripts/bench.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench
 
 # ---- fuzzing: libFuzzer + ASan/UBSan over the code that reads client input ----
 FUZZ_SECONDS ?= 30

@@ -229,53 +229,6 @@ static int hook_run(struct sqlite_repo *r, enum task_event ev, const struct task
 
 /* ------------------------------------------------------------------ rows */
 
-/* The tags as the JSON array text stored in the tags column (caller frees with cJSON_free). */
-static int tags_to_json(const struct task *t, char **out)
-{
-    *out = NULL;
-    cJSON *arr = cJSON_CreateArray();
-    if (!arr)
-        return ERR_NOMEM;
-    int rc = ERR_NOMEM;
-    for (size_t i = 0; i < t->ntags && i < TASK_TAGS_MAX; i++) {
-        cJSON *s = cJSON_CreateString(t->tags[i]);
-        if (!s || !cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            goto done;
-        }
-    }
-    if ((*out = cJSON_PrintUnformatted(arr)) != NULL)
-        rc = 0;
-done:
-    cJSON_Delete(arr);
-    return rc;
-}
-
-/* Reads the tags column into t. Anything but an array of valid tags means the file was edited
- * behind our back: ERR_INTERNAL, not a guess. */
-static int tags_from_json(const char *text, size_t len, struct task *t)
-{
-    cJSON *arr = cJSON_ParseWithLength(text, len);
-    int rc = ERR_INTERNAL;
-    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > TASK_TAGS_MAX)
-        goto done;
-    t->ntags = 0;
-    const cJSON *item = NULL;
-    cJSON_ArrayForEach(item, arr)
-    {
-        const char *s = cJSON_GetStringValue(item);
-        size_t n = s ? strlen(s) : 0;
-        if (!s || !task_tag_valid(s, n)) /* also bounds n to TASK_TAG_MAX */
-            goto done;
-        memcpy(t->tags[t->ntags], s, n + 1);
-        t->ntags++;
-    }
-    rc = 0;
-done:
-    cJSON_Delete(arr);
-    return rc;
-}
-
 static int column_strdup(sqlite3_stmt *s, int col, char **out)
 {
     const unsigned char *v = sqlite3_column_text(s, col);
@@ -308,7 +261,7 @@ static int row_read(sqlite3_stmt *s, struct task *out)
     t.has_due = sqlite3_column_type(s, 6) != SQLITE_NULL;
     t.due_at = t.has_due ? sqlite3_column_int64(s, 6) : 0;
     const char *tags = (const char *)sqlite3_column_text(s, 7);
-    if (!tags || tags_from_json(tags, (size_t)sqlite3_column_bytes(s, 7), &t) != 0)
+    if (!tags || task_tags_from_json(tags, (size_t)sqlite3_column_bytes(s, 7), &t) != 0)
         goto corrupt;
     t.version = sqlite3_column_int64(s, 8);
     t.created_at = sqlite3_column_int64(s, 9);
@@ -353,7 +306,7 @@ static int sqlite_create(struct task_repo *r, const struct scope *sc, const stru
     struct task t;
     task_init(&t);
     char *tags = NULL;
-    int rc = tags_to_json(in, &tags);
+    int rc = task_tags_to_json(in, &tags);
     if (rc != 0)
         return rc;
 
@@ -488,7 +441,7 @@ static int bind_patch(struct binder *b, const struct task_patch *p, char **tags)
     const struct task *v = &p->values;
     unsigned f = p->fields;
     *tags = NULL;
-    int rc = (f & TASK_F_TAGS) ? tags_to_json(v, tags) : 0;
+    int rc = (f & TASK_F_TAGS) ? task_tags_to_json(v, tags) : 0;
     if (rc != 0)
         return rc;
     bind_i64(b, 5, (f & TASK_F_TITLE) != 0);

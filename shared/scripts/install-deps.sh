@@ -27,6 +27,7 @@ declare -A PKG_MODULES=(
   [libcurl]=libcurl4-openssl-dev
   [libsodium]=libsodium-dev
   [yaml-0.1]=libyaml-dev
+  [libpq]=libpq-dev
 )
 # command → Debian package.
 declare -A COMMANDS=(
@@ -35,6 +36,8 @@ declare -A COMMANDS=(
   [pkg-config]=pkg-config
   [curl]=curl
   [sqlite3]=sqlite3
+  [psql]=postgresql-client
+  [pg_dump]=postgresql-client
 )
 # `make fuzz` (and so `make test`) builds with clang and its libFuzzer runtime.
 if [[ " $groups " == *" fuzz "* ]]; then
@@ -53,6 +56,10 @@ missing=()
 if [[ " $groups " == *" fuzz "* ]] &&
   ! compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null; then
   missing+=(libclang-rt-dev) # the libFuzzer runtime, not pulled in by clang itself
+fi
+# Week 2's local PostgreSQL (shared/scripts/services.sh runs the server binaries directly).
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  missing+=(postgresql)
 fi
 if ! command -v pkg-config >/dev/null 2>&1; then
   missing+=(pkg-config)

@@ -316,8 +316,16 @@ int tk_run(const char *const *argv, const char *const *extra_env, char *output, 
 {
     char *env[ENV_MAX];
     size_t n = 0;
-    for (char **e = environ; *e && n < ENV_MAX - 16; e++)
-        env[n++] = *e;
+    /* An extra setting replaces an inherited one of the same name (the child's getenv would
+     * find whichever comes first). */
+    for (char **e = environ; *e && n < ENV_MAX - 16; e++) {
+        size_t name_len = strcspn(*e, "=");
+        bool replaced = false;
+        for (size_t i = 0; extra_env && extra_env[i] && !replaced; i++)
+            replaced = strncmp(extra_env[i], *e, name_len) == 0 && extra_env[i][name_len] == '=';
+        if (!replaced)
+            env[n++] = *e;
+    }
     for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
         env[n++] = (char *)extra_env[i];
     env[n] = NULL;

@@ -45,9 +45,10 @@ const char *tk_server_log_path(const struct tk_server *s);
 /* The DATABASE_URL the server was started with ("sqlite:/tmp/..." or "postgres://..."). */
 const char *tk_server_database_url(const struct tk_server *s);
 
-/* Runs argv (argv[0] a path) with the test's environment plus extra "NAME=value" settings,
- * collecting stdout and stderr into output (NUL-terminated, truncated to output_len; output may
- * be NULL). Returns the exit status (128 + signal when killed). */
+/* Runs argv (argv[0] a path) with the test's environment plus extra "NAME=value" settings
+ * (which replace inherited ones of the same name), collecting stdout and stderr into output
+ * (NUL-terminated, truncated to output_len; output may be NULL). Returns the exit status
+ * (128 + signal when killed). */
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len);
 
 /* ---- requests ---- */

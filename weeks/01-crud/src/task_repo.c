@@ -7,6 +7,7 @@
  * them exactly (the unit suite runs the same tests against every backend to prove it). */
 #include "task_repo.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,4 +211,50 @@ bool task_filter_match(const struct task_filter *f, const struct task *t)
     if (f->has_due_after && !(t->has_due && t->due_at > f->due_after))
         return false;
     return true;
+}
+
+/* ------------------------------------------------------------------ tags as JSON text */
+
+int task_tags_to_json(const struct task *t, char **out)
+{
+    *out = NULL;
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr)
+        return ERR_NOMEM;
+    int rc = ERR_NOMEM;
+    for (size_t i = 0; i < t->ntags && i < TASK_TAGS_MAX; i++) {
+        cJSON *s = cJSON_CreateString(t->tags[i]);
+        if (!s || !cJSON_AddItemToArray(arr, s)) {
+            cJSON_Delete(s);
+            goto done;
+        }
+    }
+    if ((*out = cJSON_PrintUnformatted(arr)) != NULL)
+        rc = 0;
+done:
+    cJSON_Delete(arr);
+    return rc;
+}
+
+int task_tags_from_json(const char *text, size_t len, struct task *t)
+{
+    cJSON *arr = cJSON_ParseWithLength(text, len);
+    int rc = ERR_INTERNAL;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > TASK_TAGS_MAX)
+        goto done;
+    t->ntags = 0;
+    const cJSON *item = NULL;
+    cJSON_ArrayForEach(item, arr)
+    {
+        const char *s = cJSON_GetStringValue(item);
+        size_t n = s ? strlen(s) : 0;
+        if (!s || !task_tag_valid(s, n)) /* also bounds n to TASK_TAG_MAX */
+            goto done;
+        memcpy(t->tags[t->ntags], s, n + 1);
+        t->ntags++;
+    }
+    rc = 0;
+done:
+    cJSON_Delete(arr);
+    return rc;
 }

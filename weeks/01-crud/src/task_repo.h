@@ -149,4 +149,11 @@ int task_key_compare(enum task_sort sort, const struct task_key *a, const struct
 /* True when t passes every filter in f (used by the in-memory repository). */
 bool task_filter_match(const struct task_filter *f, const struct task *t);
 
+/* The tags of t as JSON array text, how the SQL backends store and pass them (the caller frees
+ * *out with cJSON_free). */
+int task_tags_to_json(const struct task *t, char **out);
+/* Reads JSON array text of len bytes into t's tags. Anything but an array of valid tags means
+ * the store was edited behind our back: ERR_INTERNAL, not a guess. */
+int task_tags_from_json(const char *text, size_t len, struct task *t);
+
 #endif

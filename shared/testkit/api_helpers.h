@@ -1,11 +1,11 @@
-/* api_helpers.h — request and assertion helpers shared by week 1's black-box suite (api_*.c).
+/* api_helpers.h — request and assertion helpers for the black-box suites of the task API.
  *
- * The suite talks HTTP only, through the test kit. These helpers are the patterns several of its
- * files repeat: "this body must be rejected on that field", "this is a whole, well-formed task",
- * "these are the ids of the listed page", plus a raw socket for the protocol-level cases libcurl
- * cannot produce (a stalled client, a request with no body after its headers, garbage on the
- * wire, in tk_raw.h). Every helper fails the running test with a message naming the request, like
- * the kit. */
+ * Week 1's suite (weeks/01-crud/tests/api_*.c) and every later week's talk HTTP only, through
+ * the test kit. These helpers are the patterns several of their files repeat: "this body must
+ * be rejected on that field", "this is a whole, well-formed task", "these are the ids of the
+ * listed page", plus a raw socket for the protocol-level cases libcurl cannot produce (a
+ * stalled client, a request with no body after its headers, garbage on the wire, in tk_raw.h).
+ * Every helper fails the running test with a message naming the request, like the kit. */
 #ifndef TASKD_API_HELPERS_H
 #define TASKD_API_HELPERS_H
 

@@ -1,4 +1,4 @@
-/* api_helpers.c — the shared patterns of week 1's black-box suite (see api_helpers.h).
+/* api_helpers.c — the shared patterns of the task API's black-box suites (see api_helpers.h).
  *
  * Nothing here knows how the server is built: it only speaks HTTP, through the test kit. */
 #include "api_helpers.h"

@@ -1,0 +1,217 @@
+/* migrate.c — applies the embedded migrations (see migrate.h).
+ *
+ * The runner's whole contract fits in a few rules, and each has a reason:
+ * - One advisory lock around everything: a second `taskd migrate` (or a second instance with
+ *   AUTO_MIGRATE=1) waits until the first is done, then finds nothing left to do. A session
+ *   lock is released by the server even if we crash, so it can never be left behind.
+ * - One transaction per file, with its schema_migrations row: a file is applied completely or
+ *   not at all (PostgreSQL's DDL is transactional), and a failed file stops the run.
+ * - A checksum per applied file: editing a migration after it ran is refused, loudly, because
+ *   the database no longer matches any file anyone can read. Write a new migration instead.
+ * The files themselves are plain SQL, run with the simple-query protocol (several statements
+ * per file are fine; no parameters are needed, none of their text comes from a client). */
+#include "migrate.h"
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+/* "taskd migrate" as a 64-bit advisory-lock key; any constant no other code uses would do. */
+#define MIGRATE_LOCK_KEY "7310582047331012431"
+
+/* Runs sql (no parameters); maps a failure to an ERR_ code and logs it. *out gets the result
+ * when it is wanted (the caller PQclears it). */
+static int run(PGconn *c, const char *sql, int nparams, const char *const *values, PGresult **out,
+               const char *what)
+{
+    PGresult *res =
+        nparams > 0 ? PQexecParams(c, sql, nparams, NULL, values, NULL, NULL, 0) : PQexec(c, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return 0;
+    }
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    struct log_kv kv[] = {
+        LOG_STR("step", what),
+        LOG_STR("sqlstate", state ? state : "none"),
+        LOG_STR("pg_error", msg ? msg : PQerrorMessage(c)),
+    };
+    log_kv(LOG_ERROR, "migration step failed", kv, sizeof kv / sizeof kv[0]);
+    PQclear(res);
+    return PQstatus(c) == CONNECTION_OK ? ERR_INTERNAL : ERR_UNAVAILABLE;
+}
+
+static void checksum_hex(const char *sql, char hex[2 * crypto_hash_sha256_BYTES + 1])
+{
+    unsigned char sum[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(sum, (const unsigned char *)sql, strlen(sql));
+    sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, sum, sizeof sum);
+}
+
+static int ensure_table(PGconn *c)
+{
+    return run(c,
+               "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
+               "    name       text PRIMARY KEY,\n"
+               "    checksum   text NOT NULL,\n"
+               "    applied_at timestamptz NOT NULL DEFAULT now()\n"
+               ")",
+               0, NULL, NULL, "create schema_migrations");
+}
+
+/* The row of list[i] in `applied` (name, checksum, applied_at), or -1. */
+static int find_applied(const PGresult *applied, const char *name)
+{
+    for (int r = 0; r < PQntuples(applied); r++)
+        if (strcmp(PQgetvalue(applied, r, 0), name) == 0)
+            return r;
+    return -1;
+}
+
+/* Refuses a database that does not match this binary's files: a recorded file whose text has
+ * changed, or a recorded name this binary does not carry (a newer release migrated it). */
+static int check_history(const PGresult *applied, const struct migration *list, size_t n)
+{
+    int rc = 0;
+    for (int r = 0; r < PQntuples(applied); r++) {
+        const char *name = PQgetvalue(applied, r, 0);
+        const struct migration *m = NULL;
+        for (size_t i = 0; i < n && !m; i++)
+            if (strcmp(list[i].name, name) == 0)
+                m = &list[i];
+        struct log_kv kv[] = {LOG_STR("migration", name)};
+        if (!m) {
+            log_kv(LOG_ERROR,
+                   "the database has a migration this binary does not know (a newer "
+                   "release applied it); refusing to run an older schema",
+                   kv, 1);
+            rc = ERR_CONFLICT;
+            continue;
+        }
+        char hex[2 * crypto_hash_sha256_BYTES + 1];
+        checksum_hex(m->sql, hex);
+        if (strcmp(hex, PQgetvalue(applied, r, 1)) != 0) {
+            log_kv(LOG_ERROR,
+                   "an applied migration's file has changed since it ran; write a "
+                   "new migration instead of editing an applied one",
+                   kv, 1);
+            rc = ERR_CONFLICT;
+        }
+    }
+    return rc;
+}
+
+static int read_applied(PGconn *c, PGresult **out)
+{
+    return run(c, "SELECT name, checksum, applied_at::text FROM schema_migrations ORDER BY name", 0,
+               NULL, out, "read schema_migrations");
+}
+
+static int apply_one(PGconn *c, const struct migration *m)
+{
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
+    checksum_hex(m->sql, hex);
+    const char *values[] = {m->name, hex};
+    /* LAB:BEGIN 2.6 Apply the file and record it (name, checksum) in one transaction. */
+    int rc = run(c, "BEGIN", 0, NULL, NULL, "begin");
+    if (rc == 0)
+        rc = run(c, m->sql, 0, NULL, NULL, m->name);
+    if (rc == 0)
+        rc = run(c, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", 2, values,
+                 NULL, "record migration");
+    if (rc == 0)
+        rc = run(c, "COMMIT", 0, NULL, NULL, "commit");
+    if (rc != 0 && PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, "ROLLBACK"));
+    /* LAB:END int rc = run(c, m->sql, 0, NULL, NULL, m->name); */
+    return rc;
+}
+
+int migrate_run(PGconn *c, const struct migration *list, size_t n, FILE *report, size_t *applied)
+{
+    if (applied)
+        *applied = 0;
+    if (!c || PQstatus(c) != CONNECTION_OK)
+        return ERR_UNAVAILABLE;
+    if (!list && n > 0)
+        return ERR_INVALID;
+    const char *key[] = {MIGRATE_LOCK_KEY};
+    /* Blocks while another runner holds it: the second one then sees everything applied. */
+    int rc = run(c, "SELECT pg_advisory_lock($1::bigint)", 1, key, NULL, "lock");
+    if (rc != 0)
+        return rc;
+    PGresult *done = NULL;
+    rc = ensure_table(c);
+    if (rc == 0)
+        rc = read_applied(c, &done);
+    if (rc == 0)
+        rc = check_history(done, list, n);
+    size_t count = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (find_applied(done, list[i].name) >= 0)
+            continue;
+        if ((rc = apply_one(c, &list[i])) != 0)
+            break;
+        count++;
+        struct log_kv kv[] = {LOG_STR("migration", list[i].name)};
+        log_kv(LOG_INFO, "migration applied", kv, 1);
+        if (report)
+            fprintf(report, "applied %s\n", list[i].name);
+    }
+    PQclear(done);
+    if (PQstatus(c) == CONNECTION_OK)
+        PQclear(
+            PQexecParams(c, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, key, NULL, NULL, 0));
+    if (rc == 0 && report)
+        fprintf(report, "migrations: %zu applied now, %zu in all, schema is current\n", count, n);
+    if (applied)
+        *applied = count;
+    return rc;
+}
+
+int migrate_status(PGconn *c, const struct migration *list, size_t n, FILE *out, size_t *pending)
+{
+    if (pending)
+        *pending = 0;
+    if (!c || PQstatus(c) != CONNECTION_OK)
+        return ERR_UNAVAILABLE;
+    /* A status check writes nothing: without the table, every migration is pending. */
+    PGresult *exists = NULL;
+    int rc = run(c, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, &exists,
+                 "find schema_migrations");
+    if (rc != 0)
+        return rc;
+    bool have_table = PQntuples(exists) == 1 && strcmp(PQgetvalue(exists, 0, 0), "t") == 0;
+    PQclear(exists);
+    PGresult *done = NULL;
+    rc = have_table ? read_applied(c, &done)
+                    : run(c, "SELECT ''::text, ''::text, ''::text WHERE false", 0, NULL, &done,
+                          "empty history");
+    if (rc != 0)
+        return rc;
+    size_t waiting = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = find_applied(done, list[i].name);
+        if (r < 0)
+            waiting++;
+        if (out && r >= 0)
+            fprintf(out, "%-32s applied %s\n", list[i].name, PQgetvalue(done, r, 2));
+        else if (out)
+            fprintf(out, "%-32s pending\n", list[i].name);
+    }
+    rc = check_history(done, list, n) == 0 ? 0 : ERR_CONFLICT;
+    PQclear(done);
+    if (pending)
+        *pending = waiting;
+    return rc;
+}

@@ -1,0 +1,63 @@
+/* pg_pool.h — a fixed-size pool of PostgreSQL connections (libpq), shared by the HTTP threads.
+ *
+ * Opening a PostgreSQL connection costs a process fork on the server and several round trips,
+ * so the service keeps DB_POOL_SIZE of them open and lends one to each request for the length
+ * of its queries. The pool is also where an outage is contained: a connection found broken is
+ * closed and re-opened on a later borrow, a borrow waits at most a bounded time, and while the
+ * database is down every borrow fails fast with ERR_UNAVAILABLE (503) instead of hanging. When
+ * the database is back, the next borrow reconnects: recovery needs no restart.
+ *
+ * A borrowed connection also remembers which of the caller's statements it has prepared, so a
+ * statement is parsed and planned once per connection, not once per request. */
+#ifndef TASKD_PG_POOL_H
+#define TASKD_PG_POOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PG_POOL_STATEMENTS_MAX 64 /* ids 0..63 for pg_conn_exec */
+
+struct pg_pool;
+struct pg_conn;
+
+struct pg_pool_options {
+    const char *url;       /* postgres://user:password@host:port/db?... (libpq's URI form) */
+    size_t size;           /* connections, 1..1000 */
+    int wait_ms;           /* longest a borrow waits for a free connection */
+    int connect_timeout_s; /* longest a connection attempt may take (libpq connect_timeout) */
+};
+
+/* Checks the options and makes the pool; no connection is opened yet (pg_pool_check does).
+ * 0, ERR_INVALID or ERR_NOMEM. */
+int pg_pool_new(const struct pg_pool_options *opts, struct pg_pool **out);
+void pg_pool_free(struct pg_pool *p); /* every connection must be back; NULL is a no-op */
+
+/* Borrows a connection that is open and idle. 0, or ERR_UNAVAILABLE when the database cannot be
+ * reached or no connection came free within wait_ms. */
+int pg_pool_acquire(struct pg_pool *p, struct pg_conn **out);
+/* Gives it back. A connection whose last call failed at the connection level, or that was left
+ * inside a transaction, is closed instead of kept. */
+void pg_pool_release(struct pg_pool *p, struct pg_conn *c);
+
+/* Borrows, runs `SELECT 1`, gives back: 0 or ERR_UNAVAILABLE (readiness, start-up). */
+int pg_pool_check(struct pg_pool *p);
+
+/* The libpq connection, for calls this module does not wrap (a write hook's queries). */
+PGconn *pg_conn_raw(struct pg_conn *c);
+
+/* Runs statement `id` (prepared on this connection the first time, from sql) with nparams text
+ * parameters (NULL values are SQL NULL). On 0, *out holds the result (PGRES_TUPLES_OK or
+ * PGRES_COMMAND_OK); the caller PQclears it. Otherwise *out is NULL and the error is mapped:
+ * ERR_UNAVAILABLE (connection lost, server shutting down, too many connections), ERR_CONFLICT
+ * (serialization failure or deadlock: worth a retry), ERR_INTERNAL (anything else, logged). */
+int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
+                 const char *const *values, PGresult **out);
+/* Runs SQL without parameters (BEGIN, COMMIT...); the same error mapping. */
+int pg_conn_command(struct pg_conn *c, const char *sql);
+
+/* Maps a failed result (or NULL) of conn to an ERR_ code, logging what is not the client's
+ * business; `what` names the operation in the log. Marks the connection broken when it is. */
+int pg_conn_error(struct pg_conn *c, const PGresult *res, const char *what);
+
+#endif

@@ -1,0 +1,408 @@
+/* api_outage.c — black-box tests of what the service does when PostgreSQL goes away and comes
+ * back (API.md "503 a required backing service is down", "GET /ready"; pg_pool.h).
+ *
+ * The contract: while the database is down every task route answers 503 problem+json with
+ * Retry-After, quickly (a client must never hang and never see a 500), /ready says which
+ * dependency is down, and the process stays up; when the database returns, the service recovers
+ * by itself, without a restart, and no request after recovery fails because a pooled connection
+ * died with the old server. Nothing acknowledged before the crash is lost, and nothing refused
+ * with a 503 happened anyway. At start-up, an unreachable database is a clear, prompt refusal
+ * that does not print the password of the URL.
+ *
+ * Taking the database away must not disturb the other tests running in parallel, so each test
+ * here makes a PostgreSQL cluster of its own (TASKD_RUN_DIR=<temp dir> services.sh: own data
+ * directory, own port) and a private server on it. Criterion runs each test in its own process,
+ * so an atexit handler stops that server and destroys that cluster however the test ends. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_helpers.h"
+#include "testkit.h"
+
+#define SERVICES         "shared/scripts/services.sh" /* relative to the repository root, the cwd */
+#define OUTAGE_ANSWER_MS 5000  /* longest a 503 may take while the db is down */
+#define RECOVERY_MS      15000 /* longest /ready may stay 503 once it is back */
+#define POOL_SIZE        "4"
+
+static char run_dir[64];  /* the test's cluster, "" when none */
+static char run_env[128]; /* "TASKD_RUN_DIR=<run_dir>" */
+static char db_env[600];  /* "DATABASE_URL=<a fresh database of that cluster>" */
+static struct tk_server *server;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs at the end of the test process, passed or failed: the server first (it holds
+ * connections), then the cluster and its directory. */
+static void outage_cleanup(void)
+{
+    if (server) {
+        tk_server_stop(server);
+        server = NULL;
+    }
+    if (run_dir[0]) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "TASKD_RUN_DIR='%s' bash " SERVICES " destroy >/dev/null 2>&1; rm -rf '%s'",
+                 run_dir, run_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "api_outage: could not destroy the cluster in %s\n", run_dir);
+        run_dir[0] = '\0';
+    }
+}
+
+/* services.sh COMMAND [SERVICE] on the test's cluster; fails the test when it fails. */
+static void services(const char *command, const char *service, char *out, size_t out_len)
+{
+    char local[4096];
+    if (!out) {
+        out = local;
+        out_len = sizeof local;
+    }
+    const char *argv[] = {"/bin/bash", SERVICES, command, service, NULL};
+    int rc = tk_run(argv, (const char *const[]){run_env, NULL}, out, out_len);
+    cr_assert(rc == 0, "services.sh %s %s (TASKD_RUN_DIR=%s): expected exit 0, got %d: %.600s",
+              command, service ? service : "", run_dir, rc, out);
+}
+
+/* A cluster of the test's own with a fresh database, and a private server on it that gives up on
+ * a connection after 1 s and on a pool borrow after 500 ms. */
+static struct tk_server *outage_start(void)
+{
+    cr_assert(atexit(outage_cleanup) == 0, "test bug: atexit failed");
+    snprintf(run_dir, sizeof run_dir, "/tmp/taskd-outage-XXXXXX");
+    cr_assert(mkdtemp(run_dir), "test bug: mkdtemp failed");
+    snprintf(run_env, sizeof run_env, "TASKD_RUN_DIR=%s", run_dir);
+    services("up", "postgres", NULL, 0);
+    char out[4096];
+    services("fresh-db", NULL, out, sizeof out);
+    const char *url = NULL; /* the last line that is a URL (anything else is chatter) */
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, "postgres://", 11) == 0)
+            url = line;
+    cr_assert(url, "services.sh fresh-db printed no postgres:// URL: %.600s", out);
+    snprintf(db_env, sizeof db_env, "DATABASE_URL=%s", url);
+    server = tk_server_start((const char *const[]){db_env, "DB_CONNECT_TIMEOUT_SECONDS=1",
+                                                   "DB_POOL_WAIT_MS=500", "DB_POOL_SIZE=" POOL_SIZE,
+                                                   "AUTO_MIGRATE=1", NULL});
+    return server;
+}
+
+/* The server process has not exited (it is this test process's only child left). */
+static void expect_server_alive(void)
+{
+    int status;
+    pid_t gone = waitpid(-1, &status, WNOHANG);
+    cr_assert(gone == 0, "expected the server process to be still running, but it %s (status %d)",
+              gone > 0 ? "exited" : "is not a child any more", status);
+    struct tk_response *r = tk_get(server, "/health");
+    cr_assert(r->status == 200, "%s while the database is down: expected 200 (liveness), got %ld",
+              r->what, r->status);
+    tk_response_free(r);
+}
+
+static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+
+/* Sends a request while the database is down and expects a prompt 503 with Retry-After. */
+static void expect_unavailable(const char *method, const char *path, const char *body)
+{
+    long start = now_ms();
+    struct tk_response *r =
+        tk_request(server, method, path, body ? json_headers : NULL, body, body ? strlen(body) : 0);
+    long took = now_ms() - start;
+    tk_expect_problem(r, 503);
+    char retry[64];
+    cr_assert(tk_header(r, "Retry-After", retry, sizeof retry),
+              "%s while the database is down: expected a Retry-After header on the 503", r->what);
+    char *end;
+    long secs = strtol(retry, &end, 10);
+    cr_assert(end != retry && *end == '\0' && secs >= 1,
+              "%s: expected Retry-After to be a positive number of seconds, got \"%s\"", r->what,
+              retry);
+    cr_assert(took <= OUTAGE_ANSWER_MS,
+              "%s while the database is down: expected the 503 within %d ms, it took %ld ms",
+              r->what, OUTAGE_ANSWER_MS, took);
+    tk_response_free(r);
+}
+
+/* ---- clients in parallel ---- */
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+struct burst {
+    pthread_barrier_t *barrier;
+    char url[256];
+    int requests;
+    int ok;        /* answers with status 200 */
+    long last_bad; /* the last other status, -1 for no answer */
+};
+
+/* One client with its own keep-alive connection, started together with the others. */
+static void *burst_thread(void *arg)
+{
+    struct burst *b = arg;
+    CURL *h = curl_easy_init();
+    pthread_barrier_wait(b->barrier);
+    for (int i = 0; h && i < b->requests; i++) {
+        curl_easy_setopt(h, CURLOPT_URL, b->url);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        long status = -1;
+        if (curl_easy_perform(h) == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 200)
+            b->ok++;
+        else
+            b->last_bad = status;
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* threads clients at once, each GETting path `requests` times: all must be 200. Concurrent, so
+ * that the pool lends (and opens) several connections, not the same one again and again. */
+static void expect_burst_ok(const char *path, int threads, int requests, const char *when)
+{
+    enum { MAX_THREADS = 8 };
+    cr_assert(threads <= MAX_THREADS, "test bug: too many threads");
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, (unsigned)threads);
+    struct burst b[MAX_THREADS];
+    pthread_t t[MAX_THREADS];
+    for (int i = 0; i < threads; i++) {
+        b[i] = (struct burst){.barrier = &barrier, .requests = requests, .last_bad = 0};
+        snprintf(b[i].url, sizeof b[i].url, "%s%s", tk_server_url(server), path);
+        cr_assert(pthread_create(&t[i], NULL, burst_thread, &b[i]) == 0, "pthread_create failed");
+    }
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&barrier);
+    for (int i = 0; i < threads; i++)
+        cr_assert(b[i].ok == requests,
+                  "GET %s %s, %d clients at once: client %d got %d of %d answers 200 (another "
+                  "was %ld)",
+                  path, when, threads, i, b[i].ok, requests, b[i].last_bad);
+}
+
+/* The title and status a task was left with before the crash. */
+struct kept {
+    long long id;
+    char title[64];
+    const char *status;
+    long long version;
+};
+
+GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .timeout = 90)
+{
+    outage_start();
+    enum { N = 20 };
+    struct kept kept[N];
+    char path[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(kept[i].title, sizeof kept[i].title, "kept %02d", i);
+        char body[160];
+        snprintf(body, sizeof body, "{\"title\":\"%s\",\"description\":\"row %d\"}", kept[i].title,
+                 i);
+        kept[i].id = tk_create_task(server, body);
+        kept[i].status = "todo";
+        kept[i].version = 1;
+        if (i % 4 == 0) { /* an acknowledged update must survive the crash too */
+            struct tk_response *r =
+                tk_patch_json(server, api_task_path(kept[i].id, path, 64), "{\"status\":\"done\"}");
+            tk_expect_status(r, 200);
+            tk_response_free(r);
+            kept[i].status = "done";
+            kept[i].version = 2;
+        }
+    }
+
+    /* Every connection of the pool open (clients at once), so that all of them die in the
+     * crash, not only the one sequential requests keep reusing. */
+    expect_burst_ok(api_task_path(kept[0].id, path, sizeof path), 4, 5,
+                    "before the crash (warming the pool)");
+
+    services("kill", "postgres", NULL, 0);
+
+    expect_unavailable("GET", api_task_path(kept[3].id, path, sizeof path), NULL);
+    expect_unavailable("GET", "/tasks", NULL);
+    expect_unavailable("POST", "/tasks", "{\"title\":\"refused during the outage\"}");
+    expect_unavailable("PATCH", api_task_path(kept[1].id, path, sizeof path),
+                       "{\"title\":\"refused update\"}");
+    expect_unavailable("DELETE", api_task_path(kept[2].id, path, sizeof path), NULL);
+    expect_unavailable("POST", "/tasks", "{\"title\":\"refused during the outage\"}");
+
+    long start = now_ms();
+    struct tk_response *r = tk_get(server, "/ready");
+    long took = now_ms() - start;
+    tk_expect_problem(r, 503);
+    char retry[64];
+    cr_assert(tk_header(r, "Retry-After", retry, sizeof retry),
+              "%s while the database is down: expected a Retry-After header", r->what);
+    const cJSON *checks = cJSON_GetObjectItemCaseSensitive(r->json, "checks");
+    const cJSON *db = cJSON_GetObjectItemCaseSensitive(checks, "database");
+    cr_assert(cJSON_IsString(db) && strcmp(db->valuestring, "down") == 0,
+              "%s while the database is down: expected \"checks\": {\"database\": \"down\"}, got: "
+              "%.300s",
+              r->what, r->body);
+    cr_assert(took <= OUTAGE_ANSWER_MS, "%s: expected the 503 within %d ms, it took %ld ms",
+              r->what, OUTAGE_ANSWER_MS, took);
+    tk_response_free(r);
+    expect_server_alive();
+
+    services("start", "postgres", NULL, 0);
+
+    long back = now_ms(), last_status = 0;
+    for (;;) {
+        r = tk_get(server, "/ready");
+        last_status = r->status;
+        tk_response_free(r);
+        if (last_status == 200 || now_ms() - back > RECOVERY_MS)
+            break;
+        sleep_ms(100);
+    }
+    cr_assert(last_status == 200,
+              "GET /ready after the database came back: expected 200 within %d ms (no restart "
+              "needed), still %ld",
+              RECOVERY_MS, last_status);
+
+    /* 30 requests in a row, every one 200: a pooled connection that died with the old server
+     * must be noticed and replaced, not handed to a request. Each read also proves that the
+     * acknowledged rows (and the acknowledged updates) survived the crash, and that the refused
+     * PATCH and DELETE did not happen. */
+    for (int round = 0; round < 30; round++) {
+        if (round % 3 == 2) {
+            r = tk_get(server, "/tasks?limit=100");
+            cr_assert(r->status == 200,
+                      "%s (request %d of 30 after recovery): expected 200, got %ld: %.300s",
+                      r->what, round + 1, r->status, r->body);
+            tk_response_free(r);
+            continue;
+        }
+        const struct kept *k = &kept[(round * 7) % N];
+        r = tk_get(server, api_task_path(k->id, path, sizeof path));
+        cr_assert(r->status == 200,
+                  "%s (request %d of 30 after recovery): expected 200, got %ld: %.300s", r->what,
+                  round + 1, r->status, r->body);
+        tk_response_free(r);
+    }
+    /* Clients at once borrow every pooled connection, including those no request touched
+     * during the outage. */
+    expect_burst_ok(api_task_path(kept[5].id, path, sizeof path), 4, 5, "after recovery");
+    expect_burst_ok("/tasks?limit=5", 4, 2, "after recovery");
+
+    for (int i = 0; i < N; i++) {
+        r = tk_get(server, api_task_path(kept[i].id, path, sizeof path));
+        cr_assert(r->status == 200, "%s: the task acknowledged before the crash is gone (got %ld)",
+                  r->what, r->status);
+        tk_expect_json_str(r, "title", kept[i].title);
+        tk_expect_json_str(r, "status", kept[i].status);
+        tk_expect_json_int(r, "version", kept[i].version);
+        tk_response_free(r);
+    }
+
+    long long ids[64];
+    size_t n = api_collect(server, "", 100, ids, 64);
+    cr_assert(n == N,
+              "GET /tasks after recovery: expected exactly the %d tasks acknowledged before the "
+              "crash (a POST answered 503 must not have created one), got %zu",
+              N, n);
+    r = api_list(server, "limit=100");
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r->json, "items"))
+    {
+        const cJSON *title = cJSON_GetObjectItemCaseSensitive(item, "title");
+        cr_assert(cJSON_IsString(title) && strncmp(title->valuestring, "kept ", 5) == 0,
+                  "GET /tasks after recovery: found a task no 201 acknowledged: %.200s",
+                  cJSON_IsString(title) ? title->valuestring : "(no title)");
+    }
+    tk_response_free(r);
+}
+
+/* ---- a clean restart while the service is idle ---- */
+
+GRADED(outage, restart_while_idle_needs_no_retry, 2)
+{
+    outage_start();
+    char path[64];
+    long long id = api_new_task(server);
+    api_task_path(id, path, sizeof path);
+    expect_burst_ok(path, 4, 5, "before the restart (warming the pool)");
+
+    /* A clean stop and start while no request runs: every pooled connection is now dead. */
+    services("stop", "postgres", NULL, 0);
+    services("start", "postgres", NULL, 0);
+
+    struct tk_response *r = tk_get(server, path);
+    cr_assert(r->status == 200,
+              "%s, the first request after the database restarted: expected 200 (the service must "
+              "notice a dead pooled connection before using it), got %ld: %.300s",
+              r->what, r->status, r->body);
+    tk_response_free(r);
+    expect_burst_ok(path, 4, 3, "right after the restart");
+}
+
+/* ---- start-up without a database ---- */
+
+GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
+{
+    const char *bin = getenv("TASKD_BIN");
+    cr_assert(bin, "TASKD_BIN is not set");
+    /* Our settings must win: the first of two same-named variables is the one a program sees. */
+    unsetenv("DATABASE_URL");
+    unsetenv("PORT");
+    const char *argv[] = {"/usr/bin/timeout", "-k", "2", "10", bin, NULL};
+    const char *env[] = {"DATABASE_URL=postgres://taskd:s3cr3tpw@127.0.0.1:1/x",
+                         "PORT=0",
+                         "BIND_ADDRESS=127.0.0.1",
+                         "AUTO_MIGRATE=1",
+                         "DB_CONNECT_TIMEOUT_SECONDS=1",
+                         NULL};
+    char out[16384];
+    long start = now_ms();
+    int rc = tk_run(argv, env, out, sizeof out);
+    long took = now_ms() - start;
+    cr_assert(rc != 124 && rc != 137,
+              "taskd with an unreachable database: expected it to exit within 10 s, it was still "
+              "running (output: %.600s)",
+              out);
+    cr_assert(rc != 0,
+              "taskd with an unreachable database: expected a non-zero exit, got 0: %.600s", out);
+    cr_assert(took <= 10000, "taskd with an unreachable database: took %ld ms to give up", took);
+    bool says_connect = false;
+    for (const char *p = out; *p && !says_connect; p++)
+        says_connect = strncasecmp(p, "connect", 7) == 0;
+    cr_assert(says_connect,
+              "taskd with an unreachable database: expected a log line saying it cannot connect, "
+              "got: %.600s",
+              out);
+    cr_assert(!strstr(out, "s3cr3tpw"),
+              "taskd with an unreachable database: the log shows the database password: %.600s",
+              out);
+    cr_assert(!strstr(out, "\"listening\""),
+              "taskd with an unreachable database: expected it not to start listening: %.600s",
+              out);
+}

@@ -1,0 +1,256 @@
+/* unit_pg.c — the PostgreSQL-only parts of stage 2: the pool, the write hook's transaction and
+ * the migration runner, against a real server (a fresh database per test, unit_pg_fixture.h).
+ *
+ * The repository's contract itself is graded by unit_repo_pg.c (week 1's tests, re-run); what
+ * is here has no week-1 counterpart: what the pool does when a connection dies or is held, and
+ * what the runner does with a history that does not match its files. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "migrate.h"
+#include "pg_pool.h"
+#include "task.h"
+#include "task_repo.h"
+#include "task_repo_factory.h"
+#include "testkit.h"
+#include "unit_pg_fixture.h"
+
+static struct pg_pool *pool_of(const char *url, size_t size, int wait_ms)
+{
+    struct pg_pool_options o = {
+        .url = url, .size = size, .wait_ms = wait_ms, .connect_timeout_s = 2};
+    struct pg_pool *p = NULL;
+    cr_assert_eq(pg_pool_new(&o, &p), 0, "expected pg_pool_new to succeed");
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long long backend_pid(struct pg_conn *c)
+{
+    PGresult *res = NULL;
+    cr_assert_eq(pg_conn_exec(c, 0, "SELECT pg_backend_pid()", 0, NULL, &res), 0,
+                 "expected SELECT pg_backend_pid() to run");
+    long long pid = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return pid;
+}
+
+GRADED(pg_pool, a_borrow_waits_at_most_wait_ms_when_every_connection_is_lent, 2)
+{
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 1, 200);
+    struct pg_conn *held = NULL, *second = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &held), 0, "expected the first borrow to succeed");
+    double t0 = now_s();
+    int rc = pg_pool_acquire(p, &second);
+    double waited = now_s() - t0;
+    cr_assert_eq(rc, ERR_UNAVAILABLE, "expected ERR_UNAVAILABLE from a full pool, got %d", rc);
+    cr_assert(waited >= 0.15 && waited < 2.0,
+              "expected the borrow to give up after about 200 ms, it took %.3f s", waited);
+    pg_pool_release(p, held);
+    cr_assert_eq(pg_pool_acquire(p, &second), 0, "expected a borrow to succeed once one is back");
+    pg_pool_release(p, second);
+    pg_pool_free(p);
+}
+
+GRADED(pg_pool, an_unreachable_database_is_unavailable_not_a_hang, 1)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected "cannot connect" line is noise here */
+    struct pg_pool *p = pool_of("postgres://taskd:pw@127.0.0.1:1/none", 2, 100);
+    struct pg_conn *c = NULL;
+    double t0 = now_s();
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(pg_pool_acquire(p, &c), ERR_UNAVAILABLE,
+                     "expected ERR_UNAVAILABLE for a closed port (borrow %d)", i + 1);
+    cr_assert(now_s() - t0 < 3.0, "expected five failed borrows to take well under 3 s");
+    cr_assert_eq(pg_pool_check(p), ERR_UNAVAILABLE, "expected the check to report unavailable");
+    pg_pool_free(p);
+}
+
+GRADED(pg_pool, a_connection_the_server_closed_is_replaced_before_it_is_lent, 3)
+{
+    const char *url = pg_test_fresh_url();
+    struct pg_pool *p = pool_of(url, 1, 1000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    long long pid = backend_pid(c);
+    pg_pool_release(p, c);
+
+    PGconn *admin = pg_test_connect(url); /* the server ends our idle session, as a restart does */
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)::int", pid);
+    cr_assert_eq(pg_test_scalar(admin, sql), 1, "test bug: could not terminate backend %lld", pid);
+    PQfinish(admin);
+    struct timespec pause = {.tv_nsec = 200 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* let the close reach our socket */
+
+    cr_assert_eq(pg_pool_acquire(p, &c), 0,
+                 "expected a borrow after the server closed the idle "
+                 "connection to succeed with a new one");
+    long long pid2 = backend_pid(c);
+    cr_assert_neq(pid, pid2, "expected a new server session, got the terminated one (%lld)", pid);
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
+GRADED(pg_pool, a_connection_given_back_inside_a_transaction_is_not_lent_again, 2)
+{
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 1, 1000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    cr_assert_eq(pg_conn_command(c, "BEGIN"), 0, "expected BEGIN to run");
+    cr_assert_eq(pg_conn_command(c, "CREATE TABLE leaked (x int)"), 0, "expected CREATE to run");
+    pg_pool_release(p, c); /* a handler that forgot to COMMIT or ROLLBACK */
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected the next borrow to succeed");
+    cr_assert_eq(PQtransactionStatus(pg_conn_raw(c)), PQTRANS_IDLE,
+                 "expected the next borrower to get a connection outside any transaction");
+    PGresult *res = NULL;
+    cr_assert_eq(pg_conn_exec(c, 1, "SELECT to_regclass('leaked') IS NULL", 0, NULL, &res), 0,
+                 "expected the check to run");
+    cr_assert_str_eq(PQgetvalue(res, 0, 0), "t",
+                     "expected the abandoned transaction to be rolled back (table leaked exists)");
+    PQclear(res);
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
+GRADED(pg_pool, server_errors_map_to_the_error_vocabulary, 1)
+{
+    log_set_level(LOG_ERROR + 1);
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 1, 1000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    PGresult *res = NULL;
+    int rc = pg_conn_exec(c, 2, "SELECT * FROM no_such_table", 0, NULL, &res);
+    cr_assert_eq(rc, ERR_INTERNAL, "expected a bad statement to be ERR_INTERNAL, got %d", rc);
+    cr_assert_null(res, "expected no result on failure");
+    rc = pg_conn_exec(c, 3, "SELECT pg_sleep(1)", 0, NULL, &res);
+    (void)rc;
+    PQclear(res);
+    cr_assert_eq(pg_conn_command(c, "SET statement_timeout = 10"), 0, "expected SET to run");
+    rc = pg_conn_command(c, "SELECT pg_sleep(1)");
+    cr_assert_eq(rc, ERR_UNAVAILABLE, "expected a statement timeout to be ERR_UNAVAILABLE, got %d",
+                 rc);
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
+/* ------------------------------------------------------------------ the write hook */
+
+static int insert_log_hook(void *tx, enum task_event event, const struct task *t, void *ctx)
+{
+    const bool *fail = ctx;
+    char id[24], ev[8];
+    snprintf(id, sizeof id, "%lld", (long long)t->id);
+    snprintf(ev, sizeof ev, "%d", (int)event);
+    const char *v[] = {id, ev};
+    PGresult *res = PQexecParams(tx, "INSERT INTO hook_log (task_id, event) VALUES ($1, $2)", 2,
+                                 NULL, v, NULL, NULL, 0);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : ERR_INTERNAL;
+    PQclear(res);
+    return *fail ? ERR_CONFLICT : rc;
+}
+
+GRADED(pg_repo, the_write_hook_commits_and_rolls_back_with_the_task, 3)
+{
+    const char *url = pg_test_migrated_url();
+    PGconn *admin = pg_test_connect(url);
+    PQclear(PQexec(admin, "CREATE TABLE hook_log (task_id bigint, event int)"));
+    struct task_repo *r = NULL;
+    cr_assert_eq(task_repo_open(url, &r), 0, "expected the repository to open");
+    bool fail = false;
+    task_repo_set_write_hook(r, insert_log_hook, &fail);
+    struct scope sc = {.owner_id = 1};
+    struct task in, out;
+    task_init(&in);
+    task_init(&out);
+    in.title = strdup("hooked");
+    in.description = strdup("");
+    cr_assert_eq(task_repo_create(r, &sc, &in, &out), 0, "expected create to succeed");
+    cr_assert_eq(pg_test_scalar(admin, "SELECT count(*) FROM hook_log"), 1,
+                 "expected the hook's row to commit with the task");
+    fail = true;
+    cr_assert_eq(task_repo_remove(r, &sc, out.id, NULL), ERR_CONFLICT,
+                 "expected the failing hook's error from remove");
+    cr_assert_eq(pg_test_scalar(admin, "SELECT count(*) FROM tasks"), 1,
+                 "expected the delete to be rolled back with the failing hook");
+    cr_assert_eq(pg_test_scalar(admin, "SELECT count(*) FROM hook_log"), 1,
+                 "expected the failing hook's own row to be rolled back too");
+    task_clear(&in);
+    task_clear(&out);
+    task_repo_free(r);
+    PQfinish(admin);
+}
+
+/* ------------------------------------------------------------------ migrations */
+
+static const struct migration two[] = {
+    {"0001_a", "CREATE TABLE a (x int);"},
+    {"0002_b", "CREATE TABLE b (y int); INSERT INTO b VALUES (1), (2);"},
+};
+
+GRADED(migrate, applies_in_order_once_and_reports_status, 2)
+{
+    log_set_level(LOG_WARN);
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    size_t pending = 0, applied = 0;
+    cr_assert_eq(migrate_status(c, two, 2, NULL, &pending), 0, "expected status to work");
+    cr_assert_eq(pending, 2, "expected 2 pending on an empty database, got %zu", pending);
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM pg_tables WHERE tablename = "
+                                   "'schema_migrations'"),
+                 0, "expected --status to write nothing (no schema_migrations table)");
+    cr_assert_eq(migrate_run(c, two, 1, NULL, &applied), 0, "expected the first file to apply");
+    cr_assert_eq(applied, 1, "expected 1 applied, got %zu", applied);
+    cr_assert_eq(migrate_run(c, two, 2, NULL, &applied), 0, "expected the second to apply");
+    cr_assert_eq(applied, 1, "expected only the new file to run, got %zu applied", applied);
+    cr_assert_eq(migrate_run(c, two, 2, NULL, &applied), 0, "expected a no-op run to succeed");
+    cr_assert_eq(applied, 0, "expected nothing to apply the third time, got %zu", applied);
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM b"), 2, "expected b's rows once");
+    cr_assert_eq(migrate_status(c, two, 2, NULL, &pending), 0, "expected status to work");
+    cr_assert_eq(pending, 0, "expected nothing pending, got %zu", pending);
+    PQfinish(c);
+}
+
+GRADED(migrate, a_failing_file_is_rolled_back_whole_and_stops_the_run, 2)
+{
+    log_set_level(LOG_ERROR + 1);
+    static const struct migration bad[] = {
+        {"0001_a", "CREATE TABLE a (x int);"},
+        {"0002_half", "CREATE TABLE half (y int); SELECT * FROM no_such_table;"},
+        {"0003_c", "CREATE TABLE c (z int);"},
+    };
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    size_t applied = 9;
+    cr_assert_eq(migrate_run(c, bad, 3, NULL, &applied), ERR_INTERNAL,
+                 "expected the failing file to fail the run");
+    cr_assert_eq(applied, 1, "expected 1 applied before the failure, got %zu", applied);
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM pg_tables WHERE tablename IN "
+                                   "('half', 'c')"),
+                 0, "expected neither half of the failed file nor the file after it");
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM schema_migrations"), 1,
+                 "expected only the good file recorded");
+    PQfinish(c);
+}
+
+GRADED(migrate, an_edited_applied_file_is_refused, 2)
+{
+    log_set_level(LOG_ERROR + 1);
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    cr_assert_eq(migrate_run(c, two, 2, NULL, NULL), 0, "expected the files to apply");
+    struct migration edited[] = {two[0], {"0002_b", "CREATE TABLE b (y bigint);"}};
+    cr_assert_eq(migrate_run(c, edited, 2, NULL, NULL), ERR_CONFLICT,
+                 "expected an applied file whose text changed to be refused");
+    cr_assert_eq(migrate_run(c, two, 1, NULL, NULL), ERR_CONFLICT,
+                 "expected a binary that does not know 0002_b to refuse the database");
+    PQfinish(c);
+}

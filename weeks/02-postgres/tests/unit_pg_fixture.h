@@ -1,0 +1,23 @@
+/* unit_pg_fixture.h — fresh PostgreSQL databases for week 2's unit tests.
+ *
+ * The unit tests of the PostgreSQL code need a real server (there is no honest fake of SQL
+ * semantics). `make test-week-2` starts the local one and sets TK_FRESH_DB_CMD, which prints
+ * the URL of a new, empty database; each test takes its own, so tests never see each other's
+ * rows and may run in parallel. */
+#ifndef TASKD_UNIT_PG_FIXTURE_H
+#define TASKD_UNIT_PG_FIXTURE_H
+
+#include <libpq-fe.h>
+
+/* A new, empty database's URL (static storage, overwritten by the next call); the test fails
+ * with an explanation when TK_FRESH_DB_CMD is missing or fails. */
+const char *pg_test_fresh_url(void);
+/* The same, with this binary's migrations applied and the "postgres" scheme registered: what
+ * task_repo_open needs. */
+const char *pg_test_migrated_url(void);
+/* A plain libpq connection to url (the test fails if it cannot connect); caller PQfinishes. */
+PGconn *pg_test_connect(const char *url);
+/* Runs sql on c and returns the first column of the first row as a number (-1: no row). */
+long long pg_test_scalar(PGconn *c, const char *sql);
+
+#endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -209,8 +210,14 @@ static struct tk_server *server_spawn(const char *const *extra_env)
             env[n++] = (char *)extra_env[i];
     env[n] = NULL;
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test that fails an assertion ends its process without reaching tk_server_stop:
+         * the server must not outlive it (a leaked server would keep running after the suite). */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1); /* the test ended before prctl took effect */
         int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);

@@ -58,7 +58,7 @@ week_fresh_db = $(if $(call fresh_db_week,$(1)),$(WEEK_FRESH_DB_$(call fresh_db_
 # Shell prefix: start stage N's services and load their URLs (.run/services.env) into the env.
 services_prefix = $(if $(call week_services,$(1)),bash shared/scripts/services.sh up $(call week_services,$(1)) >&2 && set -a && . .run/services.env && set +a &&)
 # Shell prefix for the suites: the settings of every server, and a fresh database per server.
-suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD="$(call week_fresh_db,$(1))") &&
+suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD="$(call week_fresh_db,$(1))" TK_DROP_DB_CMD="$(WEEK_DROP_DB_$(call fresh_db_week,$(1)))") &&
 
 $(BUILD)/obj/%.o: %.c | deps-quiet
 	@mkdir -p $(dir $@)

@@ -18,13 +18,17 @@ if [ "${QUIET:-0}" = 1 ]; then log="$results/$target.log"; : > "$log"; fi
 # single test after 60 s).
 limit=${SUITE_TIMEOUT_SECONDS:-900}
 status=0
+# Test databases (week 2 on) are dropped after each suite; their servers are gone by then.
+prune() { if [ -n "${TK_FRESH_DB_CMD:-}" ]; then bash "$here/shared/scripts/services.sh" prune-test-dbs >/dev/null 2>&1 || true; fi; }
 echo "== $target: unit tests ($unit)"
 TK_SUITE="$target/unit" TK_RESULTS="$results/$target/unit.json" timeout "$limit" "$unit" --jobs=2 >>"$log" 2>&1 || status=1
+prune
 for api in "$@"; do
   suite="api-$(basename "$(dirname "$(dirname "$api")")")"
   echo "== $target: black-box suite $suite against $stage"
   TASKD_BIN="$stage" TK_SUITE="$target/$suite" TK_RESULTS="$results/$target/$suite.json" \
     timeout "$limit" "$api" --jobs=2 >>"$log" 2>&1 || status=1
+  prune
 done
 "$here/${BUILD:-build}/tools/grade" "$results" "$results/$target.grade.json" --only "$target" | tail -n +2 | head -n 2
 exit $status

@@ -13,7 +13,8 @@
 #   kill SERVICE...        crash it (no clean shutdown), to test recovery
 #   status                 one line per service on stdout
 #   fresh-db               print the URL of a brand-new empty database (one per test server)
-#   prune-test-dbs         drop every test_* database          psql [ARGS]  psql as taskd
+#   drop-db NAME           drop one test_* database           psql [ARGS]  psql as taskd
+#   prune-test-dbs         drop every test_* database
 #   url                    print PG_URL                       pg-bin       print PostgreSQL's bin dir
 #
 # Environment: TASKD_RUN_DIR (default <repo>/.run) moves every file, so a test can run a cluster
@@ -39,7 +40,7 @@ usage() {
   cat >&2 <<EOF
 usage: services.sh up|down|destroy [SERVICE...]
        services.sh start|stop|kill SERVICE...
-       services.sh status|fresh-db|prune-test-dbs|url|pg-bin
+       services.sh status|fresh-db|drop-db NAME|prune-test-dbs|url|pg-bin
        services.sh psql [PSQL_ARGS...]
 services: ${SERVICES[*]}
 EOF
@@ -207,6 +208,9 @@ max_connections = 200
 wal_level = replica
 max_wal_senders = 10
 logging_collector = off
+# A throwaway cluster that creates hundreds of test databases: keep its WAL small.
+max_wal_size = 128MB
+min_wal_size = 32MB
 EOF
   as_pg tee "$stage/pg_hba.conf" >/dev/null <<'EOF'
 # Written by shared/scripts/services.sh. The socket directory is 0700, so only the server's OS
@@ -337,6 +341,14 @@ pg_fresh_db() {
   pg_url "$name"
 }
 
+# One test database, by name (the test kit drops each server's database when it stops).
+pg_drop_db() {
+  case "$1" in test_[0-9a-z_]*) ;; *) die "drop-db only drops test_* databases, not '$1'" ;; esac
+  case "$1" in *[!0-9a-z_]*) die "not a test database name: '$1'" ;; esac
+  pg_running || return 0
+  pg_sql -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
+}
+
 pg_prune_test_dbs() {
   pg_running || return 0
   local db
@@ -394,6 +406,7 @@ case "$cmd" in
     for s in "${SERVICES[@]}"; do "${SVC_PREFIX[$s]}_status"; done
     ;;
   fresh-db) [ $# -eq 0 ] || usage; pg_fresh_db ;;
+  drop-db) [ $# -eq 1 ] || usage; pg_drop_db "$1" ;;
   prune-test-dbs) [ $# -eq 0 ] || usage; pg_prune_test_dbs ;;
   psql) pg_find_bin; pg_psql "$@" ;;
   url) [ $# -eq 0 ] || usage; pg_url ;;

@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct tk_server {
     char dir[64];
     char log[128];
     char db[512]; /* "DATABASE_URL=..." the server was given */
+    bool own_db;  /* db was made by TK_FRESH_DB_CMD for this server: drop it after */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -192,6 +194,8 @@ static struct tk_server *server_spawn(const char *const *extra_env)
         nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         free(s);
         return NULL;
+    } else {
+        s->own_db = true;
     }
     char *db = s->db;
     char *env[ENV_MAX];
@@ -275,6 +279,27 @@ struct tk_server *tk_server_start(const char *const *extra_env)
     return s;
 }
 
+/* Drops a database fresh_database made, with TK_DROP_DB_CMD NAME (a test database is several
+ * megabytes; a full run makes hundreds). Only the name is passed: the URL holds a password. */
+static void drop_database(const char *db_setting)
+{
+    const char *cmd = getenv("TK_DROP_DB_CMD");
+    const char *slash = strrchr(db_setting, '/');
+    if (!cmd || !*cmd || !slash)
+        return;
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
+    char script[512];
+    snprintf(script, sizeof script, "%s \"$1\" >/dev/null 2>&1", cmd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", script, "sh", name, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
 int tk_server_stop(struct tk_server *s)
 {
     if (!s)
@@ -300,6 +325,8 @@ int tk_server_stop(struct tk_server *s)
         else
             nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
+    if (s->own_db && status == 0)
+        drop_database(s->db);
     free(s);
     return status;
 }

@@ -8,3 +8,4 @@ WEEK_RUN_ENV_2 := AUTO_MIGRATE=1
 # `make run`'s database when DATABASE_URL is not set: the local cluster's (from services.env).
 WEEK_RUN_DB_2 := $$$$PG_URL
 WEEK_FRESH_DB_2 := bash shared/scripts/services.sh fresh-db
+WEEK_DROP_DB_2 := bash shared/scripts/services.sh drop-db

@@ -297,12 +297,12 @@ GRADED(migrate, server_migrates_only_when_told_to, 1)
     snprintf(url, sizeof url, "%s", tk_server_database_url(s));
     struct tk_response *r = api_list(s, "");
     tk_response_free(r);
-    tk_server_stop(s);
     psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got, sizeof got);
     cr_assert(strcmp(got, "1") == 0,
               "a server started with AUTO_MIGRATE=1 on an empty database: expected "
               "schema_migrations to record 0001_tasks, found %s rows",
               got);
+    tk_server_stop(s); /* drops its database */
 
     /* AUTO_MIGRATE=0 on an empty database: refuse to start (a log line says why) instead of
      * serving 500s. Still running after 5 s means it is serving: timeout's 124. */

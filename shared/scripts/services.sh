@@ -377,39 +377,43 @@ each() { # each ACTION SERVICE...
   for s in "$@"; do "${SVC_PREFIX[$s]}_$action"; done
 }
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case "$cmd" in
-  up | start)
-    [ "$cmd" = up ] || [ $# -ge 1 ] || usage
-    [ $# -ge 1 ] || set -- "${SERVICES[@]}"
-    check_services "$@"
-    lock
-    each up "$@"
-    write_env
-    ;;
-  down | stop | kill | destroy)
-    [ "$cmd" = down ] || [ "$cmd" = destroy ] || [ $# -ge 1 ] || usage
-    [ $# -ge 1 ] || set -- "${SERVICES[@]}"
-    check_services "$@"
-    [ -d "$RUN_DIR" ] || exit 0 # never created: nothing to stop
-    lock
-    case "$cmd" in
-      kill) each kill "$@" ;;
-      destroy) each destroy "$@"; write_env ;;
-      *) each down "$@" ;;
-    esac
-    ;;
-  status)
-    [ $# -eq 0 ] || usage
-    for s in "${SERVICES[@]}"; do "${SVC_PREFIX[$s]}_status"; done
-    ;;
-  fresh-db) [ $# -eq 0 ] || usage; pg_fresh_db ;;
-  drop-db) [ $# -eq 1 ] || usage; pg_drop_db "$1" ;;
-  prune-test-dbs) [ $# -eq 0 ] || usage; pg_prune_test_dbs ;;
-  psql) pg_find_bin; pg_psql "$@" ;;
-  url) [ $# -eq 0 ] || usage; pg_url ;;
-  pg-bin) [ $# -eq 0 ] || usage; pg_find_bin; echo "$PG_BIN_DIR" ;;
-  *) usage ;;
-esac
+# Sourced (replica.sh takes as_pg, own_pg and random_free_port from here): functions only, no
+# command is run.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  [ $# -ge 1 ] || usage
+  cmd=$1
+  shift
+  case "$cmd" in
+    up | start)
+      [ "$cmd" = up ] || [ $# -ge 1 ] || usage
+      [ $# -ge 1 ] || set -- "${SERVICES[@]}"
+      check_services "$@"
+      lock
+      each up "$@"
+      write_env
+      ;;
+    down | stop | kill | destroy)
+      [ "$cmd" = down ] || [ "$cmd" = destroy ] || [ $# -ge 1 ] || usage
+      [ $# -ge 1 ] || set -- "${SERVICES[@]}"
+      check_services "$@"
+      [ -d "$RUN_DIR" ] || exit 0 # never created: nothing to stop
+      lock
+      case "$cmd" in
+        kill) each kill "$@" ;;
+        destroy) each destroy "$@"; write_env ;;
+        *) each down "$@" ;;
+      esac
+      ;;
+    status)
+      [ $# -eq 0 ] || usage
+      for s in "${SERVICES[@]}"; do "${SVC_PREFIX[$s]}_status"; done
+      ;;
+    fresh-db) [ $# -eq 0 ] || usage; pg_fresh_db ;;
+    drop-db) [ $# -eq 1 ] || usage; pg_drop_db "$1" ;;
+    prune-test-dbs) [ $# -eq 0 ] || usage; pg_prune_test_dbs ;;
+    psql) pg_find_bin; pg_psql "$@" ;;
+    url) [ $# -eq 0 ] || usage; pg_url ;;
+    pg-bin) [ $# -eq 0 ] || usage; pg_find_bin; echo "$PG_BIN_DIR" ;;
+    *) usage ;;
+  esac
+fi

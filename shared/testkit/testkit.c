@@ -42,14 +42,14 @@ struct tk_server {
 
 /* ------------------------------------------------------------------ small helpers */
 
-static long now_ms(void)
+long tk_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void sleep_ms(long ms)
+void tk_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -82,7 +82,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 const char *tk_unique(const char *prefix, char *buf, size_t buf_len)
 {
     static unsigned counter;
-    snprintf(buf, buf_len, "%s-%ld-%u-%ld", prefix, (long)getpid(), ++counter, now_ms() % 100000);
+    snprintf(buf, buf_len, "%s-%ld-%u-%ld", prefix, (long)getpid(), ++counter,
+             tk_now_ms() % 100000);
     return buf;
 }
 
@@ -240,9 +241,9 @@ static struct tk_server *server_spawn(const char *const *extra_env)
     }
     s->pid = pid;
 
-    long deadline = now_ms() + START_TIMEOUT_MS;
+    long deadline = tk_now_ms() + START_TIMEOUT_MS;
     int port = 0;
-    while (!port && now_ms() < deadline) {
+    while (!port && tk_now_ms() < deadline) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             fprintf(stderr, "testkit: %s exited while starting (status %d)\n", bin, status);
@@ -255,7 +256,7 @@ static struct tk_server *server_spawn(const char *const *extra_env)
         port = log ? port_from_log(log) : 0;
         free(log);
         if (!port)
-            sleep_ms(10);
+            tk_sleep_ms(10);
     }
     if (!port) {
         fprintf(stderr, "testkit: %s did not log \"listening\" within %d ms\n", bin,
@@ -307,10 +308,10 @@ int tk_server_stop(struct tk_server *s)
     int status = 0;
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
-        long deadline = now_ms() + STOP_TIMEOUT_MS;
+        long deadline = tk_now_ms() + STOP_TIMEOUT_MS;
         pid_t got = 0;
-        while ((got = waitpid(s->pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
-            sleep_ms(10);
+        while ((got = waitpid(s->pid, &status, WNOHANG)) == 0 && tk_now_ms() < deadline)
+            tk_sleep_ms(10);
         if (got == 0) {
             fprintf(stderr, "testkit: server did not stop within %d ms of SIGTERM; killing it\n",
                     STOP_TIMEOUT_MS);

@@ -104,5 +104,9 @@ long long tk_create_task(struct tk_server *s, const char *json);
 const char *tk_unique(const char *prefix, char *buf, size_t buf_len);
 /* Percent-encodes s for a query string into buf. */
 const char *tk_urlencode(const char *s, char *buf, size_t buf_len);
+/* Milliseconds on the monotonic clock (for timing and deadlines, not the time of day). */
+long tk_now_ms(void);
+/* Sleeps ms milliseconds. */
+void tk_sleep_ms(long ms);
 
 #endif

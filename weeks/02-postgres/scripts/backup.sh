@@ -27,40 +27,23 @@
 # the URL and handed to pg_dump in PGPASSWORD.
 set -euo pipefail
 
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
+# shellcheck source=pg_common.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/pg_common.sh"
 
 die() { echo "backup: error: $*" >&2; exit 1; }
 [ $# -le 2 ] || { echo "usage: backup.sh [DATABASE_URL] [FILE]" >&2; exit 2; }
 case "${1:-}" in -h | --help) echo "usage: backup.sh [DATABASE_URL] [FILE]" >&2; exit 2 ;; esac
 
-if [ -f "$RUN_DIR/services.env" ]; then
-  set -a
-  # shellcheck disable=SC1091
-  . "$RUN_DIR/services.env"
-  set +a
-fi
+pg_load_services_env
 url=${1:-${PG_URL:-}}
 [ -n "$url" ] || die "no DATABASE_URL given and no PG_URL (run \`bash shared/scripts/services.sh up\` first)"
 file=${2:-$RUN_DIR/backups/taskd-$(date -u +%Y%m%dT%H%M%SZ).dump}
 
-# postgres://user:password@rest -> URL_NOPW=postgres://user@rest, URL_PW=password (decoded).
-split_url() {
-  local re='^(postgres(ql)?://)([^:@/?]+):([^@/?]*)@(.*)$' pw
-  if [[ $1 =~ $re ]]; then
-    URL_NOPW="${BASH_REMATCH[1]}${BASH_REMATCH[3]}@${BASH_REMATCH[5]}"
-    pw=${BASH_REMATCH[4]}
-    URL_PW=$(printf '%b' "${pw//%/\\x}")
-  else
-    URL_NOPW=$1
-    URL_PW=${PGPASSWORD:-}
-  fi
-}
 split_url "$url"
 
 # Client binaries of the server's major version (pg_dump refuses a newer server), else PATH's.
-bin=$(bash "$REPO_ROOT/shared/scripts/services.sh" pg-bin 2>/dev/null || true)
-if [ -n "$bin" ] && [ -x "$bin/pg_dump" ]; then PG_DUMP=$bin/pg_dump; else PG_DUMP=$(command -v pg_dump) || die "pg_dump not found"; fi
+pg_client_bin
+PG_DUMP=$(pg_tool pg_dump)
 
 mkdir -p "$(dirname "$file")"
 # Into a side file renamed at the end: a failed or interrupted dump never looks like a backup.

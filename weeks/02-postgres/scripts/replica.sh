@@ -33,9 +33,14 @@
 # postgresql.auto.conf, inside its 0700 data directory.
 set -euo pipefail
 
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-SERVICES="$REPO_ROOT/shared/scripts/services.sh"
-RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
+# services.sh, sourced for its functions (its command dispatch only runs when it is executed):
+# as_pg and own_pg (PostgreSQL refuses to run as root, so as root every server-side command runs as
+# `postgres`, from /, without our lock descriptor), random_free_port, and the primary's socket
+# directory PG_SOCK and superuser PG_SUPER. It also sets REPO_ROOT and RUN_DIR ($TASKD_RUN_DIR or
+# <repo>/.run). Our say/die/usage are defined after it, so they are the ones its functions call.
+SERVICES_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/shared/scripts/services.sh"
+# shellcheck source=shared/scripts/services.sh source-path=SCRIPTDIR/../../.. disable=SC1091
+. "$SERVICES_SH"
 SB_DIR="$RUN_DIR/pg-standby"
 SB_DATA="$SB_DIR/data"
 SB_SOCK="$SB_DIR/sock"
@@ -47,30 +52,8 @@ say() { echo "replica: $*" >&2; }
 die() { echo "replica: error: $*" >&2; exit 1; }
 usage() { echo "usage: replica.sh up|demo|status|down" >&2; exit 2; }
 
-# The same as services.sh (which runs its dispatch when sourced, so this is a copy): PostgreSQL
-# refuses to run as root, so as root every server-side command runs as `postgres`, from / (our
-# working directory may be unreadable to it), without our lock descriptor.
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then
-    (cd / && runuser -u postgres -- "$@" 9>&-)
-  else
-    "$@" 9>&-
-  fi
-}
-own_pg() { if [ "$(id -u)" = 0 ]; then chown -R postgres: "$@"; fi; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-random_free_port() {
-  local p _
-  for _ in $(seq 1 200); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 20001))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "no free loopback port found in 20000-40000"
-}
-
 # One replica.sh at a time per run dir (two `up` would both base-backup into the same place).
-lock() {
+sb_lock() {
   mkdir -p "$RUN_DIR"
   exec 9>>"$RUN_DIR/replica.lock"
   flock -w 300 9 || die "timed out waiting for $RUN_DIR/replica.lock"
@@ -86,7 +69,7 @@ load_primary() {
   set +a
   [ -n "${PG_URL:-}" ] || die "services.env has no PG_URL (is postgres created?)"
   BIN=${PG_BIN:-}
-  [ -n "$BIN" ] && [ -x "$BIN/pg_ctl" ] || BIN=$(TASKD_RUN_DIR=$RUN_DIR bash "$SERVICES" pg-bin)
+  [ -n "$BIN" ] && [ -x "$BIN/pg_ctl" ] || BIN=$(TASKD_RUN_DIR=$RUN_DIR bash "$SERVICES_SH" pg-bin)
 }
 
 sb_running() { [ -f "$SB_DATA/PG_VERSION" ] && as_pg "$BIN/pg_ctl" -D "$SB_DATA" status >/dev/null 2>&1; }
@@ -101,12 +84,12 @@ primary() { psql_at "$PGPORT" "${PGDATABASE:-taskd}" "$1"; }
 # As the superuser over the primary's private socket (trust): pg_stat_replication shows its LSNs
 # and lags only to superusers and pg_read_all_stats, not to taskd.
 primary_super() {
-  as_pg "$BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$RUN_DIR/pg/sock" -p "$PGPORT" \
-    -U "$(if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi)" -d postgres -c "$1"
+  as_pg "$BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PGPORT" -U "$PG_SUPER" \
+    -d postgres -c "$1"
 }
 standby() { psql_at "$(sb_port)" "${PGDATABASE:-taskd}" "$1"; }
 
-write_env() {
+sb_write_env() {
   local port tmp
   port=$(sb_port)
   tmp=$(mktemp "$RUN_DIR/.standby.env.XXXXXX")
@@ -120,13 +103,13 @@ write_env() {
 }
 
 cmd_up() {
-  lock
+  sb_lock
   # The primary: started (or created) by services.sh, which also makes RUN_DIR reachable for
   # the postgres user; wal_level=replica and a `host replication` line are in its config.
-  TASKD_RUN_DIR=$RUN_DIR bash "$SERVICES" up postgres
+  TASKD_RUN_DIR=$RUN_DIR bash "$SERVICES_SH" up postgres
   load_primary
   if sb_running; then
-    write_env
+    sb_write_env
     say "standby already running on 127.0.0.1:$(sb_port)"
     return 0
   fi
@@ -135,7 +118,7 @@ cmd_up() {
     mkdir -p "$SB_DIR" "$SB_SOCK"
     chmod 700 "$SB_DIR" "$SB_SOCK"
     (umask 077 && printf '127.0.0.1:%s:*:taskd:%s\n' "$PGPORT" "$PGPASSWORD" >"$SB_PASSFILE")
-    own_pg "$SB_DIR"
+    own_pg "$SB_DIR" "$SB_SOCK" "$SB_PASSFILE"
     say "base backup of 127.0.0.1:$PGPORT into $SB_DATA"
     local t0 t1
     t0=$(date +%s%N)
@@ -166,16 +149,16 @@ EOF
     sb_running && break
     [ "$attempt" = 3 ] && { tail -n 20 "$SB_LOG" >&2 || true; die "the standby did not start (log: $SB_LOG)"; }
   done
-  write_env
+  sb_write_env
   say "standby up on 127.0.0.1:$(sb_port), streaming from 127.0.0.1:$PGPORT (env: $SB_ENV)"
 }
 
 cmd_down() {
-  lock
+  sb_lock
   if [ -f "$SB_DATA/PG_VERSION" ]; then
     # The binaries of the version that made the data dir (the primary may be gone already).
     BIN=/usr/lib/postgresql/$(cat "$SB_DATA/PG_VERSION")/bin
-    [ -x "$BIN/pg_ctl" ] || BIN=$(TASKD_RUN_DIR=$RUN_DIR bash "$SERVICES" pg-bin)
+    [ -x "$BIN/pg_ctl" ] || BIN=$(TASKD_RUN_DIR=$RUN_DIR bash "$SERVICES_SH" pg-bin)
     if sb_running; then
       as_pg "$BIN/pg_ctl" -D "$SB_DATA" -m fast -w -t 60 stop >/dev/null
       say "standby stopped"

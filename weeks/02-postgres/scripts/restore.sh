@@ -19,8 +19,8 @@
 # A database this script created is dropped again when the restore fails.
 set -euo pipefail
 
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
+# shellcheck source=pg_common.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/pg_common.sh"
 
 die() { echo "restore: error: $*" >&2; exit 1; }
 usage() { echo "usage: restore.sh FILE [TARGET_DATABASE_URL]" >&2; exit 2; }
@@ -29,33 +29,11 @@ case "$1" in -h | --help) usage ;; esac
 file=$1
 if [ ! -f "$file" ] || [ ! -r "$file" ]; then die "cannot read the dump $file"; fi
 
-if [ -f "$RUN_DIR/services.env" ]; then
-  set -a
-  # shellcheck disable=SC1091
-  . "$RUN_DIR/services.env"
-  set +a
-fi
+pg_load_services_env
 
-# postgres://user:password@rest -> URL_NOPW=postgres://user@rest, URL_PW=password (decoded), so
-# the password travels in PGPASSWORD and never on a command line.
-split_url() {
-  local re='^(postgres(ql)?://)([^:@/?]+):([^@/?]*)@(.*)$' pw
-  if [[ $1 =~ $re ]]; then
-    URL_NOPW="${BASH_REMATCH[1]}${BASH_REMATCH[3]}@${BASH_REMATCH[5]}"
-    pw=${BASH_REMATCH[4]}
-    URL_PW=$(printf '%b' "${pw//%/\\x}")
-  else
-    URL_NOPW=$1
-    URL_PW=${PGPASSWORD:-}
-  fi
-}
-
-bin=$(bash "$REPO_ROOT/shared/scripts/services.sh" pg-bin 2>/dev/null || true)
-pgtool() { # the server's own version of a client tool, else PATH's
-  if [ -n "$bin" ] && [ -x "$bin/$1" ]; then echo "$bin/$1"; else command -v "$1" || die "$1 not found"; fi
-}
-PSQL=$(pgtool psql)
-PG_RESTORE=$(pgtool pg_restore)
+pg_client_bin
+PSQL=$(pg_tool psql)
+PG_RESTORE=$(pg_tool pg_restore)
 
 # sql URL_NOPW PASSWORD SQL: one statement, unaligned output, errors fatal.
 sql() { PGPASSWORD=$2 "$PSQL" -X -q -At -w -v ON_ERROR_STOP=1 --dbname="$1" -c "$3"; }

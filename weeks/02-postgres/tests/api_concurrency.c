@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api_helpers.h"
 #include "buf.h"
@@ -218,12 +217,6 @@ static void *inserter_thread(void *arg)
     return NULL;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* created_at then id, as the listing sorts them: <0, 0, >0. */
 static int sort_key_cmp(long long sec_a, long nsec_a, long long id_a, long long sec_b, long nsec_b,
                         long long id_b)
@@ -264,7 +257,7 @@ static void page_while_inserting(struct tk_server *s, const char *sort, const lo
         for (int w = 0; w < 400 && atomic_load(&in->inserted) == before &&
                         atomic_load(&in->inserted) + atomic_load(&in->failed) < INSERTS_MAX;
              w++)
-            sleep_ms(5);
+            tk_sleep_ms(5);
         if (cursor[0])
             snprintf(query, sizeof query, "sort=%s&limit=%d&cursor=%s", sort, LIMIT,
                      tk_urlencode(cursor, enc, sizeof enc));

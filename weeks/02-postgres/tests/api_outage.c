@@ -20,34 +20,19 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 #include "testkit.h"
 
-#define SERVICES         "shared/scripts/services.sh" /* relative to the repository root, the cwd */
 #define OUTAGE_ANSWER_MS 5000  /* longest a 503 may take while the db is down */
 #define RECOVERY_MS      15000 /* longest /ready may stay 503 once it is back */
 #define POOL_SIZE        "4"
 
-static char run_dir[64];  /* the test's cluster, "" when none */
-static char run_env[128]; /* "TASKD_RUN_DIR=<run_dir>" */
-static char db_env[600];  /* "DATABASE_URL=<a fresh database of that cluster>" */
+static char run_dir[64]; /* the test's cluster, "" when none */
+static char db_env[600]; /* "DATABASE_URL=<a fresh database of that cluster>" */
 static struct tk_server *server;
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* Runs at the end of the test process, passed or failed: the server first (it holds
  * connections), then the cluster and its directory. */
@@ -57,29 +42,7 @@ static void outage_cleanup(void)
         tk_server_stop(server);
         server = NULL;
     }
-    if (run_dir[0]) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd,
-                 "TASKD_RUN_DIR='%s' bash " SERVICES " destroy >/dev/null 2>&1; rm -rf '%s'",
-                 run_dir, run_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "api_outage: could not destroy the cluster in %s\n", run_dir);
-        run_dir[0] = '\0';
-    }
-}
-
-/* services.sh COMMAND [SERVICE] on the test's cluster; fails the test when it fails. */
-static void services(const char *command, const char *service, char *out, size_t out_len)
-{
-    char local[4096];
-    if (!out) {
-        out = local;
-        out_len = sizeof local;
-    }
-    const char *argv[] = {"/bin/bash", SERVICES, command, service, NULL};
-    int rc = tk_run(argv, (const char *const[]){run_env, NULL}, out, out_len);
-    cr_assert(rc == 0, "services.sh %s %s (TASKD_RUN_DIR=%s): expected exit 0, got %d: %.600s",
-              command, service ? service : "", run_dir, rc, out);
+    pg_api_cluster_destroy(run_dir);
 }
 
 /* A cluster of the test's own with a fresh database, and a private server on it that gives up on
@@ -87,18 +50,8 @@ static void services(const char *command, const char *service, char *out, size_t
 static struct tk_server *outage_start(void)
 {
     cr_assert(atexit(outage_cleanup) == 0, "test bug: atexit failed");
-    snprintf(run_dir, sizeof run_dir, "/tmp/taskd-outage-XXXXXX");
-    cr_assert(mkdtemp(run_dir), "test bug: mkdtemp failed");
-    snprintf(run_env, sizeof run_env, "TASKD_RUN_DIR=%s", run_dir);
-    services("up", "postgres", NULL, 0);
-    char out[4096];
-    services("fresh-db", NULL, out, sizeof out);
-    const char *url = NULL; /* the last line that is a URL (anything else is chatter) */
-    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save))
-        if (strncmp(line, "postgres://", 11) == 0)
-            url = line;
-    cr_assert(url, "services.sh fresh-db printed no postgres:// URL: %.600s", out);
+    char url[512];
+    pg_api_cluster_start("outage", run_dir, sizeof run_dir, url, sizeof url);
     snprintf(db_env, sizeof db_env, "DATABASE_URL=%s", url);
     server = tk_server_start((const char *const[]){db_env, "DB_CONNECT_TIMEOUT_SECONDS=1",
                                                    "DB_POOL_WAIT_MS=500", "DB_POOL_SIZE=" POOL_SIZE,
@@ -124,10 +77,10 @@ static const char *const json_headers[] = {"Content-Type: application/json", NUL
 /* Sends a request while the database is down and expects a prompt 503 with Retry-After. */
 static void expect_unavailable(const char *method, const char *path, const char *body)
 {
-    long start = now_ms();
+    long start = tk_now_ms();
     struct tk_response *r =
         tk_request(server, method, path, body ? json_headers : NULL, body, body ? strlen(body) : 0);
-    long took = now_ms() - start;
+    long took = tk_now_ms() - start;
     tk_expect_problem(r, 503);
     char retry[64];
     cr_assert(tk_header(r, "Retry-After", retry, sizeof retry),
@@ -245,7 +198,7 @@ GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .tim
     expect_burst_ok(api_task_path(kept[0].id, path, sizeof path), 4, 5,
                     "before the crash (warming the pool)");
 
-    services("kill", "postgres", NULL, 0);
+    pg_api_services(run_dir, "kill", "postgres", NULL, 0);
 
     expect_unavailable("GET", api_task_path(kept[3].id, path, sizeof path), NULL);
     expect_unavailable("GET", "/tasks", NULL);
@@ -255,9 +208,9 @@ GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .tim
     expect_unavailable("DELETE", api_task_path(kept[2].id, path, sizeof path), NULL);
     expect_unavailable("POST", "/tasks", "{\"title\":\"refused during the outage\"}");
 
-    long start = now_ms();
+    long start = tk_now_ms();
     struct tk_response *r = tk_get(server, "/ready");
-    long took = now_ms() - start;
+    long took = tk_now_ms() - start;
     tk_expect_problem(r, 503);
     char retry[64];
     cr_assert(tk_header(r, "Retry-After", retry, sizeof retry),
@@ -273,16 +226,16 @@ GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .tim
     tk_response_free(r);
     expect_server_alive();
 
-    services("start", "postgres", NULL, 0);
+    pg_api_services(run_dir, "start", "postgres", NULL, 0);
 
-    long back = now_ms(), last_status = 0;
+    long back = tk_now_ms(), last_status = 0;
     for (;;) {
         r = tk_get(server, "/ready");
         last_status = r->status;
         tk_response_free(r);
-        if (last_status == 200 || now_ms() - back > RECOVERY_MS)
+        if (last_status == 200 || tk_now_ms() - back > RECOVERY_MS)
             break;
-        sleep_ms(100);
+        tk_sleep_ms(100);
     }
     cr_assert(last_status == 200,
               "GET /ready after the database came back: expected 200 within %d ms (no restart "
@@ -353,8 +306,8 @@ GRADED(outage, restart_while_idle_needs_no_retry, 2)
     expect_burst_ok(path, 4, 5, "before the restart (warming the pool)");
 
     /* A clean stop and start while no request runs: every pooled connection is now dead. */
-    services("stop", "postgres", NULL, 0);
-    services("start", "postgres", NULL, 0);
+    pg_api_services(run_dir, "stop", "postgres", NULL, 0);
+    pg_api_services(run_dir, "start", "postgres", NULL, 0);
 
     struct tk_response *r = tk_get(server, path);
     cr_assert(r->status == 200,
@@ -382,9 +335,9 @@ GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
                          "DB_CONNECT_TIMEOUT_SECONDS=1",
                          NULL};
     char out[16384];
-    long start = now_ms();
+    long start = tk_now_ms();
     int rc = tk_run(argv, env, out, sizeof out);
-    long took = now_ms() - start;
+    long took = tk_now_ms() - start;
     cr_assert(rc != 124 && rc != 137,
               "taskd with an unreachable database: expected it to exit within 10 s, it was still "
               "running (output: %.600s)",

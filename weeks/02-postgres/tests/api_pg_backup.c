@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 #include "testkit.h"
 
 #define BACKUP_SH  "weeks/02-postgres/scripts/backup.sh"
@@ -53,19 +54,6 @@ static const char *dump_path(void)
     return dump_file;
 }
 
-/* The last non-empty line of out, copied into buf. */
-static const char *last_line(const char *out, char *buf, size_t len)
-{
-    const char *end = out + strlen(out);
-    while (end > out && (end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    const char *start = end;
-    while (start > out && start[-1] != '\n')
-        start--;
-    snprintf(buf, len, "%.*s", (int)(end - start), start);
-    return buf;
-}
-
 /* The password part of postgres://user:password@host..., into buf ("" when there is none). */
 static const char *url_password(const char *url, char *buf, size_t len)
 {
@@ -90,19 +78,6 @@ static void backup(const char *url, const char *file)
               out);
     url_password(url, pw, sizeof pw);
     cr_assert(!pw[0] || !strstr(out, pw), "backup.sh printed the database password:\n%s", out);
-}
-
-/* A new empty database from TK_FRESH_DB_CMD (the same kind every test server gets). */
-static void fresh_database(char *url, size_t len)
-{
-    const char *cmd = getenv("TK_FRESH_DB_CMD");
-    cr_assert(cmd && *cmd, "TK_FRESH_DB_CMD is not set: this suite needs the stage's PostgreSQL");
-    char out[2048];
-    const char *argv[] = {"/bin/bash", "-c", cmd, NULL};
-    int rc = tk_run(argv, NULL, out, sizeof out);
-    cr_assert(rc == 0, "%s: expected exit 0, got %d:\n%s", cmd, rc, out);
-    last_line(out, url, len);
-    cr_assert(strncmp(url, "postgres", 8) == 0, "%s: expected a database URL, got:\n%s", cmd, out);
 }
 
 /* Every item of GET /tasks (PAGE at a time, following next_cursor) as one JSON array, in order.
@@ -206,11 +181,11 @@ GRADED(backup, backup_then_restore_keeps_every_row, 3, PRIVATE)
     backup(tk_server_database_url(first), file);
 
     char target[512], restored[512], out[8192];
-    fresh_database(target, sizeof target);
+    pg_api_fresh_db(target, sizeof target);
     const char *argv[] = {"/bin/bash", RESTORE_SH, file, target, NULL};
     int rc = tk_run(argv, NULL, out, sizeof out);
     cr_assert(rc == 0, "restore.sh %s <new db>: expected exit 0, got %d:\n%s", file, rc, out);
-    last_line(out, restored, sizeof restored);
+    pg_api_last_line(out, restored, sizeof restored);
     cr_assert(strcmp(restored, target) == 0,
               "restore.sh: expected the last line to be the target URL it restored into, got "
               "\"%s\"",

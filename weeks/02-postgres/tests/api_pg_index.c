@@ -15,34 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 #include "testkit.h"
 
 #define OUT_LEN 16384
-
-/* One psql statement on url, in a session of its own (so a fresh stats snapshot); the
- * unaligned, tuples-only result into out. Fails the test when psql does. */
-static void psql(const char *url, const char *sql, char *out, size_t len)
-{
-    const char *argv[] = {"/usr/bin/env",    "psql", "-X", "-A", "-t", "-v",
-                          "ON_ERROR_STOP=1", url,    "-c", sql,  NULL};
-    char buf[OUT_LEN];
-    int rc = tk_run(argv, NULL, buf, sizeof buf);
-    cr_assert(rc == 0, "psql -c \"%s\" failed (exit %d): %s", sql, rc, buf);
-    size_t k = strlen(buf);
-    while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
-        buf[--k] = '\0';
-    if (out)
-        snprintf(out, len, "%s", buf);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
 
 /* A private server whose store holds 10 003 tasks of owner 0 (the API's anonymous owner):
  * created_at one second apart, due_at spread over ~14 months with every fourth NULL, priority
@@ -53,18 +31,19 @@ static struct tk_server *seeded_server(void)
     struct tk_server *s = tk_server_start(env);
     for (int i = 0; i < 3; i++)
         api_new_task(s);
-    psql(tk_server_database_url(s),
-         "INSERT INTO tasks (owner_id, title, status, priority, due_at, version, created_at, "
-         "updated_at) "
-         "SELECT 0, 'bulk ' || g, 'todo', g % 3, "
-         "CASE WHEN g % 4 = 0 THEN NULL "
-         "ELSE us_to_ts(1790000000000000 + (g * 7919 % 10007)::bigint * 3600000000) END, 1, "
-         "us_to_ts(1700000000000000 + g::bigint * 1000000), "
-         "us_to_ts(1700000000000000 + g::bigint * 1000000) "
-         "FROM generate_series(1, 10000) g; ANALYZE tasks",
-         NULL, 0);
+    pg_api_psql(
+        tk_server_database_url(s),
+        "INSERT INTO tasks (owner_id, title, status, priority, due_at, version, created_at, "
+        "updated_at) "
+        "SELECT 0, 'bulk ' || g, 'todo', g % 3, "
+        "CASE WHEN g % 4 = 0 THEN NULL "
+        "ELSE us_to_ts(1790000000000000 + (g * 7919 % 10007)::bigint * 3600000000) END, 1, "
+        "us_to_ts(1700000000000000 + g::bigint * 1000000), "
+        "us_to_ts(1700000000000000 + g::bigint * 1000000) "
+        "FROM generate_series(1, 10000) g; ANALYZE tasks",
+        NULL, 0);
     /* Let the backend flush what the POSTs counted, so it is not mistaken for a page's. */
-    sleep_ms(1100);
+    tk_sleep_ms(1100);
     tk_response_free(tk_get(s, "/ready"));
     return s;
 }
@@ -85,7 +64,7 @@ static void counters(const char *url, const char *index, long long *idx, long lo
              "SELECT (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = '%s') "
              "|| ' ' || (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'tasks')",
              index);
-    psql(url, sql, out, sizeof out);
+    pg_api_psql(url, sql, out, sizeof out);
     cr_assert(sscanf(out, "%lld %lld", idx, seq) == 2,
               "expected index %s and table tasks in the statistics, psql printed \"%s\"", index,
               out);
@@ -114,7 +93,7 @@ static void expect_sort_uses(struct tk_server *s, const char *sort, const char *
 
     /* Wait for the backend to flush: a request a second later makes it (see the header). */
     for (int waited = 0;; waited += 1100) {
-        sleep_ms(1100);
+        tk_sleep_ms(1100);
         tk_response_free(tk_get(s, "/ready"));
         counters(url, index, &idx, &seq);
         if (idx - idx0 >= 2 || waited >= 12000)
@@ -155,11 +134,12 @@ GRADED(index, explain_due_at_page_is_one_index_range_scan, 1, .fini = server_fin
 {
     server = seeded_server();
     char plan[OUT_LEN];
-    psql(tk_server_database_url(server),
-         "EXPLAIN (FORMAT TEXT) SELECT id FROM tasks WHERE owner_id = 0 "
-         "AND (coalesce(due_at, 'infinity'::timestamptz), id) > (us_to_ts(1796115600000000), 5) "
-         "ORDER BY coalesce(due_at, 'infinity'::timestamptz), id LIMIT 21",
-         plan, sizeof plan);
+    pg_api_psql(
+        tk_server_database_url(server),
+        "EXPLAIN (FORMAT TEXT) SELECT id FROM tasks WHERE owner_id = 0 "
+        "AND (coalesce(due_at, 'infinity'::timestamptz), id) > (us_to_ts(1796115600000000), 5) "
+        "ORDER BY coalesce(due_at, 'infinity'::timestamptz), id LIMIT 21",
+        plan, sizeof plan);
     cr_assert(strstr(plan, "using tasks_owner_due on tasks"),
               "EXPLAIN of a due_at page over 10 003 rows: expected a scan of index "
               "tasks_owner_due, got:\n%s",

@@ -18,26 +18,10 @@
 #include <string.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 #include "testkit.h"
 
 #define OUT_LEN 16384
-
-/* A brand-new empty database from TK_FRESH_DB_CMD (its URL into url). */
-static const char *fresh_db(char *url, size_t len)
-{
-    const char *cmd = getenv("TK_FRESH_DB_CMD");
-    cr_assert(cmd && *cmd, "TK_FRESH_DB_CMD is not set: these tests need a new database each");
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "cannot run TK_FRESH_DB_CMD (%s)", cmd);
-    char *got = fgets(url, (int)len, p);
-    int rc = pclose(p);
-    cr_assert(got && rc == 0, "TK_FRESH_DB_CMD (%s) failed (status %d) instead of printing a URL",
-              cmd, rc);
-    url[strcspn(url, "\r\n")] = '\0';
-    cr_assert(strncmp(url, "postgres", 8) == 0,
-              "TK_FRESH_DB_CMD printed \"%s\", not a postgres URL", url);
-    return url;
-}
 
 static const char *taskd_bin(void)
 {
@@ -76,22 +60,6 @@ static int migrate(const char *url, const char *arg, char *out, size_t len)
     return run_taskd(url, NULL, 30, "migrate", arg, out, len);
 }
 
-/* One psql statement on url; the unaligned, tuples-only result into out (trailing newline
- * removed). Fails the test when psql does. */
-static void psql(const char *url, const char *sql, char *out, size_t len)
-{
-    const char *argv[] = {"/usr/bin/env",    "psql", "-X", "-A", "-t", "-v",
-                          "ON_ERROR_STOP=1", url,    "-c", sql,  NULL};
-    char buf[OUT_LEN];
-    int rc = tk_run(argv, NULL, buf, sizeof buf);
-    cr_assert(rc == 0, "psql -c \"%s\" failed (exit %d): %s", sql, rc, buf);
-    size_t k = strlen(buf);
-    while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
-        buf[--k] = '\0';
-    if (out)
-        snprintf(out, len, "%s", buf);
-}
-
 /* The status line of migration name says word ("applied" or "pending"). */
 static void expect_status_line(const char *out, const char *name, const char *word,
                                const char *when)
@@ -120,7 +88,7 @@ static void migrate_ok(const char *url, const char *when)
 GRADED(migrate, status_then_apply_then_nothing_left, 2)
 {
     char url[1024], out[OUT_LEN], got[256];
-    fresh_db(url, sizeof url);
+    pg_api_fresh_db(url, sizeof url);
 
     int rc = migrate(url, "--status", out, sizeof out);
     cr_assert(rc == 3,
@@ -151,11 +119,12 @@ GRADED(migrate, status_then_apply_then_nothing_left, 2)
               "got:\n%s",
               out);
 
-    psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got, sizeof got);
+    pg_api_psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got,
+                sizeof got);
     cr_assert(strcmp(got, "1") == 0,
               "after migrating twice: expected one schema_migrations row for 0001_tasks, got %s",
               got);
-    psql(url, "SELECT count(*) FROM tasks", got, sizeof got);
+    pg_api_psql(url, "SELECT count(*) FROM tasks", got, sizeof got);
     cr_assert(strcmp(got, "0") == 0, "after migrating: expected an empty tasks table, got %s rows",
               got);
 }
@@ -181,7 +150,7 @@ GRADED(migrate, two_runners_at_once_apply_each_file_once, 3)
 {
     for (int round = 1; round <= 5; round++) {
         char url[1024], got[256];
-        fresh_db(url, sizeof url);
+        pg_api_fresh_db(url, sizeof url);
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, 2);
         struct racer a = {.url = url, .start = &start}, b = {.url = url, .start = &start};
@@ -202,18 +171,18 @@ GRADED(migrate, two_runners_at_once_apply_each_file_once, 3)
                   "round %d: expected exactly one of two concurrent runs to apply 0001_tasks, "
                   "%d did:\n--- first ---\n%s\n--- second ---\n%s",
                   round, applied, a.out, b.out);
-        psql(url,
-             "SELECT count(*) || ' ' || count(DISTINCT name) || ' ' || "
-             "count(*) FILTER (WHERE name = '0001_tasks') FROM schema_migrations",
-             got, sizeof got);
+        pg_api_psql(url,
+                    "SELECT count(*) || ' ' || count(DISTINCT name) || ' ' || "
+                    "count(*) FILTER (WHERE name = '0001_tasks') FROM schema_migrations",
+                    got, sizeof got);
         cr_assert(strcmp(got, "1 1 1") == 0,
                   "round %d: expected one schema_migrations row, for 0001_tasks "
                   "(rows, distinct names, 0001_tasks rows = \"1 1 1\"), got \"%s\"",
                   round, got);
-        psql(url,
-             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE c.relname = 'tasks' AND c.relkind = 'r'",
-             got, sizeof got);
+        pg_api_psql(url,
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relname = 'tasks' AND c.relkind = 'r'",
+                    got, sizeof got);
         cr_assert(strcmp(got, "1") == 0, "round %d: expected one tasks table, found %s", round,
                   got);
     }
@@ -224,9 +193,9 @@ GRADED(migrate, two_runners_at_once_apply_each_file_once, 3)
 GRADED(migrate, refuses_an_edited_or_unknown_migration, 2)
 {
     char url[1024], out[OUT_LEN];
-    fresh_db(url, sizeof url);
+    pg_api_fresh_db(url, sizeof url);
     migrate_ok(url, "edited checksum");
-    psql(url, "UPDATE schema_migrations SET checksum = 'x'", NULL, 0);
+    pg_api_psql(url, "UPDATE schema_migrations SET checksum = 'x'", NULL, 0);
     int rc = migrate(url, NULL, out, sizeof out);
     cr_assert(rc == 1,
               "`taskd migrate` after 0001_tasks's checksum was altered: expected exit 1, "
@@ -242,9 +211,9 @@ GRADED(migrate, refuses_an_edited_or_unknown_migration, 2)
               "non-zero exit, got %d:\n%s",
               rc, out);
 
-    fresh_db(url, sizeof url);
+    pg_api_fresh_db(url, sizeof url);
     migrate_ok(url, "unknown migration");
-    psql(url, "INSERT INTO schema_migrations VALUES ('9999_future', 'x', now())", NULL, 0);
+    pg_api_psql(url, "INSERT INTO schema_migrations VALUES ('9999_future', 'x', now())", NULL, 0);
     rc = migrate(url, NULL, out, sizeof out);
     cr_assert(rc == 1,
               "`taskd migrate` on a database that recorded 9999_future: expected exit 1, "
@@ -297,7 +266,8 @@ GRADED(migrate, server_migrates_only_when_told_to, 1)
     snprintf(url, sizeof url, "%s", tk_server_database_url(s));
     struct tk_response *r = api_list(s, "");
     tk_response_free(r);
-    psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got, sizeof got);
+    pg_api_psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got,
+                sizeof got);
     cr_assert(strcmp(got, "1") == 0,
               "a server started with AUTO_MIGRATE=1 on an empty database: expected "
               "schema_migrations to record 0001_tasks, found %s rows",
@@ -306,7 +276,7 @@ GRADED(migrate, server_migrates_only_when_told_to, 1)
 
     /* AUTO_MIGRATE=0 on an empty database: refuse to start (a log line says why) instead of
      * serving 500s. Still running after 5 s means it is serving: timeout's 124. */
-    fresh_db(url, sizeof url);
+    pg_api_fresh_db(url, sizeof url);
     const char *argv[] = {"/usr/bin/timeout",
                           "5",
                           "/usr/bin/env",
@@ -328,8 +298,8 @@ GRADED(migrate, server_migrates_only_when_told_to, 1)
               "a server started with AUTO_MIGRATE=0 on an empty database: expected a log line "
               "saying migrations are pending, got:\n%s",
               out);
-    psql(url, "SELECT count(*) FROM pg_class WHERE relname = 'tasks' AND relkind = 'r'", got,
-         sizeof got);
+    pg_api_psql(url, "SELECT count(*) FROM pg_class WHERE relname = 'tasks' AND relkind = 'r'", got,
+                sizeof got);
     cr_assert(strcmp(got, "0") == 0,
               "a server started with AUTO_MIGRATE=0 created the tasks table anyway");
 }

@@ -9,25 +9,22 @@
  * command line). Everything is torn down (server, standby, cluster, directory) by one idempotent
  * cleanup, run by .fini and registered with atexit, so a failed assertion leaves no postgres
  * processes behind. */
-#include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 #include "testkit.h"
 
-#define SERVICES_SH "shared/scripts/services.sh"
+#define SERVICES_SH PG_API_SERVICES_SH
 #define REPLICA_SH  "weeks/02-postgres/scripts/replica.sh"
 #define WAIT_MS     10000
 
-static char run_dir[64];
+static char run_dir[64]; /* the test's cluster, "" when none */
 static struct tk_server *server;
-static int prepared;
 
 /* Runs argv with stdout/stderr to our stderr; for the cleanup, which must not assert. */
 static int run_quiet(const char *const *argv)
@@ -44,49 +41,18 @@ static int run_quiet(const char *const *argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(path); /* best effort: keep going */
-    return 0;
-}
-
 /* Server, standby, cluster, directory — in that order, once. */
 static void replica_cleanup(void)
 {
-    if (!prepared)
+    if (!run_dir[0])
         return;
-    prepared = 0;
     tk_server_stop(server);
     server = NULL;
     setenv("TASKD_RUN_DIR", run_dir, 1);
     const char *down[] = {"/bin/bash", REPLICA_SH, "down", NULL};
-    const char *destroy[] = {"/bin/bash", SERVICES_SH, "destroy", NULL};
     if (run_quiet(down) != 0)
         fprintf(stderr, "replica test: replica.sh down failed (run dir %s)\n", run_dir);
-    if (run_quiet(destroy) != 0)
-        fprintf(stderr, "replica test: services.sh destroy failed (run dir %s)\n", run_dir);
-    nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* The last non-empty line of out, copied into buf. */
-static const char *last_line(const char *out, char *buf, size_t len)
-{
-    const char *end = out + strlen(out);
-    while (end > out && (end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    const char *start = end;
-    while (start > out && start[-1] != '\n')
-        start--;
-    snprintf(buf, len, "%.*s", (int)(end - start), start);
-    return buf;
+    pg_api_cluster_destroy(run_dir);
 }
 
 /* Runs a script of the repository with TASKD_RUN_DIR set (in our environment: tk_run would put
@@ -145,19 +111,12 @@ GRADED(replica, the_standby_sees_a_primary_write, 3, .fini = replica_cleanup)
     cr_assert(access(REPLICA_SH, R_OK) == 0 && access(SERVICES_SH, R_OK) == 0,
               "expected %s and %s (run the suite from the repository root)", REPLICA_SH,
               SERVICES_SH);
-    snprintf(run_dir, sizeof run_dir, "/tmp/taskd-replica-XXXXXX");
-    cr_assert(mkdtemp(run_dir), "mkdtemp: %s", strerror(errno));
-    prepared = 1;
     atexit(replica_cleanup);
-    setenv("TASKD_RUN_DIR", run_dir, 1);
 
     /* An isolated primary, a test database in it, and a server on that database. */
     char out[16384], url[512];
-    run_script(SERVICES_SH, "up", out, sizeof out);
-    run_script(SERVICES_SH, "fresh-db", out, sizeof out);
-    last_line(out, url, sizeof url);
-    cr_assert(strncmp(url, "postgres://", 11) == 0,
-              "services.sh fresh-db: expected a database URL, got:\n%s", out);
+    pg_api_cluster_start("replica", run_dir, sizeof run_dir, url, sizeof url);
+    setenv("TASKD_RUN_DIR", run_dir, 1);
     const char *db = strrchr(url, '/') + 1;
     char dbenv[600];
     snprintf(dbenv, sizeof dbenv, "DATABASE_URL=%s", url);
@@ -178,11 +137,11 @@ GRADED(replica, the_standby_sees_a_primary_write, 3, .fini = replica_cleanup)
     /* The row, read on the standby, within WAIT_MS. */
     char sql[512], got[4096] = "";
     snprintf(sql, sizeof sql, "SELECT id FROM tasks WHERE title = '%s'", title);
-    long start = now_ms(), waited = 0;
+    long start = tk_now_ms(), waited = 0;
     int rc = -1;
     char want[32];
     snprintf(want, sizeof want, "%lld", id);
-    while ((waited = now_ms() - start) <= WAIT_MS) {
+    while ((waited = tk_now_ms() - start) <= WAIT_MS) {
         rc = standby_sql(port, db, sql, got, sizeof got);
         got[strcspn(got, "\n")] = '\0';
         if (rc == 0 && strcmp(got, want) == 0)

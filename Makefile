@@ -74,6 +74,17 @@ $(BUILD)/gen/openapi_doc.c: docs/api/openapi.yaml $(BUILD)/tools/yaml2json
 $(BUILD)/gen/openapi_doc.o: $(BUILD)/gen/openapi_doc.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Other programs of a stage (week 3's taskd-worker): weeks/NN/bin/NAME.c is a main() linked with
+# the core and the modules of weeks 1..N, built as build/week-N/NAME for every stage from week NN.
+week_bins = $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(wildcard $(call week_dir,$(n))/bin/*.c))
+bin_targets = $(foreach b,$(call week_bins,$(1)),$(BUILD)/week-$(1)/$(basename $(notdir $(b))))
+define BIN_RULE
+$(BUILD)/week-$(1)/$(basename $(notdir $(2))): $(call obj,$(2) $(CORE_SRCS) $(filter-out %/stage.c,$(call week_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
+	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1))
+	@echo "built $$@"
+endef
+$(foreach n,$(WEEK_NUMS),$(foreach b,$(call week_bins,$(n)),$(eval $(call BIN_RULE,$(n),$(b)))))
+
 # ---- one template per week: stage binary, its unit tests, its black-box suite, its lab ----
 define WEEK_RULES
 $(BUILD)/week-$(1)/main.o: shared/src/main.c | deps-quiet
@@ -87,7 +98,7 @@ $(BUILD)/week-$(1)/gen/migrations.o: $(BUILD)/week-$(1)/gen/migrations.c
 $(BUILD)/week-$(1)/taskd: $(BUILD)/week-$(1)/main.o $(call obj,$(CORE_SRCS) $(call week_srcs,$(1))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
 	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1))
 	@echo "built $$@"
-week-$(1): $(BUILD)/week-$(1)/taskd $(BUILD)/week-$(1)/tests/unit $(BUILD)/week-$(1)/tests/api ## build stage N (build/week-N/taskd) and its test suites
+week-$(1): $(BUILD)/week-$(1)/taskd $(call bin_targets,$(1)) $(BUILD)/week-$(1)/tests/unit $(BUILD)/week-$(1)/tests/api ## build stage N (build/week-N/taskd, other programs) and its test suites
 .PHONY: week-$(1)
 
 # Unit tests link the week's modules directly (no main.c, no stage.c).
@@ -130,10 +141,11 @@ $(BUILD)/tools/grade: shared/tools/grade.c | deps-quiet
 # a stage uses the newest default a week sets (WEEK_RUN_DB_N: week 2's is the local PostgreSQL).
 run_db = $(or $(lastword $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_RUN_DB_$(n)))),sqlite:.run/taskd.db)
 define RUN_RULES
-run-week-$(1): week-$(1) ## run stage N on http://127.0.0.1:8080 (Ctrl-C stops it)
+run-week-$(1): week-$(1) ## run stage N on http://127.0.0.1:8080, with its other programs (Ctrl-C stops it)
 	@mkdir -p .run
 	@echo "stage $(1): http://127.0.0.1:$$$${PORT:-8080}  (try: curl -s localhost:$$$${PORT:-8080}/health)"
-	@user_db="$$$${DATABASE_URL:-}" && $(call services_prefix,$(1)) DATABASE_URL="$$$${user_db:-$(call run_db,$(1))}" $(call week_run_env,$(1)) exec $(BUILD)/week-$(1)/taskd
+	@user_db="$$$${DATABASE_URL:-}" && $(call services_prefix,$(1)) DATABASE_URL="$$$${user_db:-$(call run_db,$(1))}" $(call week_run_env,$(1)) \
+	  $(if $(call bin_targets,$(1)),exec bash shared/scripts/run-stage.sh $(BUILD)/week-$(1)/taskd $(call bin_targets,$(1)),exec $(BUILD)/week-$(1)/taskd)
 .PHONY: run-week-$(1)
 endef
 $(foreach n,$(WEEK_NUMS),$(eval $(call RUN_RULES,$(n))))
@@ -169,17 +181,24 @@ $(BUILD)/lab-$(1)/taskd: $(BUILD)/week-$(1)/main.o $(call obj,$(CORE_SRCS) $(cal
 $(BUILD)/lab-$(1)/tests/unit: $(call obj,$(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(TK_SRCS) $(CORE_SRCS) $(filter-out %/stage.c,$(call lab_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
 	@mkdir -p $$(dir $$@)
 	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1)) $$$$(pkg-config --libs $(TEST_PKGS))
-lab-$(1): $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) $(BUILD)/tools/grade ## build stage N from your lab files and grade it with week N's suites
+lab-$(1): $(BUILD)/lab-$(1)/taskd $(call lab_bin_targets,$(1)) $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) $(BUILD)/tools/grade ## build stage N from your lab files and grade it with week N's suites
 	@$(call suite_env,$(1)) BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$(1) $(RESULTS) $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) || true
 # CI's proof that lab N is current and that its suite can fail: regenerate it and compare with
 # what is committed, then build it as shipped and check that it scores below 100%.
-lab-check-$(1): $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) $(BUILD)/tools/grade
+lab-check-$(1): $(BUILD)/lab-$(1)/taskd $(call lab_bin_targets,$(1)) $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) $(BUILD)/tools/grade
 	@rm -rf $(BUILD)/labgen/$(call lab_dir,$(1)) && bash shared/scripts/labgen.sh $(call week_dir,$(1)) $(BUILD)/labgen/$(call lab_dir,$(1))
 	@diff -r $(BUILD)/labgen/$(call lab_dir,$(1)) $(call lab_dir,$(1)) --exclude=README.md >/dev/null || { echo "lab-check: $(call lab_dir,$(1)) is out of date: run 'make labs' and commit"; exit 1; }
 	@$(call suite_env,$(1)) QUIET=1 BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$(1) $(RESULTS) $(BUILD)/lab-$(1)/taskd $(BUILD)/lab-$(1)/tests/unit $(call api_suites,$(1)) >/dev/null || true
 	@$(BUILD)/tools/grade $(RESULTS) $(BUILD)/lab-$(1).grade.json --only lab-$(1) | awk '/^lab-/{ split($$$$2, p, "/"); if (p[1] + 0 >= p[2] + 0) { print "lab-check: pristine lab $(1) scores " $$$$2 ", expected below 100%"; exit 1 } print "lab-check: lab $(1) is current and its pristine copy scores " $$$$2 " (< 100%, so the suite can fail)" }'
 .PHONY: lab-$(1) lab-check-$(1)
 endef
+lab_bin_targets = $(foreach b,$(call week_bins,$(1)),$(BUILD)/lab-$(1)/$(basename $(notdir $(b))))
+define LAB_BIN_RULE
+$(BUILD)/lab-$(1)/$(basename $(notdir $(2))): $(call obj,$(2) $(CORE_SRCS) $(filter-out %/stage.c,$(call lab_srcs,$(1)))) $(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
+	@mkdir -p $$(dir $$@)
+	$(CC) $$^ -o $$@ $(LDFLAGS) $$(call pkg_libs,$(1))
+endef
+$(foreach n,$(WEEK_NUMS),$(foreach b,$(call week_bins,$(n)),$(eval $(call LAB_BIN_RULE,$(n),$(b)))))
 $(foreach n,$(WEEK_NUMS),$(eval $(call LAB_RULES,$(n))))
 
 labs: ## (maintainers) regenerate every labs/NN-*/ from the LAB markers in weeks/
@@ -217,7 +236,7 @@ test-valgrind: week-$(LAST_WEEK) $(call api_suites,$(LAST_WEEK)) $(BUILD)/tools/
 
 bench: week-$(LAST_WEEK) ## wrk on the newest stage beside nginx's return-200 ceiling and pgbench (ratios; build/bench/)
 	@bash shared/scripts/install-deps.sh --quiet bench
-	@$(call services_prefix,$(LAST_WEEK)) $(if $(call week_fresh_db,$(LAST_WEEK)),DATABASE_URL="$$($(WEEK_FRESH_DB_$(LAST_WEEK)))") \
+	@$(call services_prefix,$(LAST_WEEK)) $(if $(call week_fresh_db,$(LAST_WEEK)),DATABASE_URL="$$($(call week_fresh_db,$(LAST_WEEK)))") \
 	  $(call week_run_env,$(LAST_WEEK)) bash shared/scripts/bench.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench
 
 # ---- fuzzing: libFuzzer + ASan/UBSan over the code that reads client input ----

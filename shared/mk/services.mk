@@ -1,13 +1,20 @@
-# Local backing services (PostgreSQL now; more in later weeks) run as plain processes with their
-# data under .run/; shared/scripts/services.sh does the work, these are the names people type.
+# Local backing services (PostgreSQL; Redis, memcached and an SMTP sink from week 3) run as plain
+# processes with their data under .run/; shared/scripts/services.sh does the work, these are the
+# names people type.
 .PHONY: services-up services-down services-status
 
-services-up: ## start the local services (PostgreSQL...) under .run/ and write .run/services.env
+services-up: ## start PostgreSQL, Redis, memcached and the SMTP sink under .run/; write .run/services.env
 	@bash shared/scripts/install-deps.sh --quiet
 	@bash shared/scripts/services.sh up
 
-services-down: ## stop the local services (data kept under .run/)
+services-down: ## stop PostgreSQL, Redis, memcached and the SMTP sink (data kept under .run/)
 	@bash shared/scripts/services.sh down
 
-services-status: ## show which local services run, and where
+services-status: ## show which of PostgreSQL, Redis, memcached and the SMTP sink run, and where
 	@bash shared/scripts/services.sh status
+
+# The SMTP sink (shared/tools/smtp_sink.c): services.sh builds it before `up smtp`; the suites read
+# the messages it stores.
+$(BUILD)/tools/smtp-sink: shared/tools/smtp_sink.c | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread

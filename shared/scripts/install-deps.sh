@@ -28,6 +28,8 @@ declare -A PKG_MODULES=(
   [libsodium]=libsodium-dev
   [yaml-0.1]=libyaml-dev
   [libpq]=libpq-dev
+  [hiredis]=libhiredis-dev
+  [libmemcached]=libmemcached-dev
 )
 # command → Debian package.
 declare -A COMMANDS=(
@@ -38,6 +40,10 @@ declare -A COMMANDS=(
   [sqlite3]=sqlite3
   [psql]=postgresql-client
   [pg_dump]=postgresql-client
+  # Week 3's local services (shared/scripts/services.sh runs them as plain processes).
+  [redis-server]=redis-server
+  [redis-cli]=redis-tools
+  [memcached]=memcached
 )
 # `make fuzz` (and so `make test`) builds with clang and its libFuzzer runtime.
 if [[ " $groups " == *" fuzz "* ]]; then

@@ -18,7 +18,9 @@ if [ "${QUIET:-0}" = 1 ]; then log="$results/$target.log"; : > "$log"; fi
 # single test after 60 s).
 limit=${SUITE_TIMEOUT_SECONDS:-900}
 status=0
-# Test databases (week 2 on) are dropped after each suite; their servers are gone by then.
+# Test databases (week 2 on) are tagged with this run and dropped after each suite; their
+# servers are gone by then, and another run's databases are left alone.
+export TASKD_TEST_RUN="r$$"
 prune() { if [ -n "${TK_FRESH_DB_CMD:-}" ]; then bash "$here/shared/scripts/services.sh" prune-test-dbs >/dev/null 2>&1 || true; fi; }
 echo "== $target: unit tests ($unit)"
 TK_SUITE="$target/unit" TK_RESULTS="$results/$target/unit.json" timeout "$limit" "$unit" --jobs=2 >>"$log" 2>&1 || status=1

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # services.sh — starts and stops the lab's local backing services as plain processes.
 #
-# The lab needs real servers from week 2 on (PostgreSQL now; redis, memcached, an SMTP sink, a
-# Kafka dev broker, nginx and prometheus in later weeks). They run from the Debian packages as
+# The lab needs real servers from week 2 on (PostgreSQL; then Redis, memcached and an SMTP sink in
+# week 3; a Kafka dev broker, nginx and prometheus in later weeks). They run from the Debian packages as
 # ordinary child processes with all their state under one run directory (.run/ by default,
 # git-ignored), so there is no Docker, no systemd and nothing outside the repository to clean up.
 #
@@ -16,10 +16,16 @@
 #   drop-db NAME           drop one test_* database           psql [ARGS]  psql as taskd
 #   prune-test-dbs         drop every test_* database
 #   url                    print PG_URL                       pg-bin       print PostgreSQL's bin dir
+#   smtp-clear             delete every message the SMTP sink has stored (tests, learners)
 #
-# Environment: TASKD_RUN_DIR (default <repo>/.run) moves every file, so a test can run a cluster
-# of its own beside the developer's. Only fresh-db, url, pg-bin and status write stdout (other
-# scripts capture it); everything informational goes to stderr.
+# Services: postgres (week 2); redis (the cache and the job queue), memcached (the other cache) and
+# smtp (shared/tools/smtp_sink.c: stores each message it accepts as a file, relays nothing) from
+# week 3. services.env gets PG_URL..., REDIS_URL, MEMCACHED_URL, SMTP_URL and SMTP_SINK_DIR.
+#
+# Environment: TASKD_RUN_DIR (default <repo>/.run) moves every file, so a test can run servers
+# of its own beside the developer's; BUILD (default build) is where the SMTP sink is built. Only
+# fresh-db, url, pg-bin and status write stdout (other scripts capture it); everything
+# informational goes to stderr.
 #
 # Adding a service: append its name to SERVICES, map it to a function prefix in SVC_PREFIX and
 # write <prefix>_up/_down/_kill/_status/_env/_destroy/_created below, like the pg_* ones.
@@ -31,8 +37,8 @@ RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
 ENV_FILE="$RUN_DIR/services.env"
 LOCK_FILE="$RUN_DIR/services.lock"
 
-SERVICES=(postgres)
-declare -A SVC_PREFIX=([postgres]=pg)
+SERVICES=(postgres redis memcached smtp)
+declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp)
 
 QUIET=0 # 1: up prints nothing (fresh-db starts postgres behind the caller's back)
 
@@ -40,7 +46,7 @@ usage() {
   cat >&2 <<EOF
 usage: services.sh up|down|destroy [SERVICE...]
        services.sh start|stop|kill SERVICE...
-       services.sh status|fresh-db|drop-db NAME|prune-test-dbs|url|pg-bin
+       services.sh status|fresh-db|drop-db NAME|prune-test-dbs|url|pg-bin|smtp-clear
        services.sh psql [PSQL_ARGS...]
 services: ${SERVICES[*]}
 EOF
@@ -96,6 +102,65 @@ write_env() {
 # NAME=value, quoted only if the value needs it (ours never do, so the file also reads as a plain
 # KEY=VALUE list for tools that are not bash).
 env_line() { printf '%s=%q\n' "$1" "$2"; }
+
+# As root, every server runs as an unprivileged OS user, which must be able to reach RUN_DIR. A
+# `mktemp -d` RUN_DIR is 0700, so it (and only those root-owned parents that block the way) get
+# o+x — search, not read.
+reach_run_dir() { # reach_run_dir USER
+  [ "$(id -u)" = 0 ] || return 0
+  chmod o+x "$RUN_DIR"
+  if ! runuser -u "$1" -- test -x "$RUN_DIR"; then
+    local d=$RUN_DIR
+    while [ "$d" != / ]; do
+      d=$(dirname "$d")
+      if [ "$(stat -c %u "$d")" = 0 ] && [[ "$(stat -c %A "$d")" != *x ]] && [[ "$(stat -c %A "$d")" != *t ]]; then
+        chmod o+x "$d"
+      fi
+    done
+    runuser -u "$1" -- test -x "$RUN_DIR" || die "the $1 user cannot reach $RUN_DIR (check the permissions of its parents)"
+  fi
+}
+# run_as USER CMD...: as root through runuser (from /, which USER can read), else as ourselves;
+# never with the lock descriptor.
+run_as() {
+  local user=$1
+  shift
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u "$user" -- "$@" 9>&-); else "$@" 9>&-; fi
+}
+
+# The servers of week 3 keep a pidfile. "Running" means its pid is alive and still the program we
+# started: after a crash or a reboot the pid may be another program's, and a child of ours that
+# died is a zombie until we exit (still in /proc, state Z).
+proc_is() { # proc_is PID COMM
+  local stat
+  [[ "$1" =~ ^[0-9]+$ ]] || return 1
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ "$stat" == "$1 ($2) "[!Z]* ]] # "PID (COMM) STATE ..."
+}
+pidfile_is() { proc_is "$(cat "$1" 2>/dev/null || true)" "$2"; } # pidfile_is PIDFILE COMM
+# stop_pid PIDFILE COMM SIGNAL: send SIGNAL (TERM: a clean stop, KILL: a crash) and wait until the
+# process is gone, so that a `start` right after never finds the port still taken.
+stop_pid() {
+  local pid _
+  if pidfile_is "$1" "$2"; then
+    pid=$(cat "$1")
+    kill "-$3" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do
+      proc_is "$pid" "$2" || break
+      sleep 0.1
+    done
+    ! proc_is "$pid" "$2" || die "$2 (pid $pid) is still running 30 s after SIG$3"
+  fi
+  rm -f "$1"
+}
+# The port to start on: the last one (in PORT_FILE) while it is free, as for postgres, so URLs
+# that tests hold keep working across a restart; otherwise a random free one.
+pick_port() { # pick_port PORT_FILE
+  local p
+  p=$(cat "$1" 2>/dev/null || true)
+  if [[ ! "$p" =~ ^[0-9]+$ ]] || port_in_use "$p"; then p=$(random_free_port); fi
+  echo "$p"
+}
 
 # ---------------------------------------------------------------- PostgreSQL ---------------------
 PG_DIR="$RUN_DIR/pg"
@@ -160,24 +225,13 @@ pg_sql() {
   as_pg "$PG_BIN_DIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$(pg_port)" -U "$PG_SUPER" -d postgres "$@"
 }
 
-# As root: the postgres user must exist and be able to reach RUN_DIR. A `mktemp -d` RUN_DIR is
-# 0700, so it (and only those root-owned parents that block the way) get o+x — search, not read.
+# As root: the postgres user must exist and be able to reach RUN_DIR.
 pg_root_prepare() {
   [ "$(id -u)" = 0 ] || return 0
   if ! id -u postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
   fi
-  chmod o+x "$RUN_DIR"
-  if ! runuser -u postgres -- test -x "$RUN_DIR"; then
-    local d=$RUN_DIR
-    while [ "$d" != / ]; do
-      d=$(dirname "$d")
-      if [ "$(stat -c %u "$d")" = 0 ] && [[ "$(stat -c %A "$d")" != *x ]] && [[ "$(stat -c %A "$d")" != *t ]]; then
-        chmod o+x "$d"
-      fi
-    done
-    runuser -u postgres -- test -x "$RUN_DIR" || die "the postgres user cannot reach $RUN_DIR (check the permissions of its parents)"
-  fi
+  reach_run_dir postgres
 }
 
 pg_init() {
@@ -331,7 +385,7 @@ pg_fresh_db() {
   fi
   local name attempt
   for attempt in 1 2 3 4 5; do
-    name="test_$(date +%s)_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
+    name="test_$(test_run_tag)$(date +%s)_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
     if pg_sql -c "CREATE DATABASE \"$name\" OWNER taskd" 2>/dev/null; then
       pg_url "$name"
       return 0
@@ -349,10 +403,23 @@ pg_drop_db() {
   pg_sql -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
 }
 
+# TASKD_TEST_RUN (set by run-suites.sh, [a-z0-9]+) tags the databases of one run, so that run
+# drops its own databases and never those of a run going on beside it.
+test_run_tag() {
+  case "${TASKD_TEST_RUN:-}" in
+    "") ;;
+    *[!a-z0-9]*) die "TASKD_TEST_RUN must be lower-case letters and digits" ;;
+    *) printf '%s_' "$TASKD_TEST_RUN" ;;
+  esac
+}
+
 pg_prune_test_dbs() {
   pg_running || return 0
-  local db
-  pg_sql -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'" | while read -r db; do
+  local db pattern tag
+  tag=$(test_run_tag)
+  # LIKE: "\_" is a literal underscore; the tag itself is only letters and digits.
+  pattern="test\\_${tag:+${tag%_}\\_}%"
+  pg_sql -c "SELECT datname FROM pg_database WHERE datname LIKE '$pattern'" | while read -r db; do
     if [ -n "$db" ]; then pg_sql -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; fi
   done
 }
@@ -363,6 +430,310 @@ pg_psql() {
   port=$(pg_port)
   pw=$(pg_password)
   PGPASSWORD=$pw exec "$PG_BIN_DIR/psql" -h 127.0.0.1 -p "$port" -U taskd -d taskd "$@"
+}
+
+# ---------------------------------------------------------------- Redis --------------------------
+# The cache and the job queue. The queue must keep its jobs and its id counter across a restart or
+# a crash, so every write goes to the append-only file (fsynced each second; a killed process loses
+# nothing, the kernel has the data) and there are no RDB snapshots besides (save "").
+REDIS_DIR="$RUN_DIR/redis"
+REDIS_CONF="$REDIS_DIR/redis.conf"
+REDIS_PID_FILE="$REDIS_DIR/redis.pid"
+REDIS_LOG="$REDIS_DIR/redis.log"
+REDIS_PORT_FILE="$REDIS_DIR/port"
+
+# Never root, even when we are: the Debian package's `redis` user, else nobody.
+redis_user() {
+  if [ "$(id -u)" != 0 ]; then
+    id -un
+  elif id -u redis >/dev/null 2>&1; then
+    echo redis
+  else
+    echo nobody
+  fi
+}
+redis_created() { [ -f "$REDIS_PORT_FILE" ]; }
+redis_running() { pidfile_is "$REDIS_PID_FILE" redis-server; }
+redis_port() { cat "$REDIS_PORT_FILE" 2>/dev/null || true; }
+
+# Rewritten at every start (only the port changes), so it always describes the running server.
+redis_write_conf() { # redis_write_conf PORT
+  cat >"$REDIS_CONF.tmp" <<EOF
+# Written by shared/scripts/services.sh at every start: edits here are lost.
+bind 127.0.0.1
+port $1
+protected-mode yes
+daemonize yes
+pidfile "$REDIS_PID_FILE"
+logfile "$REDIS_LOG"
+dir "$REDIS_DIR"
+appendonly yes
+appendfsync everysec
+save ""
+EOF
+  mv -f "$REDIS_CONF.tmp" "$REDIS_CONF"
+}
+
+# Up to 60 s for +PONG (with a large append-only file it answers -LOADING for a while). Gives up at
+# once when the server logs that it is aborting (say, the port was taken after our check).
+redis_wait() { # redis_wait PORT LOG_LINES_BEFORE_START
+  local reply _
+  for _ in $(seq 1 600); do
+    reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'PING\r\n' >&3 && read -r -t 2 r <&3 && echo "$r") 2>/dev/null || true)
+    if [[ "$reply" == +PONG* ]] && redis_running; then return 0; fi
+    if tail -n "+$(($2 + 1))" "$REDIS_LOG" 2>/dev/null | grep -q 'aborting'; then return 1; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+redis_up() {
+  command -v redis-server >/dev/null 2>&1 || die "redis-server not found; run \`make deps\` first"
+  case "$REDIS_DIR" in *[\"\\]*) die "redis.conf cannot name a path with quotes or backslashes: $REDIS_DIR" ;; esac
+  local user state="up" port attempt before
+  user=$(redis_user)
+  if redis_running; then
+    state="up (already running)"
+  else
+    reach_run_dir "$user"
+    mkdir -p "$REDIS_DIR"
+    for attempt in 1 2 3; do
+      port=$(pick_port "$REDIS_PORT_FILE")
+      echo "$port" >"$REDIS_PORT_FILE"
+      redis_write_conf "$port"
+      if [ "$(id -u)" = 0 ]; then chown -R "$user": "$REDIS_DIR"; fi
+      rm -f "$REDIS_PID_FILE"
+      before=0
+      if [ -f "$REDIS_LOG" ]; then before=$(wc -l <"$REDIS_LOG"); fi
+      # daemonize yes: it forks, and the command returns once the configuration is read.
+      if run_as "$user" redis-server "$REDIS_CONF" >/dev/null 2>&1 && redis_wait "$port" "$before"; then
+        break
+      fi
+      stop_pid "$REDIS_PID_FILE" redis-server KILL # started but not answering in time
+      rm -f "$REDIS_PORT_FILE"
+      [ "$attempt" = 3 ] && { tail -n 20 "$REDIS_LOG" >&2 || true; die "redis did not start (log: $(pretty "$REDIS_LOG"))"; }
+    done
+  fi
+  say "redis $state on 127.0.0.1:$(redis_port) (data $(pretty "$REDIS_DIR"))"
+}
+
+redis_down() {
+  redis_running || return 0
+  stop_pid "$REDIS_PID_FILE" redis-server TERM # a clean shutdown: it syncs the append-only file
+  say "redis stopped (data kept in $(pretty "$REDIS_DIR"))"
+}
+
+redis_kill() {
+  redis_running || return 0
+  stop_pid "$REDIS_PID_FILE" redis-server KILL
+  say "redis killed (SIGKILL: it replays its append-only file on next start)"
+}
+
+redis_destroy() {
+  redis_down
+  rm -rf "$REDIS_DIR"
+  say "redis destroyed ($(pretty "$REDIS_DIR") removed)"
+}
+
+redis_status() {
+  if redis_running; then
+    echo "redis: running redis://127.0.0.1:$(redis_port)/0 (data $(pretty "$REDIS_DIR"))"
+  elif redis_created; then
+    echo "redis: stopped (data $(pretty "$REDIS_DIR"))"
+  else
+    echo "redis: not created"
+  fi
+}
+
+redis_env() { env_line REDIS_URL "redis://127.0.0.1:$(redis_port)/0"; }
+
+# ---------------------------------------------------------------- memcached ----------------------
+# The other cache. It keeps nothing, so `kill` simply empties it: what a cache outage looks like.
+MC_DIR="$RUN_DIR/memcached"
+MC_PID_FILE="$MC_DIR/memcached.pid"
+MC_PORT_FILE="$MC_DIR/port"
+MC_LOG="$MC_DIR/memcached.log" # only what it says before it detaches (bad options and the like)
+
+mc_created() { [ -f "$MC_PORT_FILE" ]; }
+mc_running() { pidfile_is "$MC_PID_FILE" memcached; }
+mc_port() { cat "$MC_PORT_FILE" 2>/dev/null || true; }
+
+# Up to 10 s for the pidfile (written once it listens) and the port. A memcached that could not
+# bind exits without a pidfile, after it detached: this is also how a failed start shows.
+mc_wait() { # mc_wait PORT
+  local _
+  for _ in $(seq 1 100); do
+    if mc_running && port_in_use "$1"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+mc_up() {
+  command -v memcached >/dev/null 2>&1 || die "memcached not found; run \`make deps\` first"
+  local state="up" port attempt
+  local -a as_user=()
+  if mc_running; then
+    state="up (already running)"
+  else
+    mkdir -p "$MC_DIR"
+    # memcached refuses to run as root: -u makes it drop to nobody, who then writes the pidfile.
+    if [ "$(id -u)" = 0 ]; then
+      as_user=(-u nobody)
+      reach_run_dir nobody
+      chown nobody: "$MC_DIR"
+    fi
+    for attempt in 1 2 3; do
+      port=$(pick_port "$MC_PORT_FILE")
+      echo "$port" >"$MC_PORT_FILE"
+      rm -f "$MC_PID_FILE"
+      # -U 0: no UDP; -m 64: MiB of memory for items; -c 1024: connections; -d: detach.
+      if (cd / && exec memcached -d -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 1024 -P "$MC_PID_FILE" \
+        "${as_user[@]}" </dev/null >>"$MC_LOG" 2>&1 9>&-) && mc_wait "$port"; then
+        break
+      fi
+      stop_pid "$MC_PID_FILE" memcached KILL
+      rm -f "$MC_PORT_FILE"
+      [ "$attempt" = 3 ] && { tail -n 20 "$MC_LOG" >&2 || true; die "memcached did not start on 127.0.0.1:$port"; }
+    done
+  fi
+  say "memcached $state on 127.0.0.1:$(mc_port)"
+}
+
+mc_down() {
+  mc_running || return 0
+  stop_pid "$MC_PID_FILE" memcached TERM
+  say "memcached stopped"
+}
+
+mc_kill() {
+  mc_running || return 0
+  stop_pid "$MC_PID_FILE" memcached KILL
+  say "memcached killed (SIGKILL: it starts empty)"
+}
+
+mc_destroy() {
+  mc_down
+  rm -rf "$MC_DIR"
+  say "memcached destroyed ($(pretty "$MC_DIR") removed)"
+}
+
+mc_status() {
+  if mc_running; then
+    echo "memcached: running memcached://127.0.0.1:$(mc_port)"
+  elif mc_created; then
+    echo "memcached: stopped"
+  else
+    echo "memcached: not created"
+  fi
+}
+
+mc_env() { env_line MEMCACHED_URL "memcached://127.0.0.1:$(mc_port)"; }
+
+# ---------------------------------------------------------------- SMTP sink ----------------------
+# shared/tools/smtp_sink.c: a local SMTP server that stores every message it accepts as a file in
+# SMTP_SINK_DIR and relays nothing, so the worker's e-mails are real SMTP traffic that tests read
+# back and no inbox ever sees. It runs as the invoking user and writes only under RUN_DIR.
+SMTP_DIR="$RUN_DIR/smtp"
+SMTP_MAIL_DIR="$SMTP_DIR/mail"
+SMTP_PID_FILE="$SMTP_DIR/sink.pid"
+SMTP_PORT_FILE="$SMTP_DIR/port" # written by the sink once it listens
+SMTP_LOG="$SMTP_DIR/sink.log"
+
+smtp_created() { [ -f "$SMTP_PORT_FILE" ]; }
+smtp_running() { pidfile_is "$SMTP_PID_FILE" smtp-sink; }
+smtp_port() { cat "$SMTP_PORT_FILE" 2>/dev/null || true; }
+smtp_bin() {
+  local b=${BUILD:-build}
+  case "$b" in /*) ;; *) b="$REPO_ROOT/$b" ;; esac
+  echo "$b/tools/smtp-sink"
+}
+
+# Up to 10 s for the port file and the port; fails at once if the sink exits (its log says why).
+smtp_wait() { # smtp_wait PID
+  local _ port stat
+  for _ in $(seq 1 100); do
+    port=$(smtp_port)
+    if [ -n "$port" ] && proc_is "$1" smtp-sink && port_in_use "$port"; then return 0; fi
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ "$stat" != *") Z "* ]] || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+smtp_up() {
+  local state="up" port attempt pid
+  if smtp_running; then
+    state="up (already running)"
+  else
+    # make knows whether it is out of date; what it prints goes to stderr (stdout is for results).
+    # A make of its own, not a sub-make of the one that may be running us: it gets no jobserver
+    # from here (so no MAKEFLAGS), and BUILD, SANITIZE... reach it through the environment.
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$REPO_ROOT" \
+      "${BUILD:-build}/tools/smtp-sink" >&2 9>&- ||
+      die "could not build the SMTP sink (shared/tools/smtp_sink.c)"
+    mkdir -p "$SMTP_MAIL_DIR"
+    for attempt in 1 2 3; do
+      # The last port while it is free, else 0: the sink then binds a free port itself (no race).
+      port=$(smtp_port)
+      if [[ ! "$port" =~ ^[0-9]+$ ]] || port_in_use "$port"; then port=0; fi
+      rm -f "$SMTP_PORT_FILE"
+      # setsid: a session of its own, so a Ctrl-C in the terminal that ran `make` does not reach
+      # it; from /, so it keeps no directory busy; exec, so $! is the sink itself.
+      (cd / && exec setsid "$(smtp_bin)" --port "$port" --bind 127.0.0.1 --dir "$SMTP_MAIL_DIR" \
+        --port-file "$SMTP_PORT_FILE" </dev/null >>"$SMTP_LOG" 2>&1 9>&-) &
+      pid=$!
+      echo "$pid" >"$SMTP_PID_FILE"
+      smtp_wait "$pid" && break
+      stop_pid "$SMTP_PID_FILE" smtp-sink KILL
+      [ "$attempt" = 3 ] && { tail -n 20 "$SMTP_LOG" >&2 || true; die "the SMTP sink did not start (log: $(pretty "$SMTP_LOG"))"; }
+    done
+  fi
+  say "smtp $state on 127.0.0.1:$(smtp_port) (mail in $(pretty "$SMTP_MAIL_DIR"))"
+}
+
+smtp_down() {
+  smtp_running || return 0
+  stop_pid "$SMTP_PID_FILE" smtp-sink TERM
+  say "smtp stopped (mail kept in $(pretty "$SMTP_MAIL_DIR"))"
+}
+
+smtp_kill() {
+  smtp_running || return 0
+  stop_pid "$SMTP_PID_FILE" smtp-sink KILL
+  say "smtp killed (SIGKILL)"
+}
+
+smtp_destroy() {
+  smtp_down
+  rm -rf "$SMTP_DIR"
+  say "smtp destroyed ($(pretty "$SMTP_DIR") removed)"
+}
+
+smtp_status() {
+  local n
+  if smtp_running; then
+    n=$(find "$SMTP_MAIL_DIR" -maxdepth 1 -type f -name '*.eml' 2>/dev/null | wc -l)
+    echo "smtp: running smtp://127.0.0.1:$(smtp_port) (mail in $(pretty "$SMTP_MAIL_DIR"): $n message(s))"
+  elif smtp_created; then
+    echo "smtp: stopped (mail in $(pretty "$SMTP_MAIL_DIR"))"
+  else
+    echo "smtp: not created"
+  fi
+}
+
+smtp_env() {
+  env_line SMTP_URL "smtp://127.0.0.1:$(smtp_port)"
+  env_line SMTP_SINK_DIR "$SMTP_MAIL_DIR"
+}
+
+# Every stored message goes. A .tmp-* file is a message being written right now, unless it is older
+# than a minute (left behind by a killed sink).
+smtp_clear() {
+  [ -d "$SMTP_MAIL_DIR" ] || return 0
+  find "$SMTP_MAIL_DIR" -maxdepth 1 -type f \( -name '*.eml' -o \( -name '.tmp-*' -mmin +1 \) \) -delete
+  say "smtp: mail dir emptied ($(pretty "$SMTP_MAIL_DIR"))"
 }
 
 # ---------------------------------------------------------------- dispatch -----------------------
@@ -414,6 +785,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     psql) pg_find_bin; pg_psql "$@" ;;
     url) [ $# -eq 0 ] || usage; pg_url ;;
     pg-bin) [ $# -eq 0 ] || usage; pg_find_bin; echo "$PG_BIN_DIR" ;;
+    smtp-clear) [ $# -eq 0 ] || usage; smtp_clear ;;
     *) usage ;;
   esac
 fi

@@ -27,7 +27,7 @@
 
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS  10000
-#define ENV_MAX          128
+#define ENV_MAX          512
 
 extern char **environ;
 
@@ -199,20 +199,22 @@ static struct tk_server *server_spawn(const char *const *extra_env)
         s->own_db = true;
     }
     char *db = s->db;
+    /* Precedence, highest first: the test's extra settings, the kit's own, TASKD_ENV, then the
+     * inherited environment. getenv returns the first match, so that is also the order here. */
     char *env[ENV_MAX];
     size_t n = 0;
-    for (char **e = environ; *e && n < ENV_MAX - 16; e++)
-        if (strncmp(*e, "PORT=", 5) != 0 && strncmp(*e, "DATABASE_URL=", 13) != 0)
-            env[n++] = *e;
+    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX / 2; i++)
+        if (extra_env[i] != given)
+            env[n++] = (char *)extra_env[i];
     env[n++] = "PORT=0";
     env[n++] = "BIND_ADDRESS=127.0.0.1";
     env[n++] = db;
     char *list = getenv("TASKD_ENV") ? strdup(getenv("TASKD_ENV")) : NULL;
     if (list)
         n = add_env_list(env, n, list);
-    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
-        if (extra_env[i] != given)
-            env[n++] = (char *)extra_env[i];
+    for (char **e = environ; *e && n < ENV_MAX - 1; e++)
+        if (strncmp(*e, "PORT=", 5) != 0 && strncmp(*e, "DATABASE_URL=", 13) != 0)
+            env[n++] = *e;
     env[n] = NULL;
 
     pid_t parent = getpid();
@@ -347,20 +349,25 @@ const char *tk_server_database_url(const struct tk_server *s)
     return strncmp(s->db, "DATABASE_URL=", 13) == 0 ? s->db + 13 : "";
 }
 
+/* Does one of the extra "NAME=value" settings name the same variable as entry? An extra setting
+ * replaces an inherited one of the same name (the child's getenv would find whichever comes
+ * first). */
+static bool env_overridden(const char *entry, const char *const *extra_env)
+{
+    size_t name_len = strcspn(entry, "=");
+    for (size_t i = 0; extra_env && extra_env[i]; i++)
+        if (strncmp(extra_env[i], entry, name_len) == 0 && extra_env[i][name_len] == '=')
+            return true;
+    return false;
+}
+
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len)
 {
     char *env[ENV_MAX];
     size_t n = 0;
-    /* An extra setting replaces an inherited one of the same name (the child's getenv would
-     * find whichever comes first). */
-    for (char **e = environ; *e && n < ENV_MAX - 16; e++) {
-        size_t name_len = strcspn(*e, "=");
-        bool replaced = false;
-        for (size_t i = 0; extra_env && extra_env[i] && !replaced; i++)
-            replaced = strncmp(extra_env[i], *e, name_len) == 0 && extra_env[i][name_len] == '=';
-        if (!replaced)
+    for (char **e = environ; *e && n < ENV_MAX - 16; e++)
+        if (!env_overridden(*e, extra_env))
             env[n++] = *e;
-    }
     for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
         env[n++] = (char *)extra_env[i];
     env[n] = NULL;
@@ -395,6 +402,160 @@ int tk_run(const char *const *argv, const char *const *extra_env, char *output, 
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ------------------------------------------------------------------ other processes */
+
+struct tk_proc {
+    pid_t pid;
+    bool ended; /* reaped: status is final */
+    int status; /* exit status, 128 + signal, or -1 when reaped elsewhere */
+    char name[64];
+    char dir[64];
+    char log[160];
+};
+
+/* The test's environment with the extra settings in place of inherited ones: a malloc'd,
+ * NULL-terminated array of borrowed strings, sized to fit (no setting is ever dropped). */
+static char **env_merged(const char *const *extra_env)
+{
+    size_t n_env = 0, n_extra = 0;
+    while (environ[n_env])
+        n_env++;
+    while (extra_env && extra_env[n_extra])
+        n_extra++;
+    char **env = calloc(n_env + n_extra + 1, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t n = 0;
+    for (char **e = environ; *e; e++)
+        if (!env_overridden(*e, extra_env))
+            env[n++] = *e;
+    for (size_t i = 0; i < n_extra; i++)
+        env[n++] = (char *)extra_env[i];
+    env[n] = NULL;
+    return env;
+}
+
+struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_env)
+{
+    cr_assert(argv && argv[0], "test bug: tk_proc_start needs argv[0]");
+    struct tk_proc *p = calloc(1, sizeof *p);
+    cr_assert(p, "out of memory");
+    const char *slash = strrchr(argv[0], '/');
+    snprintf(p->name, sizeof p->name, "%s", slash ? slash + 1 : argv[0]);
+    snprintf(p->dir, sizeof p->dir, "/tmp/taskd-proc-XXXXXX");
+    cr_assert(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
+    snprintf(p->log, sizeof p->log, "%s/%s.log", p->dir, p->name);
+    /* Opened here rather than in the child, so a failure is an assertion with its reason; the
+     * child gets it as stdout and stderr (dup2 clears O_CLOEXEC on the copies). */
+    int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    cr_assert(fd >= 0, "cannot create %s: %s", p->log, strerror(errno));
+    char **env = env_merged(extra_env);
+    cr_assert(env, "out of memory");
+    /* Only async-signal-safe calls between fork and exec: the message is composed before. */
+    char failed[256];
+    int failed_len = snprintf(failed, sizeof failed, "testkit: cannot run %s\n", argv[0]);
+    if (failed_len < 0 || (size_t)failed_len >= sizeof failed)
+        failed_len = (int)strlen(failed);
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Like a private server: a test that fails an assertion ends without stopping it. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1); /* the test ended before prctl took effect */
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execve(argv[0], (char *const *)argv, env);
+        ssize_t w = write(STDERR_FILENO, failed, (size_t)failed_len);
+        (void)w;
+        _exit(127);
+    }
+    int fork_errno = errno;
+    close(fd);
+    free(env);
+    if (pid < 0) {
+        nftw(p->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(p);
+        p = NULL;
+    }
+    cr_assert(p, "fork: %s", strerror(fork_errno));
+    p->pid = pid;
+    return p;
+}
+
+/* Reaps p if it has ended (waiting for it when block); true once it has. */
+static bool proc_reap(struct tk_proc *p, bool block)
+{
+    if (p->ended)
+        return true;
+    int st = 0;
+    pid_t got;
+    do
+        got = waitpid(p->pid, &st, block ? 0 : WNOHANG);
+    while (got < 0 && errno == EINTR);
+    if (got == 0)
+        return false;
+    p->ended = true;
+    if (got < 0)
+        p->status = -1; /* not our child any more: someone else reaped it */
+    else
+        p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return true;
+}
+
+bool tk_proc_running(struct tk_proc *p)
+{
+    return p && !proc_reap(p, false);
+}
+
+int tk_proc_stop(struct tk_proc *p, int sig, int timeout_ms)
+{
+    if (!p)
+        return 0;
+    bool killed = false;
+    if (!proc_reap(p, false)) {
+        if (sig > 0)
+            kill(p->pid, sig);
+        long deadline = tk_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+        while (!proc_reap(p, false) && tk_now_ms() < deadline)
+            tk_sleep_ms(10);
+        if (!p->ended) {
+            fprintf(stderr, "testkit: %s (pid %ld) did not end within %d ms; killing it\n", p->name,
+                    (long)p->pid, timeout_ms);
+            kill(p->pid, SIGKILL);
+            proc_reap(p, true);
+            killed = true;
+        }
+    }
+    int status = p->status;
+    if (!killed && (status == 0 || (sig > 0 && status == 128 + sig))) {
+        nftw(p->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    } else {
+        fprintf(stderr, "testkit: %s ended with status %d; its log is kept in %s\n", p->name,
+                status, p->log);
+    }
+    free(p);
+    return status;
+}
+
+const char *tk_proc_log_path(const struct tk_proc *p)
+{
+    return p->log;
+}
+
+char *tk_proc_log(const struct tk_proc *p)
+{
+    char *log = read_file(p->log, NULL);
+    cr_assert(log, "cannot read %s: %s", p->log, strerror(errno));
+    return log;
+}
+
+pid_t tk_proc_pid(const struct tk_proc *p)
+{
+    return p->pid;
 }
 
 /* The shared server: started by tk_main in the runner, found through the environment by each

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A graded test: Test() with its points recorded in the description, where the grader reads
  * them. Extra Criterion options (.timeout, .init...) may follow. */
@@ -50,6 +51,31 @@ const char *tk_server_database_url(const struct tk_server *s);
  * (NUL-terminated, truncated to output_len; output may be NULL). Returns the exit status
  * (128 + signal when killed). */
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len);
+
+/* ---- other processes (the worker of week 3, or any helper a test runs beside the server) ---- */
+
+struct tk_proc;
+
+/* Starts argv (argv[0] a path, NULL-terminated) in the background with the test's environment
+ * plus extra "NAME=value" settings (which replace inherited ones of the same name), stdout and
+ * stderr going to a log file in a temp directory of its own. Like a private server, it gets
+ * SIGTERM if the test process ends first, so it never outlives the test. Returns at once (it does
+ * not wait for the process to be ready: watch its log for that). Fails the test when it cannot
+ * be forked; a binary that cannot be run exits 127 with a line in its log. */
+struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_env);
+/* Sends sig (0 sends nothing: just wait), waits up to timeout_ms for the process to end, and
+ * SIGKILLs it past that (saying so on stderr). Returns its exit status, or 128 + the signal that
+ * ended it (-1 if something else reaped it). Frees p (NULL: returns 0). The temp directory is
+ * removed when the process ended as asked (status 0, or 128 + sig), kept for inspection
+ * otherwise. */
+int tk_proc_stop(struct tk_proc *p, int sig, int timeout_ms);
+/* True while the process runs; once it has ended (reaped here), tk_proc_stop returns how. */
+bool tk_proc_running(struct tk_proc *p);
+/* Path of the file its stdout and stderr go to. */
+const char *tk_proc_log_path(const struct tk_proc *p);
+/* Everything it has logged so far, NUL-terminated (the caller frees it; "" before any line). */
+char *tk_proc_log(const struct tk_proc *p);
+pid_t tk_proc_pid(const struct tk_proc *p);
 
 /* ---- requests ---- */
 

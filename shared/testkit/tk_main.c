@@ -83,6 +83,81 @@ ReportHook(POST_TEST)(struct criterion_test_stats *stats)
     record(name, points_of(t), passed, passed ? NULL : message);
 }
 
+/* The recorded result named name, or NULL. */
+static cJSON *recorded(const char *name)
+{
+    cJSON *t = NULL;
+    cJSON_ArrayForEach(t, report.tests)
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
+        if (n && strcmp(n, name) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+/* Turns a recorded pass into a failure (a crash in .fini comes after POST_TEST said "passed"). */
+static void demote(cJSON *t, const char *name, const char *message)
+{
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "passed")))
+        return;
+    long points = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "points"));
+    cJSON_ReplaceItemInObjectCaseSensitive(t, "passed", cJSON_CreateFalse());
+    cJSON_DeleteItemFromObjectCaseSensitive(t, "message");
+    cJSON_AddStringToObject(t, "message", message);
+    report.points -= points;
+    report.passed--;
+    report.failed++;
+    buf_printf(&report.failures, "  FAIL %s (%ld pt%s): %s\n", name, points, points == 1 ? "" : "s",
+               message);
+}
+
+/* Tests whose teardown finished (POST_FINI): Criterion reports a test that crashes in its
+ * .fini as passed, and one that crashes in its .init not at all. */
+static cJSON *fini_done;
+
+ReportHook(POST_FINI)(struct criterion_test_stats *stats)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s::%s", stats->test->category, stats->test->name);
+    if (!fini_done)
+        fini_done = cJSON_CreateObject();
+    if (fini_done && !cJSON_GetObjectItemCaseSensitive(fini_done, name))
+        cJSON_AddTrueToObject(fini_done, name);
+}
+
+ReportHook(TEST_CRASH)(struct criterion_test_stats *stats)
+{
+    char name[256], message[64];
+    snprintf(name, sizeof name, "%s::%s", stats->test->category, stats->test->name);
+    snprintf(message, sizeof message, "crashed (signal %d)", stats->signal);
+    if (!recorded(name))
+        record(name, points_of(stats->test), false, message);
+}
+
+/* The last word on every test: one that crashed where no hook reported it must count as
+ * failed, never as passed and never as absent — a grade must not improve because a test
+ * crashed. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    for (struct criterion_suite_stats *ss = stats->suites; ss; ss = ss->next) {
+        for (struct criterion_test_stats *ts = ss->tests; ts; ts = ts->next) {
+            const struct criterion_test *t = ts->test;
+            if (!t || ts->test_status == CR_STATUS_SKIPPED)
+                continue;
+            char name[256];
+            snprintf(name, sizeof name, "%s::%s", t->category, t->name);
+            cJSON *r = recorded(name);
+            if (!r)
+                record(name, points_of(t), false, "crashed before it ran (in its .init)");
+            else if (!cJSON_GetObjectItemCaseSensitive(fini_done, name))
+                demote(r, name, "crashed in its teardown (.fini)");
+        }
+    }
+    cJSON_Delete(fini_done);
+    fini_done = NULL;
+}
+
 /* Looks for sanitizer reports in the server's log. */
 static const char *sanitizer_report(const char *log_path)
 {

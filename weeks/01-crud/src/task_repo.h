@@ -20,8 +20,16 @@
 #define TASK_REPO_KEY_BYTES 32
 #define TASK_LIST_LIMIT_MAX 100
 
+/* How a repository answered a call, for the response to tell (week 3's X-Cache). A decorator
+ * records into it; the stores of weeks 1-2 leave it alone. */
+enum repo_cache_result { REPO_CACHE_NONE, REPO_CACHE_HIT, REPO_CACHE_MISS };
+struct repo_trace {
+    enum repo_cache_result cache;
+};
+
 struct scope {
-    int64_t owner_id; /* 0 = anonymous (weeks 1-3) */
+    int64_t owner_id;         /* 0 = anonymous (weeks 1-3) */
+    struct repo_trace *trace; /* NULL, or where a decorator records how it answered */
 };
 
 enum task_sort {

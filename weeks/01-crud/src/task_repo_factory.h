@@ -21,6 +21,14 @@ int task_repo_register_builtin(void);
  * list of known ones), or the backend's own error. */
 int task_repo_open(const char *url, struct task_repo **out);
 
+/* A later stage that wraps the store (week 3's cache) registers one of these as the app service
+ * "task_repo_wrapper" before stage 1 starts: stage 1 then hands the repository it opened to
+ * wrap, which takes ownership (also on failure) and returns the repository everything uses. */
+struct task_repo_wrapper {
+    int (*wrap)(void *ctx, struct task_repo *inner, struct task_repo **out);
+    void *ctx;
+};
+
 /* The open functions of the week-1 backends. "sqlite:PATH" ("sqlite::memory:" works too);
  * "memory:" is a process-local store for tests. */
 int task_repo_sqlite_open(const char *url, struct task_repo **out);

@@ -17,6 +17,27 @@
 #include "problem.h"
 #include "task_repo.h"
 
+#define OPTIONAL_MAX 8
+
+/* Filled before the server starts and only read afterwards, so no lock is needed. */
+static struct {
+    const char *name;
+    int (*check)(void *ctx);
+    void *ctx;
+} optional[OPTIONAL_MAX];
+static size_t noptional;
+
+int ready_add_optional(const char *name, int (*check)(void *ctx), void *ctx)
+{
+    if (noptional == OPTIONAL_MAX)
+        return ERR_NOMEM;
+    optional[noptional].name = name;
+    optional[noptional].check = check;
+    optional[noptional].ctx = ctx;
+    noptional++;
+    return 0;
+}
+
 static void ready(struct http_req *req, struct http_res *res, void *ctx)
 {
     (void)req;
@@ -25,7 +46,11 @@ static void ready(struct http_req *req, struct http_res *res, void *ctx)
     bool db_ok = repo && task_repo_ping(repo) == 0;
     cJSON *body = cJSON_CreateObject();
     cJSON *checks = body ? cJSON_AddObjectToObject(body, "checks") : NULL;
-    if (!checks || !cJSON_AddStringToObject(checks, "database", db_ok ? "ok" : "down")) {
+    bool built = checks && cJSON_AddStringToObject(checks, "database", db_ok ? "ok" : "down");
+    for (size_t i = 0; built && i < noptional; i++)
+        built = cJSON_AddStringToObject(checks, optional[i].name,
+                                        optional[i].check(optional[i].ctx) == 0 ? "ok" : "down");
+    if (!built) {
         cJSON_Delete(body);
         problem_send_err(res, ERR_NOMEM, NULL);
         return;

@@ -1,0 +1,32 @@
+# bench.mk — benchmarks that compare variants of the newest stage (shared/scripts/bench-compare.sh):
+# the same wrk load on GET /tasks/{id}, each variant a taskd started with a few settings changed,
+# in alternating rounds with nginx's `return 200` ceiling. Like `make bench`, the stage's services
+# run and every invocation gets a fresh database, migrated when taskd starts.
+# BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS tune the runs.
+
+.PHONY: bench-cache bench-modes
+
+# Shell prefix: the newest stage's services, a fresh database and its run settings, then the script.
+bench_compare_env = $(call services_prefix,$(LAST_WEEK)) $(if $(call week_fresh_db,$(LAST_WEEK)),DATABASE_URL="$$($(call week_fresh_db,$(LAST_WEEK)))") \
+  $(filter-out AUTO_MIGRATE=%,$(call week_run_env,$(LAST_WEEK))) AUTO_MIGRATE=1
+
+BENCH_CACHE_VARIANTS := cache-redis:CACHE_BACKEND=redis cache-memcached:CACHE_BACKEND=memcached no-cache:CACHE_BACKEND=none
+BENCH_MODES_VARIANTS := pool:HTTP_MODE=pool thread:HTTP_MODE=thread
+BENCH_MODES_SLOW := 200
+
+bench-cache: week-$(LAST_WEEK) ## wrk on GET /tasks/{id}: Redis cache vs memcached vs no cache, beside nginx (build/bench-cache/)
+	@bash shared/scripts/install-deps.sh --quiet bench
+	@$(bench_compare_env) BENCH_VARIANTS="$(BENCH_CACHE_VARIANTS)" \
+	  bash shared/scripts/bench-compare.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench-cache
+
+# Twice: without slow clients (raw throughput of each model), then with BENCH_MODES_SLOW
+# slowloris connections held open during every wrk run (a thread each in thread mode).
+bench-modes: week-$(LAST_WEEK) ## thread-per-connection vs epoll thread pool, with and without slow clients (build/bench-modes/)
+	@bash shared/scripts/install-deps.sh --quiet bench
+	@echo "== bench-modes: no slow clients"
+	@$(bench_compare_env) BENCH_VARIANTS="$(BENCH_MODES_VARIANTS)" BENCH_SLOW_CLIENTS=0 \
+	  bash shared/scripts/bench-compare.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench-modes/slow-0
+	@echo
+	@echo "== bench-modes: $(BENCH_MODES_SLOW) slow clients during every wrk run"
+	@$(bench_compare_env) BENCH_VARIANTS="$(BENCH_MODES_VARIANTS)" BENCH_SLOW_CLIENTS=$(BENCH_MODES_SLOW) \
+	  bash shared/scripts/bench-compare.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench-modes/slow-$(BENCH_MODES_SLOW)

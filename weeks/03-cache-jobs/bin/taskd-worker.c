@@ -1,0 +1,380 @@
+/* taskd-worker.c — main() of the background worker of stage 3.
+ *
+ * The second process of the service: where taskd answers HTTP and only records that work is
+ * wanted (a job row, an id pushed to Redis), taskd-worker does the work (worker.h). Run one or
+ * several beside taskd, against the same DATABASE_URL and REDIS_URL. This file is only the
+ * wiring: settings from the environment (config.h, the same rules as taskd: every bad value is
+ * reported before anything starts, exit 2), the connections, the signals, and the loop.
+ *
+ * Exit status: 0 after a stop signal with the job in hand finished; 1 when a second signal
+ * gave the job in hand back to the queue unfinished, or when start-up failed (out of memory, a
+ * schema older than this binary); 2 for a bad configuration. */
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "mailer.h"
+#include "migrate.h"
+#include "pg_pool.h"
+#include "queue.h"
+#include "task_repo.h"
+#include "task_repo_factory.h"
+#include "store_ns.h"
+#include "task_repo_pg.h"
+#include "worker.h"
+
+/* The worker runs one job at a time: the jobs pool needs a connection for the loop, the task
+ * store's pool one for the handler that reads tasks. A spare in each absorbs a broken one. */
+#define POOL_SIZE         2
+#define POOL_WAIT_MS      2000
+#define CONNECT_TIMEOUT_S 2
+
+static const struct config_var vars[] = {
+    {.name = "DATABASE_URL",
+     .kind = CONFIG_STRING,
+     .min = 1,
+     .max = 4096,
+     .secret = true,
+     .required = true,
+     .help = "the PostgreSQL database of taskd: postgres://USER:PASSWORD@HOST:PORT/DB"},
+    {.name = "REDIS_URL",
+     .kind = CONFIG_STRING,
+     .min = 1,
+     .max = 1024,
+     .secret = true,
+     .required = true,
+     .help = "the Redis of the job queue: redis://HOST:PORT[/DB]"},
+    {.name = "QUEUE_PREFIX",
+     .kind = CONFIG_STRING,
+     .default_value = "taskd",
+     .min = 1,
+     .max = 64,
+     .help = "prefix of the queue's Redis keys (the same as taskd's)"},
+    {.name = "WORKER_VISIBILITY_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "30",
+     .min = 1,
+     .max = 3600,
+     .help = "lease of a claimed job: if the worker dies, the job runs again after this"},
+    {.name = "JOB_MAX_ATTEMPTS",
+     .kind = CONFIG_INT,
+     .default_value = "5",
+     .min = 1,
+     .max = 100,
+     .help = "attempts before a job is failed for good (a job's own limit may be lower)"},
+    {.name = "JOB_BACKOFF_MS",
+     .kind = CONFIG_INT,
+     .default_value = "1000",
+     .min = 0,
+     .max = 300000,
+     .help = "retry n waits a random [d/2, d], d = this * 2^(n-1), at most 5 minutes"},
+    {.name = "SMTP_URL",
+     .kind = CONFIG_STRING,
+     .min = 8,
+     .max = 1024,
+     .secret = true,
+     .help = "mail server for reminders: smtp://HOST:PORT (smtps:// for TLS); unset = no mail"},
+    {.name = "SMTP_FROM",
+     .kind = CONFIG_STRING,
+     .default_value = "taskd@localhost",
+     .min = 3,
+     .max = 254,
+     .help = "sender address of the reminder e-mails"},
+    {.name = "NOTIFY_EMAIL",
+     .kind = CONFIG_STRING,
+     .min = 3,
+     .max = 254,
+     .help = "where reminder e-mails go (needs SMTP_URL); unset = no reminders"},
+    {.name = "REMINDER_LEAD_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "3600",
+     .min = 0,
+     .max = 30 * 86400,
+     .help = "how long before a task's due date its reminder is sent"},
+    {.name = "REMINDER_SCAN_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "10",
+     .min = 1,
+     .max = 3600,
+     .help = "how often the tasks table is scanned for reminders to plan"},
+    {.name = "LOG_LEVEL",
+     .kind = CONFIG_ENUM,
+     .default_value = "info",
+     .choices = "debug|info|warn|error",
+     .help = "least severe log level written to stderr"},
+    {.name = "FAULT_FAIL_EXPORT_ATTEMPTS",
+     .kind = CONFIG_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = 100,
+     .help = "fault injection: the first N attempts of every export fail (\"injected failure\")"},
+    {.name = "FAULT_EXPORT_DELAY_MS",
+     .kind = CONFIG_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = 600000,
+     .help = "fault injection: every export sleeps this long before it finishes"},
+};
+
+/* How many stop signals have arrived: the handler only counts, the loop decides. */
+static volatile sig_atomic_t stop_signals;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (stop_signals < 2)
+        stop_signals++;
+}
+
+static int install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    /* SA_RESTART: a read interrupted by the signal is resumed rather than failed, so libpq and
+     * hiredis never see EINTR as an error. The loop notices the flag within half a second. */
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return ERR_INTERNAL;
+    signal(SIGPIPE, SIG_IGN); /* a server closing on us is an error return, not a death */
+    return 0;
+}
+
+static void usage(const struct config *cfg, FILE *out)
+{
+    fprintf(out,
+            "usage: taskd-worker [--help]\n\n"
+            "The background worker of taskd (stage 3): runs export and reminder jobs from the\n"
+            "Redis queue until SIGTERM or SIGINT. The first signal stops claiming and lets the\n"
+            "job in hand finish (exit 0); a second one gives that job back to the queue and\n"
+            "exits at once (exit 1). Exit 2: bad configuration.\n\n"
+            "Configuration comes from the environment:\n\n");
+    config_print_help(cfg, out);
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Rules that span settings, or that config.h cannot express. Never prints a secret's value. */
+static int check_settings(const struct config *cfg)
+{
+    int rc = 0;
+    const char *db = config_get(cfg, "DATABASE_URL");
+    if (!has_prefix(db, "postgres://") && !has_prefix(db, "postgresql://")) {
+        fprintf(stderr, "DATABASE_URL: must be postgres://USER:PASSWORD@HOST:PORT/DB (the worker "
+                        "shares taskd's PostgreSQL database)\n");
+        rc = ERR_INVALID;
+    }
+    if (!has_prefix(config_get(cfg, "REDIS_URL"), "redis://")) {
+        fprintf(stderr, "REDIS_URL: must be redis://HOST:PORT[/DB]\n");
+        rc = ERR_INVALID;
+    }
+    const char *smtp = config_get(cfg, "SMTP_URL");
+    if (smtp && !has_prefix(smtp, "smtp://") && !has_prefix(smtp, "smtps://")) {
+        fprintf(stderr, "SMTP_URL: must be smtp://HOST:PORT or smtps://HOST:PORT\n");
+        rc = ERR_INVALID;
+    }
+    const char *from = config_get(cfg, "SMTP_FROM");
+    if (!mailer_address_valid(from)) {
+        fprintf(stderr, "SMTP_FROM=%s: must be a plain address like taskd@example.com\n", from);
+        rc = ERR_INVALID;
+    }
+    const char *notify = config_get(cfg, "NOTIFY_EMAIL");
+    if (notify && !mailer_address_valid(notify)) {
+        fprintf(stderr, "NOTIFY_EMAIL=%s: must be a plain address like you@example.com\n", notify);
+        rc = ERR_INVALID;
+    }
+    if (notify && !smtp) {
+        fprintf(stderr, "NOTIFY_EMAIL is set but SMTP_URL is not: reminders need a mail server\n");
+        rc = ERR_INVALID;
+    }
+    return rc;
+}
+
+/* Waits (one check a second) until the database answers or a stop signal comes: a worker
+ * started before its database is not a failure, just early. The pool logs the outage once. */
+static int wait_for_database(struct pg_pool *pool)
+{
+    bool logged = false;
+    while (stop_signals == 0) {
+        if (pg_pool_check(pool) == 0)
+            return 0;
+        if (!logged)
+            log_msg(LOG_WARN, "waiting for PostgreSQL: retrying every second");
+        logged = true;
+        struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
+        nanosleep(&second, NULL); /* a signal ends it early */
+    }
+    return ERR_UNAVAILABLE;
+}
+
+/* Refuses to run on a schema older than this binary: every job would fail on a missing table. */
+static int schema_current(struct pg_pool *pool)
+{
+    struct pg_conn *c = NULL;
+    int rc = pg_pool_acquire(pool, &c);
+    if (rc != 0)
+        return rc;
+    size_t pending = 0;
+    rc = migrate_status(pg_conn_raw(c), migrations, migrations_count, NULL, &pending);
+    pg_pool_release(pool, c);
+    if (rc == 0 && pending > 0) {
+        log_kv(LOG_ERROR, "the database schema is behind this binary: run `taskd migrate`",
+               (struct log_kv[]){LOG_INT("pending", (long long)pending)}, 1);
+        rc = ERR_CONFLICT;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 1;
+    bool started = false, curl_ready = false;
+    char worker_id[300] = "";
+    char queue_prefix[160] = "";
+    struct config *cfg = NULL;
+    struct pg_pool *pool = NULL;
+    struct queue *q = NULL;
+    struct task_repo *repo = NULL;
+    struct worker *w = NULL;
+
+    if (install_signals() != 0) {
+        fprintf(stderr, "taskd-worker: cannot install signal handlers\n");
+        return 1;
+    }
+    cfg = config_new();
+    if (!cfg || config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0) {
+        fprintf(stderr, "taskd-worker: out of memory\n");
+        goto done;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(cfg, stdout);
+            rc = 0;
+            goto done;
+        }
+    }
+    if (argc > 1) {
+        fprintf(stderr, "taskd-worker: unexpected argument '%s' (try --help)\n", argv[1]);
+        rc = 2;
+        goto done;
+    }
+    if (config_load(cfg, stderr) != 0 || check_settings(cfg) != 0) {
+        fprintf(stderr, "taskd-worker: fix the configuration above (see taskd-worker --help)\n");
+        rc = 2;
+        goto done;
+    }
+    enum log_level level = LOG_INFO;
+    log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
+    log_set_level(level);
+
+    if (sodium_init() < 0 || mailer_global_init() != 0) {
+        log_msg(LOG_ERROR, "cannot initialise libsodium or libcurl");
+        goto done;
+    }
+    curl_ready = true;
+    task_repo_pg_configure(&(struct pg_repo_settings){
+        .pool_size = POOL_SIZE, .wait_ms = POOL_WAIT_MS, .connect_timeout_s = CONNECT_TIMEOUT_S});
+    if (task_repo_register_builtin() != 0 ||
+        task_repo_register_scheme("postgres", task_repo_pg_open) != 0 ||
+        task_repo_register_scheme("postgresql", task_repo_pg_open) != 0) {
+        log_msg(LOG_ERROR, "cannot register the PostgreSQL backend");
+        goto done;
+    }
+    const char *db_url = config_get(cfg, "DATABASE_URL");
+    struct pg_pool_options po = {.url = db_url,
+                                 .size = POOL_SIZE,
+                                 .wait_ms = POOL_WAIT_MS,
+                                 .connect_timeout_s = CONNECT_TIMEOUT_S};
+    int visibility = (int)config_get_int(cfg, "WORKER_VISIBILITY_SECONDS");
+    int orc = pg_pool_new(&po, &pool);
+    if (orc != 0) {
+        /* Neither connects yet, so ERR_INVALID can only be a URL they cannot parse. */
+        log_kv(LOG_ERROR, "cannot set up the PostgreSQL pool or the Redis queue",
+               (struct log_kv[]){LOG_STR("error", err_str(orc))}, 1);
+        rc = orc == ERR_INVALID ? 2 : 1;
+        goto done;
+    }
+    if (wait_for_database(pool) != 0) {
+        rc = 0; /* stopped while waiting: nothing was started, nothing is lost */
+        goto done;
+    }
+    if (task_repo_open(db_url, &repo) != 0) {
+        log_msg(LOG_ERROR, "cannot open the task store at DATABASE_URL");
+        goto done;
+    }
+    if (schema_current(pool) != 0)
+        goto done;
+    /* The queue's keys are named after the database, exactly as taskd names them (store_ns.h):
+     * several databases may share one Redis. */
+    char ns[STORE_NS_LEN + 1];
+    if (store_namespace(repo, ns) != 0) {
+        log_msg(LOG_ERROR, "cannot read the database's instance key (its namespace in Redis)");
+        goto done;
+    }
+    snprintf(queue_prefix, sizeof queue_prefix, "%s:%s", config_get(cfg, "QUEUE_PREFIX"), ns);
+    struct queue_options qo = {
+        .url = config_get(cfg, "REDIS_URL"), .prefix = queue_prefix, .visibility_s = visibility};
+    if ((orc = queue_open(&qo, &q)) != 0) {
+        log_kv(LOG_ERROR, "cannot set up the Redis queue",
+               (struct log_kv[]){LOG_STR("error", err_str(orc))}, 1);
+        rc = orc == ERR_INVALID ? 2 : 1;
+        goto done;
+    }
+
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(worker_id, sizeof worker_id, "%s:%ld", host, (long)getpid());
+    struct worker_options wo = {
+        .worker_id = worker_id,
+        .visibility_s = visibility,
+        .max_attempts = (int)config_get_int(cfg, "JOB_MAX_ATTEMPTS"),
+        .backoff_base_ms = (int)config_get_int(cfg, "JOB_BACKOFF_MS"),
+        .fault_fail_export_attempts = (int)config_get_int(cfg, "FAULT_FAIL_EXPORT_ATTEMPTS"),
+        .fault_export_delay_ms = (int)config_get_int(cfg, "FAULT_EXPORT_DELAY_MS"),
+        .notify_email = config_get(cfg, "NOTIFY_EMAIL"),
+        .reminder_lead_s = (int)config_get_int(cfg, "REMINDER_LEAD_SECONDS"),
+        .reminder_scan_s = (int)config_get_int(cfg, "REMINDER_SCAN_SECONDS"),
+        .mail = {.smtp_url = config_get(cfg, "SMTP_URL"), .from = config_get(cfg, "SMTP_FROM")},
+        .stop_signals = &stop_signals,
+    };
+    if (worker_new(&wo, pool, repo, q, &w) != 0) {
+        log_msg(LOG_ERROR, "out of memory at start-up");
+        goto done;
+    }
+    struct log_kv kv[] = {LOG_STR("worker", worker_id), LOG_STR("queue_prefix", queue_prefix),
+                          LOG_INT("visibility_s", visibility),
+                          LOG_STR("reminders", wo.notify_email ? "on" : "off")};
+    log_kv(LOG_INFO, "worker started", kv, 4);
+    started = true;
+
+    bool interrupted = false;
+    rc = worker_run(w, &interrupted) == 0 && !interrupted ? 0 : 1;
+done:
+    worker_free(w);
+    task_repo_free(repo);
+    queue_free(q);
+    pg_pool_free(pool);
+    if (curl_ready)
+        mailer_global_cleanup();
+    config_free(cfg);
+    if (started)
+        log_kv(rc == 0 ? LOG_INFO : LOG_WARN,
+               rc == 0 ? "stopped" : "stopped at once: the job in hand went back to the queue",
+               (struct log_kv[]){LOG_STR("worker", worker_id)}, 1);
+    return rc;
+}

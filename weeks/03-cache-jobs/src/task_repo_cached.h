@@ -1,0 +1,16 @@
+/* task_repo_cached.h — cache-aside in front of any task repository (a decorator). */
+#ifndef TASKD_TASK_REPO_CACHED_H
+#define TASKD_TASK_REPO_CACHED_H
+
+struct task_repo;
+struct cache;
+
+/* Wraps inner (taking ownership: freeing the result frees inner) so that get is served from
+ * cache when it can, with entries living ttl_s seconds under keys "<ns>:task:<owner>:<id>".
+ * cache may be NULL (no cache configured): every get is then a MISS, so X-Cache still tells
+ * the truth. The cache is borrowed and must outlive the result. 0, ERR_NOMEM (inner is then
+ * freed) or ERR_INVALID. */
+int task_repo_cached_new(struct task_repo *inner, struct cache *cache, const char *ns, int ttl_s,
+                         struct task_repo **out);
+
+#endif

@@ -1,0 +1,410 @@
+/* unit_cache.c — the versioned cache (cache.h), graded against both backends.
+ *
+ * Each CACHE_TEST is written once and graded twice: in suite cache_redis against the Redis at
+ * REDIS_URL and in suite cache_memcached against the memcached at MEMCACHED_URL. The two
+ * backends reach atomicity in different ways (a Lua script, a gets/cas loop), and these tests
+ * are how they prove they agree on what is stored: the version rules of put and invalidate,
+ * tombstones, TTLs, concurrent writers, and an answer (not a hang) when the server is gone.
+ *
+ * The servers are shared with other tests running at the same time, so every test works under
+ * keys of its own: a random prefix per test. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cache.h"
+#include "err.h"
+#include "log.h"
+#include "testkit.h"
+
+enum backend { BACKEND_REDIS, BACKEND_MEMCACHED };
+
+#define TTL 60 /* seconds: longer than any test, short enough to clean up after it */
+
+/* The test's cache and key prefix; the macro below opens and frees them. */
+struct fixture {
+    enum backend backend;
+    struct cache *cache;
+    char prefix[48]; /* "unit-cache:<random hex>" */
+};
+
+static const char *backend_url(enum backend b)
+{
+    const char *var = b == BACKEND_REDIS ? "REDIS_URL" : "MEMCACHED_URL";
+    const char *url = getenv(var);
+    cr_assert(url && *url,
+              "%s is not set: run this suite through `make test-week-3`, which starts the "
+              "services and exports their addresses",
+              var);
+    return url;
+}
+
+static struct cache *open_url(const char *url)
+{
+    struct cache *c = NULL;
+    int rc = cache_open(url, &c);
+    cr_assert_eq(rc, 0, "expected cache_open(\"%s\") to succeed, got %d (%s)", url, rc,
+                 err_str(rc));
+    cr_assert_not_null(c, "expected a cache from %s, got NULL", url);
+    return c;
+}
+
+static void fixture_open(struct fixture *f, enum backend b)
+{
+    /* As in main(): a write to a connection the server has closed must be an error, not a
+     * signal that kills the process. */
+    signal(SIGPIPE, SIG_IGN);
+    uint64_t r = 0;
+    cr_assert_eq(getrandom(&r, sizeof r, 0), (ssize_t)sizeof r, "test bug: getrandom failed");
+    snprintf(f->prefix, sizeof f->prefix, "unit-cache:%016llx", (unsigned long long)r);
+    f->backend = b;
+    f->cache = open_url(backend_url(b));
+}
+
+/* "<prefix>:<name>" into buf. */
+static const char *key_of(const struct fixture *f, const char *name, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s:%s", f->prefix, name);
+    cr_assert(n > 0 && (size_t)n < len, "test bug: key %s does not fit", name);
+    return buf;
+}
+
+/* Declares a test body and grades it once per backend. */
+#define CACHE_TEST(name, points)                                                                   \
+    static void name(struct fixture *f);                                                           \
+    GRADED(cache_redis, name, points, .timeout = 20)                                               \
+    {                                                                                              \
+        struct fixture f;                                                                          \
+        fixture_open(&f, BACKEND_REDIS);                                                           \
+        name(&f);                                                                                  \
+        cache_free(f.cache);                                                                       \
+    }                                                                                              \
+    GRADED(cache_memcached, name, points, .timeout = 20)                                           \
+    {                                                                                              \
+        struct fixture f;                                                                          \
+        fixture_open(&f, BACKEND_MEMCACHED);                                                       \
+        name(&f);                                                                                  \
+        cache_free(f.cache);                                                                       \
+    }                                                                                              \
+    static void name(struct fixture *f)
+
+/* ------------------------------------------------------------------ assertions */
+
+static void expect_put(struct cache *c, const char *key, int64_t version, const char *val,
+                       int ttl_s, bool want_stored)
+{
+    bool stored = !want_stored;
+    int rc = cache_put(c, key, version, val, ttl_s, &stored);
+    cr_assert_eq(rc, 0, "expected put(%s, v%lld) to answer 0, got %d (%s)", key, (long long)version,
+                 rc, err_str(rc));
+    cr_assert_eq(stored, want_stored, "expected put(%s, v%lld) %s, it was %s", key,
+                 (long long)version, want_stored ? "to be stored" : "to be refused",
+                 stored ? "stored" : "refused");
+}
+
+static void expect_invalidate(struct cache *c, const char *key, int64_t version, int ttl_s)
+{
+    int rc = cache_invalidate(c, key, version, ttl_s);
+    cr_assert_eq(rc, 0, "expected invalidate(%s, v%lld) to answer 0, got %d (%s)", key,
+                 (long long)version, rc, err_str(rc));
+}
+
+static void expect_hit(struct cache *c, const char *key, const char *want_val, int64_t want_version)
+{
+    char *val = NULL;
+    int64_t version = -1;
+    int rc = cache_get(c, key, &val, &version);
+    cr_assert_eq(rc, 0, "expected get(%s) to find v%lld \"%s\", got %d (%s)", key,
+                 (long long)want_version, want_val, rc, err_str(rc));
+    cr_assert_not_null(val, "expected get(%s) to return a value, got NULL", key);
+    cr_assert_str_eq(val, want_val, "expected get(%s) = \"%s\", got \"%s\"", key, want_val, val);
+    cr_assert_eq(version, want_version, "expected get(%s) to say version %lld, got %lld", key,
+                 (long long)want_version, (long long)version);
+    free(val);
+}
+
+static void expect_miss(struct cache *c, const char *key)
+{
+    char *val = NULL;
+    int64_t version = -1;
+    int rc = cache_get(c, key, &val, &version);
+    cr_assert_eq(rc, ERR_NOT_FOUND, "expected get(%s) to miss (ERR_NOT_FOUND), got %d (%s)%s%s",
+                 key, rc, err_str(rc), val ? " with value " : "", val ? val : "");
+    cr_assert_null(val, "expected no value from a miss on %s", key);
+}
+
+/* ------------------------------------------------------------------ the version rules */
+
+CACHE_TEST(a_miss_then_a_put_then_a_hit_with_its_version, 2)
+{
+    char key[96];
+    key_of(f, "task", key, sizeof key);
+    expect_miss(f->cache, key);
+    /* Any text without NUL is a value, including what looks like an entry's own header. */
+    const char *val = "{\"title\":\"caf\xc3\xa9\"}\nv 99\nt 7 second line";
+    expect_put(f->cache, key, 3, val, TTL, true);
+    expect_hit(f->cache, key, val, 3);
+    expect_put(f->cache, key_of(f, "empty", key, sizeof key), 1, "", TTL, true);
+    expect_hit(f->cache, key, "", 1);
+}
+
+CACHE_TEST(a_put_of_an_older_or_the_same_version_is_refused_and_a_newer_one_stored, 2)
+{
+    char key[96];
+    key_of(f, "task", key, sizeof key);
+    expect_put(f->cache, key, 5, "five", TTL, true);
+    expect_put(f->cache, key, 4, "four", TTL, false);
+    expect_put(f->cache, key, 5, "five again", TTL, false);
+    expect_hit(f->cache, key, "five", 5);
+    expect_put(f->cache, key, 6, "six", TTL, true);
+    expect_hit(f->cache, key, "six", 6);
+}
+
+CACHE_TEST(an_invalidated_key_is_a_miss, 2)
+{
+    char key[96];
+    key_of(f, "task", key, sizeof key);
+    expect_put(f->cache, key, 2, "two", TTL, true);
+    expect_invalidate(f->cache, key, 3, TTL);
+    expect_miss(f->cache, key);
+    expect_invalidate(f->cache, key_of(f, "never-cached", key, sizeof key), 1, TTL);
+    expect_miss(f->cache, key);
+}
+
+CACHE_TEST(a_put_older_than_the_tombstone_is_refused_and_one_of_its_version_stored, 3)
+{
+    char key[96];
+    key_of(f, "task", key, sizeof key);
+    expect_invalidate(f->cache, key, 7, TTL);
+    expect_put(f->cache, key, 6, "six, read before the write", TTL, false);
+    expect_miss(f->cache, key);
+    expect_put(f->cache, key, 7, "seven", TTL, true);
+    expect_hit(f->cache, key, "seven", 7);
+}
+
+CACHE_TEST(an_invalidate_older_than_what_the_key_holds_leaves_it, 2)
+{
+    char key[96];
+    key_of(f, "task", key, sizeof key);
+    expect_put(f->cache, key, 9, "nine", TTL, true);
+    expect_invalidate(f->cache, key, 8, TTL);
+    expect_hit(f->cache, key, "nine", 9);
+    /* The value of the very version the write produced is right, and stays. */
+    expect_invalidate(f->cache, key, 9, TTL);
+    expect_hit(f->cache, key, "nine", 9);
+    /* A newer tombstone is not replaced by an older one: a put between them stays refused. */
+    expect_invalidate(f->cache, key, 11, TTL);
+    expect_invalidate(f->cache, key, 10, TTL);
+    expect_put(f->cache, key, 10, "ten", TTL, false);
+    expect_miss(f->cache, key);
+}
+
+CACHE_TEST(values_and_tombstones_expire_after_their_ttl, 2)
+{
+    char value_key[96], tomb_key[96], kept_key[96];
+    key_of(f, "value", value_key, sizeof value_key);
+    key_of(f, "tombstone", tomb_key, sizeof tomb_key);
+    key_of(f, "kept", kept_key, sizeof kept_key);
+    expect_put(f->cache, value_key, 1, "short-lived", 1, true);
+    expect_invalidate(f->cache, tomb_key, 5, 1);
+    expect_put(f->cache, kept_key, 1, "long-lived", TTL, true);
+    tk_sleep_ms(1500);
+    expect_miss(f->cache, value_key);
+    expect_put(f->cache, tomb_key, 4, "older than the expired tombstone", TTL, true);
+    expect_hit(f->cache, tomb_key, "older than the expired tombstone", 4);
+    expect_hit(f->cache, kept_key, "long-lived", 1);
+}
+
+/* ------------------------------------------------------------------ concurrency */
+
+#define RACERS 8
+
+struct racer {
+    struct cache *cache;
+    const char *key;
+    int from, to; /* puts versions from..to, in order */
+    pthread_barrier_t *start;
+    int failures; /* calls that did not answer 0 */
+    int last_rc;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    pthread_barrier_wait(r->start);
+    for (int v = r->from; v <= r->to; v++) {
+        char val[32];
+        snprintf(val, sizeof val, "value %d", v);
+        int rc = cache_put(r->cache, r->key, v, val, TTL, NULL);
+        if (rc != 0) {
+            r->failures++;
+            r->last_rc = rc;
+        }
+    }
+    return NULL;
+}
+
+/* RACERS threads put on key at once, racer i versions from[i]..to[i]; then the key must hold
+ * the newest version of all. */
+static void race_on(struct fixture *f, const char *key, const int *from, const int *to, int newest)
+{
+    pthread_barrier_t start;
+    cr_assert_eq(pthread_barrier_init(&start, NULL, RACERS), 0, "test bug: barrier");
+    pthread_t threads[RACERS];
+    struct racer racers[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        racers[i] = (struct racer){
+            .cache = f->cache, .key = key, .from = from[i], .to = to[i], .start = &start};
+        cr_assert_eq(pthread_create(&threads[i], NULL, race, &racers[i]), 0,
+                     "test bug: pthread_create failed");
+    }
+    for (int i = 0; i < RACERS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < RACERS; i++)
+        cr_assert_eq(racers[i].failures, 0,
+                     "expected every put of racer %d on %s to answer 0, %d did not (last: %d, %s)",
+                     i, key, racers[i].failures, racers[i].last_rc, err_str(racers[i].last_rc));
+    char want[32];
+    snprintf(want, sizeof want, "value %d", newest);
+    expect_hit(f->cache, key, want, newest);
+}
+
+CACHE_TEST(concurrent_puts_leave_the_newest_version, 3)
+{
+    char key[96];
+    /* Every racer puts 1..50 on one key. */
+    int from[RACERS], to[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        from[i] = 1;
+        to[i] = 50;
+    }
+    race_on(f, key_of(f, "raced", key, sizeof key), from, to, 50);
+    /* Racer i puts version i+1 on a key nobody has written: all of them find it absent at
+     * about the same time, and only an atomic "store if still absent" keeps the newest. */
+    for (int round = 0; round < 20; round++) {
+        char name[16];
+        snprintf(name, sizeof name, "first-%d", round);
+        for (int i = 0; i < RACERS; i++)
+            from[i] = to[i] = i + 1;
+        race_on(f, key_of(f, name, key, sizeof key), from, to, RACERS);
+    }
+}
+
+/* ------------------------------------------------------------------ failures and limits */
+
+CACHE_TEST(an_unreachable_server_is_unavailable_quickly_not_a_hang, 2)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected "unreachable" line is noise here */
+    const char *url =
+        f->backend == BACKEND_REDIS ? "redis://127.0.0.1:1/0" : "memcached://127.0.0.1:1";
+    struct cache *c = open_url(url); /* opening needs no server */
+    long t0 = tk_now_ms();
+    for (int round = 1; round <= 2; round++) { /* the second round meets the fail-fast path */
+        char *val = NULL;
+        int64_t version = 0;
+        bool stored = true;
+        int rc = cache_get(c, "some:key", &val, &version);
+        cr_assert_eq(rc, ERR_UNAVAILABLE,
+                     "expected get to answer ERR_UNAVAILABLE (round %d), got %d (%s)", round, rc,
+                     err_str(rc));
+        cr_assert_null(val, "expected no value from a failed get");
+        rc = cache_put(c, "some:key", 1, "v", TTL, &stored);
+        cr_assert_eq(rc, ERR_UNAVAILABLE,
+                     "expected put to answer ERR_UNAVAILABLE (round %d), got %d (%s)", round, rc,
+                     err_str(rc));
+        cr_assert_not(stored, "expected a failed put to say it stored nothing");
+        rc = cache_invalidate(c, "some:key", 1, TTL);
+        cr_assert_eq(rc, ERR_UNAVAILABLE,
+                     "expected invalidate to answer ERR_UNAVAILABLE (round %d), got %d (%s)", round,
+                     rc, err_str(rc));
+        rc = cache_ping(c);
+        cr_assert_eq(rc, ERR_UNAVAILABLE,
+                     "expected ping to answer ERR_UNAVAILABLE (round %d), got %d (%s)", round, rc,
+                     err_str(rc));
+    }
+    long took = tk_now_ms() - t0;
+    cr_assert(took < 1000, "expected eight calls to a closed port to fail within 1 s, took %ld ms",
+              took);
+    cache_free(c);
+}
+
+CACHE_TEST(ping_answers_when_the_server_does, 1)
+{
+    int rc = cache_ping(f->cache);
+    cr_assert_eq(rc, 0, "expected ping to answer 0 from a running server, got %d (%s)", rc,
+                 err_str(rc));
+}
+
+CACHE_TEST(keys_over_250_bytes_or_with_spaces_are_refused, 1)
+{
+    char key[300];
+    int n = snprintf(key, sizeof key, "%s:", f->prefix);
+    memset(key + n, 'k', 250 - (size_t)n);
+    key[250] = '\0'; /* exactly 250 bytes: the longest a key may be */
+    expect_put(f->cache, key, 1, "longest", TTL, true);
+    expect_hit(f->cache, key, "longest", 1);
+
+    key[250] = 'k';
+    key[251] = '\0';
+    char *val = NULL;
+    int64_t version = 0;
+    int rc = cache_get(f->cache, key, &val, &version);
+    cr_assert_eq(rc, ERR_INVALID, "expected get of a 251-byte key to be ERR_INVALID, got %d", rc);
+    rc = cache_put(f->cache, key, 1, "x", TTL, NULL);
+    cr_assert_eq(rc, ERR_INVALID, "expected put of a 251-byte key to be ERR_INVALID, got %d", rc);
+    rc = cache_invalidate(f->cache, key, 1, TTL);
+    cr_assert_eq(rc, ERR_INVALID, "expected invalidate of a 251-byte key to be ERR_INVALID, got %d",
+                 rc);
+    static const char *const bad[] = {"", "with space", "tab\there", "new\nline"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = cache_put(f->cache, bad[i], 1, "x", TTL, NULL);
+        cr_assert_eq(rc, ERR_INVALID, "expected put of key \"%s\" to be ERR_INVALID, got %d",
+                     bad[i], rc);
+    }
+}
+
+static void expect_refused(const char *url)
+{
+    static struct cache not_null;
+    struct cache *c = &not_null; /* the call must clear it */
+    int rc = cache_open(url, &c);
+    cr_assert_eq(rc, ERR_INVALID, "expected cache_open(\"%s\") to be ERR_INVALID, got %d (%s)",
+                 url ? url : "(null)", rc, err_str(rc));
+    cr_assert_null(c, "expected no cache from \"%s\"", url ? url : "(null)");
+}
+
+CACHE_TEST(cache_open_refuses_other_schemes_and_malformed_urls, 1)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected "not a URL" lines are noise here */
+    static const char *const other[] = {
+        NULL,
+        "",
+        "http://127.0.0.1:6379",
+        "rediss://127.0.0.1:6379",
+        "memcache://127.0.0.1:11211",
+        "redis",
+        "127.0.0.1:6379",
+    };
+    static const char *const redis[] = {
+        "redis://",           "redis://127.0.0.1:0", "redis://127.0.0.1:70000",
+        "redis://:pw@h:6379", "redis://h:6379/x",    "redis://h:6379/0?timeout=1",
+    };
+    static const char *const memcached[] = {
+        "memcached://",
+        "memcached://127.0.0.1:0",
+        "memcached://u:pw@h:11211",
+        "memcached://h:11211/0",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        expect_refused(other[i]);
+    if (f->backend == BACKEND_REDIS)
+        for (size_t i = 0; i < sizeof redis / sizeof redis[0]; i++)
+            expect_refused(redis[i]);
+    else
+        for (size_t i = 0; i < sizeof memcached / sizeof memcached[0]; i++)
+            expect_refused(memcached[i]);
+}

@@ -35,7 +35,7 @@ include $(wildcard weeks/*/week.mk)
 pkgs = $(sort $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_PKGS_$(n))))
 pkg_cflags = $(shell pkg-config --cflags $(call pkgs,$(1)) 2>/dev/null)
 pkg_libs = $(shell pkg-config --libs $(call pkgs,$(1)) 2>/dev/null) -lpthread -lm
-TEST_PKGS := criterion libcurl libcjson
+TEST_PKGS := criterion libcurl libcjson libcrypto
 
 CORE_SRCS := $(filter-out shared/src/main.c,$(wildcard shared/src/*.c))
 TK_SRCS := $(wildcard shared/testkit/*.c)
@@ -53,12 +53,14 @@ migrations_obj = $(if $(call week_migrations,$(1)),$(BUILD)/week-$(1)/gen/migrat
 week_services = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_SERVICES_$(n))))
 week_test_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_TEST_ENV_$(n))))
 week_run_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_RUN_ENV_$(n))))
+# Settings for the test kit itself (week 4's TK_AUTH=1: log in on every server, send the token).
+week_kit_env = $(strip $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(WEEK_KIT_ENV_$(n))))
 fresh_db_week = $(lastword $(foreach n,$(wordlist 1,$(1),$(WEEK_NUMS)),$(if $(WEEK_FRESH_DB_$(n)),$(n))))
 week_fresh_db = $(if $(call fresh_db_week,$(1)),$(WEEK_FRESH_DB_$(call fresh_db_week,$(1))))
 # Shell prefix: start stage N's services and load their URLs (.run/services.env) into the env.
 services_prefix = $(if $(call week_services,$(1)),bash shared/scripts/services.sh up $(call week_services,$(1)) >&2 && set -a && . .run/services.env && set +a &&)
 # Shell prefix for the suites: the settings of every server, and a fresh database per server.
-suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD="$(call week_fresh_db,$(1))" TK_DROP_DB_CMD="$(WEEK_DROP_DB_$(call fresh_db_week,$(1)))") &&
+suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(call week_kit_env,$(1)) $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD="$(call week_fresh_db,$(1))" TK_DROP_DB_CMD="$(WEEK_DROP_DB_$(call fresh_db_week,$(1)))") &&
 
 $(BUILD)/obj/%.o: %.c | deps-quiet
 	@mkdir -p $(dir $@)
@@ -213,7 +215,9 @@ test: ## install what is missing, build everything, run every suite, check the l
 	for n in $(WEEK_NUMS); do $(MAKE) -j2 lab-check-$$n || status=1; done; \
 	$(MAKE) test-sanitize || status=1; \
 	$(MAKE) fuzz FUZZ_SECONDS=10 || status=1; \
-	SMOKE_KEEP_DATABASE_URL=$(if $(call week_services,$(LAST_WEEK)),1) bash shared/scripts/smoke-run.sh || status=1; \
+	SMOKE_KEEP_DATABASE_URL=$(if $(call week_services,$(LAST_WEEK)),1) SMOKE_EXPECT_WORKER=$(if $(call bin_targets,$(LAST_WEEK)),1) \
+	  SMOKE_AUTH=$(if $(findstring TK_AUTH=1,$(call week_kit_env,$(LAST_WEEK))),1) \
+	  bash shared/scripts/smoke-run.sh || status=1; \
 	bash shared/scripts/services.sh down >/dev/null 2>&1 || true; \
 	$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json || status=1; \
 	exit $$status

@@ -28,6 +28,7 @@ declare -A PKG_MODULES=(
   [libsodium]=libsodium-dev
   [yaml-0.1]=libyaml-dev
   [libpq]=libpq-dev
+  [libcrypto]=libssl-dev
   [hiredis]=libhiredis-dev
   [libmemcached]=libmemcached-dev
 )

@@ -85,9 +85,18 @@ random_free_port() {
 # Environment lines of every service that exists, rewritten as a whole (atomically, via rename)
 # so a reader sourcing it concurrently never sees half a file, and a service that is not up yet
 # keeps the others' lines.
+# A random signing key for local runs and tests of stage 4 (JWT_SECRET_FILE=.run/jwt-secret),
+# made once: a throwaway secret of this checkout, never one to deploy with.
+dev_jwt_secret() {
+  local f="$RUN_DIR/jwt-secret"
+  [ -s "$f" ] && return 0
+  (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$f.tmp" && mv -f "$f.tmp" "$f")
+}
+
 write_env() {
   local tmp svc any=0
   mkdir -p "$RUN_DIR"
+  dev_jwt_secret
   tmp=$(mktemp "$RUN_DIR/.services.env.XXXXXX")
   {
     echo "# Written by shared/scripts/services.sh up; do not edit (it is rewritten)."

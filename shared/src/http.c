@@ -760,12 +760,13 @@ int http_server_start(struct http_server *s)
      * every open connection holds one. */
     size_t pool = s->opts.max_header_bytes * 2 + (size_t)224 * 1024;
     struct MHD_OptionItem ops[] = {
+        /* First, so that MHD's complaints about the options below reach our log too. */
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_seconds, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {s->opts.mode == HTTP_MODE_POOL ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          s->opts.threads, NULL},

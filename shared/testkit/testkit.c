@@ -36,8 +36,9 @@ struct tk_server {
     char url[64];
     char dir[64];
     char log[128];
-    char db[512]; /* "DATABASE_URL=..." the server was given */
-    bool own_db;  /* db was made by TK_FRESH_DB_CMD for this server: drop it after */
+    char db[512];    /* "DATABASE_URL=..." the server was given */
+    bool own_db;     /* db was made by TK_FRESH_DB_CMD for this server: drop it after */
+    char auth[2048]; /* "Authorization: Bearer <token>" sent with every request, or "" */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -271,6 +272,58 @@ static struct tk_server *server_spawn(const char *const *extra_env)
     return s;
 }
 
+/* The header of the last server this process logged in to (or the shared one). */
+static char last_auth[2048];
+
+/* With TK_AUTH=1 (stages with users, week 4 on) every server the kit starts gets a user, and
+ * every request the kit sends carries that user's access token: the suites of earlier weeks run
+ * unchanged, as a logged-in user. The user is the same for every server one test process starts
+ * (register, or find it taken, then log in), so a second server on a copy of the first one's
+ * database (a restored backup) sees the same tasks. Returns 0, or -1 with a message. */
+int tk_server_login(struct tk_server *s)
+{
+    s->auth[0] = '\0';
+    if (!getenv("TK_AUTH") || strcmp(getenv("TK_AUTH"), "1") != 0)
+        return 0;
+    char body[160];
+    snprintf(body, sizeof body,
+             "{\"email\":\"tk-%ld@example.com\",\"password\":\"tk-password-%ld\"}", (long)getpid(),
+             (long)getpid());
+    struct tk_response *r = tk_post_json(s, "/auth/register", body);
+    bool registered = r->status == 201 || r->status == 409;
+    long status = r->status;
+    tk_response_free(r);
+    if (!registered) {
+        fprintf(stderr, "testkit: TK_AUTH: POST /auth/register answered %ld\n", status);
+        return -1;
+    }
+    r = tk_post_json(s, "/auth/login", body);
+    const cJSON *tok = r->json ? cJSON_GetObjectItemCaseSensitive(r->json, "access_token") : NULL;
+    int rc = -1;
+    if (r->status == 200 && cJSON_IsString(tok) && strlen(tok->valuestring) + 40 < sizeof s->auth) {
+        snprintf(s->auth, sizeof s->auth, "Authorization: Bearer %s", tok->valuestring);
+        snprintf(last_auth, sizeof last_auth, "%s", s->auth);
+        rc = 0;
+    } else {
+        fprintf(stderr, "testkit: TK_AUTH: POST /auth/login answered %ld: %.200s\n", r->status,
+                r->body ? r->body : "");
+    }
+    tk_response_free(r);
+    return rc;
+}
+
+const char *tk_server_auth_header(const struct tk_server *s)
+{
+    return s && s->auth[0] ? s->auth : NULL;
+}
+
+struct curl_slist *tk_curl_auth(struct curl_slist *list)
+{
+    if (!last_auth[0] && getenv("TK_SHARED_AUTH"))
+        snprintf(last_auth, sizeof last_auth, "%s", getenv("TK_SHARED_AUTH"));
+    return last_auth[0] ? curl_slist_append(list, last_auth) : list;
+}
+
 struct tk_server *tk_server_start(const char *const *extra_env)
 {
     struct tk_server *s = server_spawn(extra_env);
@@ -279,6 +332,7 @@ struct tk_server *tk_server_start(const char *const *extra_env)
     struct tk_response *r = tk_get(s, "/health");
     cr_assert(r->status == 200, "GET /health on a new server: expected 200, got %ld", r->status);
     tk_response_free(r);
+    cr_assert(tk_server_login(s) == 0, "TK_AUTH: could not log in on a new server (see above)");
     return s;
 }
 
@@ -363,13 +417,18 @@ static bool env_overridden(const char *entry, const char *const *extra_env)
 
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len)
 {
+    /* Precedence, highest first (getenv takes the first match): the extra settings, the stage's
+     * TASKD_ENV (so `taskd migrate` run by a test sees what the kit's servers see), the rest. */
     char *env[ENV_MAX];
     size_t n = 0;
-    for (char **e = environ; *e && n < ENV_MAX - 16; e++)
+    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX / 2; i++)
+        env[n++] = (char *)extra_env[i];
+    char *list = getenv("TASKD_ENV") ? strdup(getenv("TASKD_ENV")) : NULL;
+    if (list)
+        n = add_env_list(env, n, list);
+    for (char **e = environ; *e && n < ENV_MAX - 1; e++)
         if (!env_overridden(*e, extra_env))
             env[n++] = *e;
-    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX - 1; i++)
-        env[n++] = (char *)extra_env[i];
     env[n] = NULL;
     int pipefd[2];
     cr_assert(pipe(pipefd) == 0, "pipe: %s", strerror(errno));
@@ -401,6 +460,7 @@ int tk_run(const char *const *argv, const char *const *extra_env, char *output, 
         output[got] = '\0';
     int status = 0;
     waitpid(pid, &status, 0);
+    free(list);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -570,6 +630,8 @@ struct tk_server *tk_shared(void)
              getenv("TK_SHARED_LOG") ? getenv("TK_SHARED_LOG") : "");
     snprintf(shared.db, sizeof shared.db, "%s",
              getenv("TK_SHARED_DB") ? getenv("TK_SHARED_DB") : "");
+    snprintf(shared.auth, sizeof shared.auth, "%s",
+             getenv("TK_SHARED_AUTH") ? getenv("TK_SHARED_AUTH") : "");
     return &shared;
 }
 
@@ -629,6 +691,8 @@ struct tk_response *tk_request(struct tk_server *s, const char *method, const ch
     /* libcurl adds these on its own; a test that wants them says so explicitly. */
     if (!has_header(headers, "Expect"))
         list = curl_slist_append(list, "Expect:");
+    if (s->auth[0] && !has_header(headers, "Authorization"))
+        list = curl_slist_append(list, s->auth);
     if (body && !has_header(headers, "Content-Type"))
         list = curl_slist_append(list, "Content-Type:");
 

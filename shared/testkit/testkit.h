@@ -37,6 +37,16 @@ struct tk_server *tk_shared(void);
  * (NULL-terminated array, may be NULL; a DATABASE_URL there replaces the fresh database).
  * Waits until /health answers; fails the test if it does not within 10 s. */
 struct tk_server *tk_server_start(const char *const *extra_env);
+/* With TK_AUTH=1 (week 4 on), tk_server_start logs in as the test process's user; this does it
+ * for a server that was started otherwise (tk_main's shared one). 0 or -1 (a message said why). */
+int tk_server_login(struct tk_server *s);
+/* "Authorization: Bearer <token>" that the kit adds to every request to s, or NULL without
+ * TK_AUTH: for tests that talk to the server with their own client (threads, raw sockets). */
+const char *tk_server_auth_header(const struct tk_server *s);
+/* For a test's own libcurl client (threads): appends the Authorization header of the server
+ * this process last logged in to, when there is one (TK_AUTH), and returns the list. */
+struct curl_slist;
+struct curl_slist *tk_curl_auth(struct curl_slist *list);
 /* Stops it with SIGTERM and returns its exit status (0 = clean); frees s. */
 int tk_server_stop(struct tk_server *s);
 /* "http://127.0.0.1:PORT" */
@@ -46,8 +56,8 @@ const char *tk_server_log_path(const struct tk_server *s);
 /* The DATABASE_URL the server was started with ("sqlite:/tmp/..." or "postgres://..."). */
 const char *tk_server_database_url(const struct tk_server *s);
 
-/* Runs argv (argv[0] a path) with the test's environment plus extra "NAME=value" settings
- * (which replace inherited ones of the same name), collecting stdout and stderr into output
+/* Runs argv (argv[0] a path) with the test's environment, TASKD_ENV's settings and extra
+ * "NAME=value" settings (each replacing the ones before), collecting stdout and stderr into output
  * (NUL-terminated, truncated to output_len; output may be NULL). Returns the exit status
  * (128 + signal when killed). */
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len);

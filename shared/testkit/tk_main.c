@@ -18,6 +18,8 @@
 #include "buf.h"
 #include "testkit.h"
 
+#include <criterion/internal/ordered-set.h>
+
 struct tk_server *tk_server_spawn_shared(void);
 
 #define SERVER_CHECK_POINTS 5
@@ -201,6 +203,25 @@ static void write_results(const char *suite)
     cJSON_Delete(root);
 }
 
+/* No test could run: every one is recorded as failed (with its points), so a grade never counts
+ * a suite that did not run as smaller instead of failed. */
+static void fail_everything(struct criterion_test_set *tests, const char *why, const char *suite)
+{
+    struct criterion_suite_set *ss;
+    FOREACH_SET(ss, tests->suites)
+    {
+        struct criterion_test *t;
+        FOREACH_SET(t, ss->tests)
+        {
+            char name[256];
+            snprintf(name, sizeof name, "%s::%s", t->category, t->name);
+            record(name, points_of(t), false, why);
+        }
+    }
+    record("server::exits_cleanly_after_the_suite", SERVER_CHECK_POINTS, false, why);
+    write_results(suite);
+}
+
 int main(int argc, char *argv[])
 {
     const char *suite = getenv("TK_SUITE");
@@ -220,11 +241,18 @@ int main(int argc, char *argv[])
     char shared_log[256] = "";
     if (getenv("TASKD_BIN")) {
         shared = tk_server_spawn_shared();
-        if (!shared) {
-            fprintf(stderr, "%s: the shared server did not start: every test fails\n", suite);
+        const char *why = !shared                        ? "the shared server did not start"
+                          : tk_server_login(shared) != 0 ? "could not log in on the shared server"
+                                                         : NULL;
+        if (why) {
+            fprintf(stderr, "%s: %s: every test fails\n", suite, why);
+            tk_server_stop(shared);
+            fail_everything(tests, why, suite);
             criterion_finalize(tests);
             return 1;
         }
+        if (tk_server_auth_header(shared))
+            setenv("TK_SHARED_AUTH", tk_server_auth_header(shared), 1);
         setenv("TK_SHARED_URL", tk_server_url(shared), 1);
         setenv("TK_SHARED_LOG", tk_server_log_path(shared), 1);
         char db[600];

@@ -157,6 +157,9 @@ static int start(struct app *app)
         return rc;
     if ((rc = stage_02.start(app)) != 0)
         return rc;
+    /* Later stages key their own Redis data by the same name (week 4's login throttling). */
+    if ((rc = app_set_service(app, "store_ns", s->ns)) != 0)
+        return rc;
 
     /* The job routes: a pool of their own, and the queue under this database's namespace. */
     char prefix[128];

@@ -36,7 +36,7 @@ static long client_send(CURL *h, const char *url, const char *method, const char
                         const char *json, char **body_out)
 {
     struct buf body = BUF_INIT;
-    struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+    struct curl_slist *headers = tk_curl_auth(curl_slist_append(NULL, "Expect:"));
     char line[128];
     if (if_match) {
         snprintf(line, sizeof line, "If-Match: %s", if_match);

@@ -241,10 +241,12 @@ static void *reader_thread(void *arg)
         snprintf(rd->bad_why, sizeof rd->bad_why, "curl_easy_init failed");
         return NULL;
     }
+    struct curl_slist *auth = tk_curl_auth(NULL); /* week 4 on: a logged-in user */
     while (!atomic_load(rd->stop) && rd->n < SAMPLES_MAX) {
         struct buf body = BUF_INIT, head = BUF_INIT;
         curl_easy_reset(h);
         curl_easy_setopt(h, CURLOPT_URL, rd->url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, auth);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
@@ -276,6 +278,7 @@ static void *reader_thread(void *arg)
         free(headers);
     }
     curl_easy_cleanup(h);
+    curl_slist_free_all(auth);
     return NULL;
 }
 

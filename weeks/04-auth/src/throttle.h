@@ -1,0 +1,29 @@
+/* throttle.h — counting failures per key in Redis, for login throttling.
+ *
+ * A fixed window per key: the first failure starts a window of window_s seconds, each failure
+ * adds one (INCR + EXPIRE in one Lua script), and while the count is at the limit every attempt
+ * is refused with the window's remaining seconds (429 Retry-After). Kept in Redis so that every
+ * instance of the service shares the counts. Redis down: throttling fails open (logged) — a
+ * login should not become impossible because a cache is down; argon2id still makes each guess
+ * expensive. */
+#ifndef TASKD_THROTTLE_H
+#define TASKD_THROTTLE_H
+
+#include <stdbool.h>
+
+struct throttle;
+
+/* redis://HOST:PORT[/DB]; prefix starts every key. No connection needed at open. */
+int throttle_open(const char *url, const char *prefix, struct throttle **out);
+void throttle_free(struct throttle *t);
+
+/* Is key over limit? *retry_after_s gets the window's remaining seconds when it is. 0 (allowed
+ * or not: see *blocked), ERR_UNAVAILABLE (Redis down: the caller lets the attempt through). */
+int throttle_check(struct throttle *t, const char *key, int limit, bool *blocked,
+                   int *retry_after_s);
+/* Counts one failure for key in a window of window_s seconds. */
+int throttle_fail(struct throttle *t, const char *key, int window_s);
+/* Forgets key (a successful login resets the per-e-mail count). */
+int throttle_reset(struct throttle *t, const char *key);
+
+#endif

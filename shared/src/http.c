@@ -437,7 +437,7 @@ static void request_id_new(char out[REQUEST_ID_MAX + 1])
 }
 
 /* True for application/json (or merge-patch+json when allowed) with no charset or utf-8. */
-static bool content_type_ok(const char *ct, unsigned flags)
+bool http_content_type_json(const char *ct, unsigned flags)
 {
     if (!ct)
         return false;
@@ -615,7 +615,7 @@ static bool on_headers(struct http_req *req)
             return decide(req, 404, "there is no such resource");
     }
     if ((req->route->flags & HTTP_ROUTE_JSON_BODY) &&
-        !content_type_ok(http_req_header(req, "Content-Type"), req->route->flags)) {
+        !http_content_type_json(http_req_header(req, "Content-Type"), req->route->flags)) {
         return decide(req, 415,
                       (req->route->flags & HTTP_ROUTE_MERGE_PATCH)
                           ? "send the body as application/json or "

@@ -15,6 +15,7 @@
 #define TASKD_HTTP_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,11 @@ void http_server_free(struct http_server *s); /* NULL is a no-op */
  * must outlive the server. Returns 0, ERR_INVALID (bad pattern) or ERR_NOMEM. */
 int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn,
                void *ctx, unsigned flags);
+
+/* True when a Content-Type is JSON as API.md accepts it: application/json (or, with
+ * HTTP_ROUTE_MERGE_PATCH in flags, application/merge-patch+json), with no charset or charset
+ * utf-8. What HTTP_ROUTE_JSON_BODY checks; for handlers whose body is optional. */
+bool http_content_type_json(const char *ct, unsigned flags);
 
 /* Appends a middleware (run in the order added). The struct is copied. 0 or ERR_NOMEM. */
 int http_use(struct http_server *s, const struct http_middleware *mw);

@@ -176,3 +176,9 @@ void problem_send_err(struct http_res *res, int err, const char *detail)
 {
     problem_send_fields(res, problem_status_for(err), detail, NULL);
 }
+
+void problem_send_unavailable(struct http_res *res, const char *detail)
+{
+    http_res_header(res, "Retry-After", "1");
+    problem_send(res, 503, detail);
+}

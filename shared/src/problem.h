@@ -34,6 +34,8 @@ void problem_send(struct http_res *res, int status, const char *detail);
 /* The same with an "errors" array built from fe (may be NULL). */
 void problem_send_fields(struct http_res *res, int status, const char *detail,
                          const struct field_errors *fe);
+/* 503 with Retry-After: 1: a backing service is down, nothing the client sent is wrong. */
+void problem_send_unavailable(struct http_res *res, const char *detail);
 /* problem_send with the status for err. */
 void problem_send_err(struct http_res *res, int err, const char *detail);
 

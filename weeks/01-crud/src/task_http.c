@@ -13,7 +13,7 @@
 #include "cursor.h"
 #include "err.h"
 #include "http.h"
-#include "json.h"
+#include "http_json.h"
 #include "log.h"
 #include "problem.h"
 #include "task.h"
@@ -45,8 +45,7 @@ static void send_repo_error(struct http_res *res, int rc)
         problem_send(res, 412, "the task has changed since the version in If-Match");
         break;
     case ERR_UNAVAILABLE:
-        http_res_header(res, "Retry-After", "1");
-        problem_send(res, 503, "the database is not available; try again shortly");
+        problem_send_unavailable(res, "the database is not available; try again shortly");
         break;
     default:
         problem_send_err(res, rc, NULL);
@@ -66,38 +65,6 @@ static void send_task(struct http_res *res, int status, const struct task *t)
     }
     http_res_json(res, status, json);
     cJSON_Delete(json);
-}
-
-/* Reads a request body that must be a JSON object into *out, with a new list *errs holding the
- * rule breaks found while parsing (NUL escapes, duplicate keys) for the validator to add to.
- * Returns 0, or answers itself (400, or 500 when out of memory) and returns non-zero; the caller
- * frees *out and *errs either way. */
-static int read_object(const struct http_req *req, struct http_res *res, cJSON **out,
-                       struct field_errors **errs)
-{
-    *out = NULL;
-    *errs = field_errors_new();
-    if (!*errs) {
-        problem_send_err(res, ERR_NOMEM, NULL);
-        return ERR_NOMEM;
-    }
-    size_t len = 0;
-    const char *body = http_req_body(req, &len);
-    const char *why = NULL;
-    int rc = json_parse_strict(body ? body : "", len, out, *errs, &why);
-    if (rc == ERR_MALFORMED) {
-        problem_send(res, 400, why);
-        return rc;
-    }
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
-        return rc;
-    }
-    if (!cJSON_IsObject(*out)) {
-        problem_send(res, 400, "the body must be a JSON object");
-        return ERR_MALFORMED;
-    }
-    return 0;
 }
 
 /* If-Match: absent, "*", or one strong entity tag "<version>"; anything else (a weak tag, a
@@ -144,7 +111,7 @@ static void create_task(struct http_req *req, struct http_res *res, void *ctx)
     struct task in, out;
     task_init(&in);
     task_init(&out);
-    if (read_object(req, res, &body, &errs) != 0)
+    if (http_json_object(req, res, &body, &errs) != 0)
         goto done;
     int rc = task_from_json(body, &in, errs);
     if (rc == ERR_INVALID) {
@@ -198,7 +165,7 @@ static void patch_task(struct http_req *req, struct http_res *res, void *ctx)
     struct task out;
     task_patch_init(&patch);
     task_init(&out);
-    if (read_object(req, res, &body, &errs) != 0)
+    if (http_json_object(req, res, &body, &errs) != 0)
         goto done;
     int rc = task_patch_from_json(body, &patch, errs);
     if (rc == ERR_INVALID) {

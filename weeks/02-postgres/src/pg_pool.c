@@ -13,6 +13,7 @@
  * once when it is back, not once per request. */
 #include "pg_pool.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -317,4 +318,43 @@ int pg_conn_command(struct pg_conn *c, const char *sql)
     if (!c || !c->pg || !sql)
         return ERR_INVALID;
     return result_ok(c, PQexec(c->pg, sql), sql, NULL);
+}
+
+/* ------------------------------------------------------------------ parameters and columns */
+
+void pg_param_i64(struct pg_params *p, int i, int64_t x)
+{
+    snprintf(p->num[i - 1], sizeof p->num[i - 1], "%lld", (long long)x);
+    p->v[i - 1] = p->num[i - 1];
+}
+
+void pg_param_opt_i64(struct pg_params *p, int i, bool has, int64_t x)
+{
+    if (has)
+        pg_param_i64(p, i, x);
+    else
+        p->v[i - 1] = NULL;
+}
+
+void pg_param_text(struct pg_params *p, int i, const char *s)
+{
+    p->v[i - 1] = s;
+}
+
+void pg_param_bool(struct pg_params *p, int i, bool b)
+{
+    p->v[i - 1] = b ? "t" : "f";
+}
+
+int pg_parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return ERR_INTERNAL;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return ERR_INTERNAL;
+    *out = v;
+    return 0;
 }

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PG_POOL_STATEMENTS_MAX 64 /* ids 0..63 for pg_conn_exec */
 
@@ -55,6 +56,21 @@ int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
                  const char *const *values, PGresult **out);
 /* Runs SQL without parameters (BEGIN, COMMIT...); the same error mapping. */
 int pg_conn_command(struct pg_conn *c, const char *sql);
+
+/* Parameters in text form, numbered like $1..$n; numbers are formatted into the struct, so it
+ * owns them. Start from {0} (every parameter NULL) and pass .v to pg_conn_exec. */
+#define PG_PARAMS_MAX 20
+struct pg_params {
+    const char *v[PG_PARAMS_MAX];
+    char num[PG_PARAMS_MAX][24];
+};
+void pg_param_i64(struct pg_params *p, int i, int64_t x);
+void pg_param_opt_i64(struct pg_params *p, int i, bool has, int64_t x); /* !has: NULL */
+void pg_param_text(struct pg_params *p, int i, const char *s);          /* NULL is SQL NULL */
+void pg_param_bool(struct pg_params *p, int i, bool b);
+
+/* Reads a bigint column's text: 0, or ERR_INTERNAL when it is not one (a broken row). */
+int pg_parse_i64(const char *s, int64_t *out);
 
 /* Maps a failed result (or NULL) of conn to an ERR_ code, logging what is not the client's
  * business; `what` names the operation in the log. Marks the connection broken when it is. */

@@ -87,52 +87,7 @@ static struct pg_repo *pg_of(struct task_repo *r)
 
 /* ------------------------------------------------------------------ parameters */
 
-#define PARAMS_MAX 17
-
-/* Parameters in text form; numbers are formatted into the struct, so it owns them. */
-struct params {
-    const char *v[PARAMS_MAX];
-    char num[PARAMS_MAX][24];
-};
-
-static void p_i64(struct params *p, int i, int64_t x)
-{
-    snprintf(p->num[i - 1], sizeof p->num[i - 1], "%lld", (long long)x);
-    p->v[i - 1] = p->num[i - 1];
-}
-
-static void p_opt_i64(struct params *p, int i, bool has, int64_t x)
-{
-    if (has)
-        p_i64(p, i, x);
-    else
-        p->v[i - 1] = NULL;
-}
-
-static void p_text(struct params *p, int i, const char *s) /* NULL is SQL NULL */
-{
-    p->v[i - 1] = s;
-}
-
-static void p_bool(struct params *p, int i, bool b)
-{
-    p->v[i - 1] = b ? "t" : "f";
-}
-
 /* ------------------------------------------------------------------ rows */
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    if (!s || !*s)
-        return ERR_INTERNAL;
-    errno = 0;
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return ERR_INTERNAL;
-    *out = v;
-    return 0;
-}
 
 /* Reads the TASK_COLUMNS of row `row` into *out (initialised; overwritten on success). */
 static int row_read(const PGresult *res, int row, struct task *out)
@@ -151,15 +106,16 @@ static int row_read(const PGresult *res, int row, struct task *out)
     rc = ERR_INTERNAL; /* from here on, a failed check is a row that breaks the schema */
     int64_t priority = -1;
     t.has_due = !PQgetisnull(res, row, 6);
-    if (parse_i64(PQgetvalue(res, row, 0), &t.id) != 0 ||
-        parse_i64(PQgetvalue(res, row, 1), &t.owner_id) != 0 ||
+    if (pg_parse_i64(PQgetvalue(res, row, 0), &t.id) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 1), &t.owner_id) != 0 ||
         task_status_parse(PQgetvalue(res, row, 4), &t.status) != 0 ||
-        parse_i64(PQgetvalue(res, row, 5), &priority) != 0 || priority < TASK_LOW ||
-        priority > TASK_HIGH || (t.has_due && parse_i64(PQgetvalue(res, row, 6), &t.due_at) != 0) ||
+        pg_parse_i64(PQgetvalue(res, row, 5), &priority) != 0 || priority < TASK_LOW ||
+        priority > TASK_HIGH ||
+        (t.has_due && pg_parse_i64(PQgetvalue(res, row, 6), &t.due_at) != 0) ||
         task_tags_from_json(PQgetvalue(res, row, 7), (size_t)PQgetlength(res, row, 7), &t) != 0 ||
-        parse_i64(PQgetvalue(res, row, 8), &t.version) != 0 ||
-        parse_i64(PQgetvalue(res, row, 9), &t.created_at) != 0 ||
-        parse_i64(PQgetvalue(res, row, 10), &t.updated_at) != 0) {
+        pg_parse_i64(PQgetvalue(res, row, 8), &t.version) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 9), &t.created_at) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 10), &t.updated_at) != 0) {
         struct log_kv kv[] = {LOG_INT("task_id", t.id)};
         log_kv(LOG_ERROR, "a row of the tasks table breaks the schema's rules", kv, 1);
         goto done;
@@ -228,15 +184,15 @@ static int pg_create(struct task_repo *r, const struct scope *sc, const struct t
     int rc = task_tags_to_json(in, &tags);
     if (rc != 0)
         return rc;
-    struct params p = {0};
-    p_i64(&p, 1, sc->owner_id);
-    p_text(&p, 2, in->title);
-    p_text(&p, 3, in->description);
-    p_text(&p, 4, task_status_name(in->status));
-    p_i64(&p, 5, in->priority);
-    p_opt_i64(&p, 6, in->has_due, in->due_at);
-    p_text(&p, 7, tags);
-    p_i64(&p, 8, clock_now_us());
+    struct pg_params p = {0};
+    pg_param_i64(&p, 1, sc->owner_id);
+    pg_param_text(&p, 2, in->title);
+    pg_param_text(&p, 3, in->description);
+    pg_param_text(&p, 4, task_status_name(in->status));
+    pg_param_i64(&p, 5, in->priority);
+    pg_param_opt_i64(&p, 6, in->has_due, in->due_at);
+    pg_param_text(&p, 7, tags);
+    pg_param_i64(&p, 8, clock_now_us());
     struct pg_conn *c = NULL;
     if ((rc = write_begin(pr, &c)) != 0)
         goto done;
@@ -262,7 +218,7 @@ done:
 
 /* Runs a read-only statement returning at most one task, on a borrowed connection. */
 static int read_one(struct pg_repo *pr, enum stmt_id id, const char *sql, int n,
-                    const struct params *p, struct task *out, PGresult **keep)
+                    const struct pg_params *p, struct task *out, PGresult **keep)
 {
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(pr->pool, &c);
@@ -285,9 +241,9 @@ static int pg_get(struct task_repo *r, const struct scope *sc, int64_t id, struc
 {
     static const char sql[] =
         "SELECT " TASK_COLUMNS " FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";
-    struct params p = {0};
-    p_i64(&p, 1, id);
-    p_i64(&p, 2, sc->owner_id);
+    struct pg_params p = {0};
+    pg_param_i64(&p, 1, id);
+    pg_param_i64(&p, 2, sc->owner_id);
     return read_one(pg_of(r), STMT_GET, sql, 2, &p, out, NULL);
 }
 
@@ -295,25 +251,25 @@ static int pg_get(struct task_repo *r, const struct scope *sc, int64_t id, struc
 
 /* The If-Match guard UPDATE, DELETE and the guarded read share: their WHERE says
  * `(NOT $3 OR version = $4)`, so $3 false skips the version check and $3 true demands $4. */
-static void p_if_match(struct params *p, const struct if_match *im)
+static void p_if_match(struct pg_params *p, const struct if_match *im)
 {
     /* LAB:BEGIN 2.1 Set $3 (check the version?) and $4 (which one) for every If-Match kind. */
     switch (im->kind) {
     case IF_MATCH_NONE:
     case IF_MATCH_ANY: /* "*" only needs the row to exist, which the rest of the WHERE says */
-        p_bool(p, 3, false);
-        p_text(p, 4, NULL);
+        pg_param_bool(p, 3, false);
+        pg_param_text(p, 4, NULL);
         break;
     case IF_MATCH_VERSION:
-        p_bool(p, 3, true);
-        p_i64(p, 4, im->version);
+        pg_param_bool(p, 3, true);
+        pg_param_i64(p, 4, im->version);
         break;
     case IF_MATCH_NEVER: /* `version = NULL` is never true: an existing row never matches */
-        p_bool(p, 3, true);
-        p_text(p, 4, NULL);
+        pg_param_bool(p, 3, true);
+        pg_param_text(p, 4, NULL);
         break;
     }
-    /* LAB:END p_bool(p, 3, false); p_text(p, 4, NULL); */
+    /* LAB:END pg_param_bool(p, 3, false); pg_param_text(p, 4, NULL); */
 }
 
 /* A guarded write changed no row: was there no such task (404), or another version (412)?
@@ -322,9 +278,9 @@ static void p_if_match(struct params *p, const struct if_match *im)
 static int why_unchanged(struct pg_conn *c, const struct scope *sc, int64_t id)
 {
     static const char sql[] = "SELECT 1 FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";
-    struct params p = {0};
-    p_i64(&p, 1, id);
-    p_i64(&p, 2, sc->owner_id);
+    struct pg_params p = {0};
+    pg_param_i64(&p, 1, id);
+    pg_param_i64(&p, 2, sc->owner_id);
     PGresult *res = NULL;
     int rc = pg_conn_exec(c, STMT_EXISTS, sql, 2, p.v, &res);
     if (rc != 0)
@@ -362,9 +318,9 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
         "SELECT " TASK_COLUMNS ", (NOT $3::boolean OR version = $4::bigint) IS TRUE\n"
         "  FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";
     struct pg_repo *pr = pg_of(r);
-    struct params prm = {0};
-    p_i64(&prm, 1, id);
-    p_i64(&prm, 2, sc->owner_id);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, id);
+    pg_param_i64(&prm, 2, sc->owner_id);
     p_if_match(&prm, im);
     if (p->fields == 0) {
         /* Nothing to write, but If-Match still applies: one read answers 404 / 412 / 200. */
@@ -390,19 +346,19 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
     int rc = (f & TASK_F_TAGS) ? task_tags_to_json(v, &tags) : 0;
     if (rc != 0)
         return rc;
-    p_bool(&prm, 5, f & TASK_F_TITLE);
-    p_text(&prm, 6, (f & TASK_F_TITLE) ? v->title : NULL);
-    p_bool(&prm, 7, f & TASK_F_DESCRIPTION);
-    p_text(&prm, 8, (f & TASK_F_DESCRIPTION) ? v->description : NULL);
-    p_bool(&prm, 9, f & TASK_F_STATUS);
-    p_text(&prm, 10, (f & TASK_F_STATUS) ? task_status_name(v->status) : NULL);
-    p_bool(&prm, 11, f & TASK_F_PRIORITY);
-    p_i64(&prm, 12, v->priority);
-    p_bool(&prm, 13, f & TASK_F_DUE_AT);
-    p_opt_i64(&prm, 14, (f & TASK_F_DUE_AT) && v->has_due, v->due_at); /* NULL clears it */
-    p_bool(&prm, 15, f & TASK_F_TAGS);
-    p_text(&prm, 16, tags);
-    p_i64(&prm, 17, clock_now_us());
+    pg_param_bool(&prm, 5, f & TASK_F_TITLE);
+    pg_param_text(&prm, 6, (f & TASK_F_TITLE) ? v->title : NULL);
+    pg_param_bool(&prm, 7, f & TASK_F_DESCRIPTION);
+    pg_param_text(&prm, 8, (f & TASK_F_DESCRIPTION) ? v->description : NULL);
+    pg_param_bool(&prm, 9, f & TASK_F_STATUS);
+    pg_param_text(&prm, 10, (f & TASK_F_STATUS) ? task_status_name(v->status) : NULL);
+    pg_param_bool(&prm, 11, f & TASK_F_PRIORITY);
+    pg_param_i64(&prm, 12, v->priority);
+    pg_param_bool(&prm, 13, f & TASK_F_DUE_AT);
+    pg_param_opt_i64(&prm, 14, (f & TASK_F_DUE_AT) && v->has_due, v->due_at); /* NULL clears it */
+    pg_param_bool(&prm, 15, f & TASK_F_TAGS);
+    pg_param_text(&prm, 16, tags);
+    pg_param_i64(&prm, 17, clock_now_us());
 
     struct task t;
     task_init(&t);
@@ -438,9 +394,9 @@ static int pg_remove(struct task_repo *r, const struct scope *sc, int64_t id,
                               "   AND (NOT $3::boolean OR version = $4::bigint)\n"
                               "RETURNING " TASK_COLUMNS;
     struct pg_repo *pr = pg_of(r);
-    struct params p = {0};
-    p_i64(&p, 1, id);
-    p_i64(&p, 2, sc->owner_id);
+    struct pg_params p = {0};
+    pg_param_i64(&p, 1, id);
+    pg_param_i64(&p, 2, sc->owner_id);
     p_if_match(&p, im);
     struct task t;
     task_init(&t);
@@ -534,35 +490,35 @@ static int pg_list(struct task_repo *r, const struct scope *sc, const struct tas
 {
     struct pg_repo *pr = pg_of(r);
     const struct task_filter *f = &q->filter;
-    struct params p = {0};
-    p_i64(&p, 1, sc->owner_id);
-    p_text(&p, 2, f->has_status ? task_status_name(f->status) : NULL);
-    p_opt_i64(&p, 3, f->has_priority, f->priority);
-    p_text(&p, 4, f->tag);
-    p_text(&p, 5, f->q);
-    p_opt_i64(&p, 6, f->has_due_before, f->due_before);
-    p_opt_i64(&p, 7, f->has_due_after, f->due_after);
+    struct pg_params p = {0};
+    pg_param_i64(&p, 1, sc->owner_id);
+    pg_param_text(&p, 2, f->has_status ? task_status_name(f->status) : NULL);
+    pg_param_opt_i64(&p, 3, f->has_priority, f->priority);
+    pg_param_text(&p, 4, f->tag);
+    pg_param_text(&p, 5, f->q);
+    pg_param_opt_i64(&p, 6, f->has_due_before, f->due_before);
+    pg_param_opt_i64(&p, 7, f->has_due_after, f->due_after);
     int n = 8;
     if (q->has_after) {
         const struct task_key *k = &q->after;
-        p_i64(&p, 8, k->id);
+        pg_param_i64(&p, 8, k->id);
         switch (q->sort) {
         case TASK_SORT_CREATED_AT:
         case TASK_SORT_CREATED_AT_DESC:
-            p_i64(&p, 9, k->created_at);
+            pg_param_i64(&p, 9, k->created_at);
             break;
         case TASK_SORT_DUE_AT:
         case TASK_SORT_DUE_AT_DESC:
-            p_opt_i64(&p, 9, k->has_due, k->due_at);
+            pg_param_opt_i64(&p, 9, k->has_due, k->due_at);
             break;
         case TASK_SORT_PRIORITY:
         case TASK_SORT_PRIORITY_DESC:
-            p_i64(&p, 9, k->priority);
+            pg_param_i64(&p, 9, k->priority);
             break;
         }
         n = 10;
     }
-    p_i64(&p, n, (int64_t)q->limit + 1); /* one extra row says whether a next page exists */
+    pg_param_i64(&p, n, (int64_t)q->limit + 1); /* one extra row says whether a next page exists */
 
     struct task_page page;
     task_page_init(&page);

@@ -23,13 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "app.h"
 #include "err.h"
 #include "http.h"
+#include "http_json.h"
 #include "jobs_repo.h"
-#include "json.h"
 #include "log.h"
 #include "problem.h"
 #include "queue.h"
@@ -47,45 +46,12 @@ static void send_repo_error(struct http_res *res, int rc, const char *not_found)
         problem_send(res, 404, not_found);
         break;
     case ERR_UNAVAILABLE:
-        http_res_header(res, "Retry-After", "1");
-        problem_send(res, 503, "the database is not available; try again shortly");
+        problem_send_unavailable(res, "the database is not available; try again shortly");
         break;
     default:
         problem_send_err(res, rc, NULL);
         break;
     }
-}
-
-/* True when a Content-Type is JSON as API.md accepts it: application/json, with no charset or
- * charset utf-8 (case-insensitive, optional quotes). The same rule as the HTTP layer's. */
-static bool is_json_media_type(const char *ct)
-{
-    if (!ct)
-        return false;
-    ct += strspn(ct, " \t");
-    size_t type_len = strcspn(ct, ";");
-    while (type_len > 0 && (ct[type_len - 1] == ' ' || ct[type_len - 1] == '\t'))
-        type_len--;
-    if (!(type_len == 16 && strncasecmp(ct, "application/json", 16) == 0))
-        return false;
-    for (const char *p = strchr(ct, ';'); p; p = strchr(p, ';')) {
-        p++;
-        p += strspn(p, " \t");
-        size_t len = strcspn(p, ";");
-        if (len < 8 || strncasecmp(p, "charset=", 8) != 0)
-            continue;
-        const char *v = p + 8;
-        size_t vlen = len - 8;
-        while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-            vlen--;
-        if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
-            v++;
-            vlen -= 2;
-        }
-        if (!(vlen == 5 && strncasecmp(v, "utf-8", 5) == 0))
-            return false;
-    }
-    return true;
 }
 
 /* Checks POST /exports' body (see the top of the file). 0, or answers itself and returns
@@ -96,37 +62,26 @@ static int check_export_body(const struct http_req *req, struct http_res *res)
     const char *body = http_req_body(req, &len);
     if (!body || len == 0)
         return 0;
-    if (!is_json_media_type(http_req_header(req, "Content-Type"))) {
+    if (!http_content_type_json(http_req_header(req, "Content-Type"), 0)) {
         problem_send(res, 415, "send no body, or {} as application/json (charset utf-8)");
         return ERR_INVALID;
     }
-    struct field_errors *errs = field_errors_new();
-    if (!errs) {
-        problem_send_err(res, ERR_NOMEM, NULL);
-        return ERR_NOMEM;
-    }
     cJSON *obj = NULL;
-    const char *why = NULL;
-    int rc = json_parse_strict(body, len, &obj, errs, &why);
-    if (rc == ERR_MALFORMED) {
-        problem_send(res, 400, why);
-    } else if (rc != 0) {
+    struct field_errors *errs = NULL;
+    int rc = http_json_object(req, res, &obj, &errs);
+    if (rc != 0)
+        goto done; /* answered */
+    /* Every member is unknown; field names were checked as UTF-8 by the strict parser. */
+    for (const cJSON *m = obj->child; m && rc == 0; m = m->next)
+        if (!field_errors_has(errs, m->string))
+            rc = field_errors_add(errs, m->string, "is not a known field");
+    if (rc != 0) {
         problem_send_err(res, rc, NULL);
-    } else if (!cJSON_IsObject(obj)) {
-        problem_send(res, 400, "the body must be a JSON object");
-        rc = ERR_MALFORMED;
-    } else {
-        /* Every member is unknown; field names were checked as UTF-8 by the strict parser. */
-        for (const cJSON *m = obj->child; m && rc == 0; m = m->next)
-            if (!field_errors_has(errs, m->string))
-                rc = field_errors_add(errs, m->string, "is not a known field");
-        if (rc != 0) {
-            problem_send_err(res, rc, NULL);
-        } else if (field_errors_count(errs) > 0) {
-            problem_send_fields(res, 422, "an export takes no options: send no body, or {}", errs);
-            rc = ERR_INVALID;
-        }
+    } else if (field_errors_count(errs) > 0) {
+        problem_send_fields(res, 422, "an export takes no options: send no body, or {}", errs);
+        rc = ERR_INVALID;
     }
+done:
     cJSON_Delete(obj);
     field_errors_free(errs);
     return rc;

@@ -59,25 +59,6 @@ _Static_assert(STMT_END <= PG_POOL_STATEMENTS_MAX, "too many statements for the 
 
 /* ------------------------------------------------------------------ parameters */
 
-#define PARAMS_MAX 8
-
-/* Parameters in text form; numbers are formatted into the struct, so it owns them. */
-struct params {
-    const char *v[PARAMS_MAX];
-    char num[PARAMS_MAX][24];
-};
-
-static void p_i64(struct params *p, int i, int64_t x)
-{
-    snprintf(p->num[i - 1], sizeof p->num[i - 1], "%lld", (long long)x);
-    p->v[i - 1] = p->num[i - 1];
-}
-
-static void p_text(struct params *p, int i, const char *s) /* NULL is SQL NULL */
-{
-    p->v[i - 1] = s;
-}
-
 /* ------------------------------------------------------------------ the struct */
 
 void job_init(struct job *j)
@@ -96,19 +77,6 @@ void job_clear(struct job *j)
 }
 
 /* ------------------------------------------------------------------ rows */
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    if (!s || !*s)
-        return ERR_INTERNAL;
-    errno = 0;
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return ERR_INTERNAL;
-    *out = v;
-    return 0;
-}
 
 /* A copy of a text column, or NULL for SQL NULL. 0 or ERR_NOMEM. */
 static int opt_text(const PGresult *res, int row, int col, char **out)
@@ -145,16 +113,16 @@ static int row_read(const PGresult *res, int row, struct job *out)
         goto fail;
     rc = ERR_INTERNAL; /* from here on, a failed check is a row that breaks the schema */
     int64_t attempts = 0, max_attempts = 0;
-    if (!j.payload || parse_i64(PQgetvalue(res, row, 0), &j.id) != 0 ||
-        parse_i64(PQgetvalue(res, row, 1), &j.owner_id) != 0 ||
+    if (!j.payload || pg_parse_i64(PQgetvalue(res, row, 0), &j.id) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 1), &j.owner_id) != 0 ||
         name_copy(j.type, sizeof j.type, PQgetvalue(res, row, 2)) != 0 ||
         name_copy(j.status, sizeof j.status, PQgetvalue(res, row, 3)) != 0 ||
-        parse_i64(PQgetvalue(res, row, 4), &attempts) != 0 || attempts < 0 ||
-        attempts > INT32_MAX || parse_i64(PQgetvalue(res, row, 5), &max_attempts) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 4), &attempts) != 0 || attempts < 0 ||
+        attempts > INT32_MAX || pg_parse_i64(PQgetvalue(res, row, 5), &max_attempts) != 0 ||
         max_attempts < 1 || max_attempts > INT32_MAX ||
-        parse_i64(PQgetvalue(res, row, 9), &j.run_at) != 0 ||
-        parse_i64(PQgetvalue(res, row, 10), &j.created_at) != 0 ||
-        parse_i64(PQgetvalue(res, row, 11), &j.updated_at) != 0) {
+        pg_parse_i64(PQgetvalue(res, row, 9), &j.run_at) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 10), &j.created_at) != 0 ||
+        pg_parse_i64(PQgetvalue(res, row, 11), &j.updated_at) != 0) {
         struct log_kv kv[] = {LOG_INT("job_id", j.id)};
         log_kv(LOG_ERROR, "a row of the jobs table breaks the schema's rules", kv, 1);
         goto fail;
@@ -172,7 +140,7 @@ fail:
 /* Runs one statement on a borrowed connection and reads the job it returned into *out:
  * 0, ERR_NOT_FOUND when it returned no row, or the pool's error. */
 static int exec_one(struct pg_pool *p, enum jobs_stmt id, const char *sql, int n,
-                    const struct params *prm, struct job *out)
+                    const struct pg_params *prm, struct job *out)
 {
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
@@ -207,16 +175,16 @@ int jobs_create(struct pg_pool *p, const struct job_new *n, struct job *out, boo
         (strcmp(n->type, "export") != 0 && strcmp(n->type, "reminder") != 0))
         return ERR_INVALID;
     *created = false;
-    struct params prm = {0};
-    p_i64(&prm, 1, n->owner_id);
-    p_text(&prm, 2, n->type);
-    p_text(&prm, 3, n->payload ? n->payload : "{}");
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, n->owner_id);
+    pg_param_text(&prm, 2, n->type);
+    pg_param_text(&prm, 3, n->payload ? n->payload : "{}");
     if (n->run_at > 0)
-        p_i64(&prm, 4, n->run_at);
+        pg_param_i64(&prm, 4, n->run_at);
     else
-        p_text(&prm, 4, NULL); /* now(), the database's clock, like created_at */
-    p_i64(&prm, 5, n->max_attempts > 0 ? n->max_attempts : 5);
-    p_text(&prm, 6, n->dedupe_key);
+        pg_param_text(&prm, 4, NULL); /* now(), the database's clock, like created_at */
+    pg_param_i64(&prm, 5, n->max_attempts > 0 ? n->max_attempts : 5);
+    pg_param_text(&prm, 6, n->dedupe_key);
 
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
@@ -249,9 +217,9 @@ int jobs_get(struct pg_pool *p, int64_t owner_id, int64_t id, struct job *out)
         "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1::bigint AND owner_id = $2::bigint";
     if (!p || !out)
         return ERR_INVALID;
-    struct params prm = {0};
-    p_i64(&prm, 1, id);
-    p_i64(&prm, 2, owner_id);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, id);
+    pg_param_i64(&prm, 2, owner_id);
     return exec_one(p, STMT_GET, sql, 2, &prm, out);
 }
 
@@ -268,8 +236,8 @@ int jobs_start(struct pg_pool *p, int64_t id, struct job *out)
     static const char exists_sql[] = "SELECT 1 FROM jobs WHERE id = $1::bigint";
     if (!p || !out)
         return ERR_INVALID;
-    struct params prm = {0};
-    p_i64(&prm, 1, id);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, id);
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
     if (rc != 0)
@@ -306,10 +274,10 @@ int jobs_succeed(struct pg_pool *p, const struct job *j, const char *result_url,
         "SELECT id, owner_id, $2, $3::integer FROM jobs WHERE id = $1::bigint";
     if (!p || !j || (csv && rows < 0))
         return ERR_INVALID;
-    struct params prm = {0};
-    p_i64(&prm, 1, j->id);
-    p_i64(&prm, 2, j->attempts);
-    p_text(&prm, 3, result_url);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, j->id);
+    pg_param_i64(&prm, 2, j->attempts);
+    pg_param_text(&prm, 3, result_url);
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
     if (rc != 0)
@@ -325,10 +293,10 @@ int jobs_succeed(struct pg_pool *p, const struct job *j, const char *result_url,
     PQclear(res);
     res = NULL;
     if (rc == 0 && csv) {
-        struct params ex = {0};
-        p_i64(&ex, 1, j->id);
-        p_text(&ex, 2, csv);
-        p_i64(&ex, 3, rows);
+        struct pg_params ex = {0};
+        pg_param_i64(&ex, 1, j->id);
+        pg_param_text(&ex, 2, csv);
+        pg_param_i64(&ex, 3, rows);
         rc = pg_conn_exec(c, STMT_SAVE_EXPORT, export_sql, 3, ex.v, &res);
         PQclear(res);
     }
@@ -369,16 +337,16 @@ int jobs_fail(struct pg_pool *p, const struct job *j, const char *error, int64_t
     char *kept = strndup(text, keep);
     if (!kept)
         return ERR_NOMEM;
-    struct params prm = {0};
-    p_i64(&prm, 1, j->id);
-    p_i64(&prm, 2, j->attempts);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, j->id);
+    pg_param_i64(&prm, 2, j->attempts);
     int n = 3;
     if (retry_at > 0) {
-        p_i64(&prm, 3, retry_at);
-        p_text(&prm, 4, kept);
+        pg_param_i64(&prm, 3, retry_at);
+        pg_param_text(&prm, 4, kept);
         n = 4;
     } else {
-        p_text(&prm, 3, kept);
+        pg_param_text(&prm, 3, kept);
     }
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
@@ -402,9 +370,9 @@ int jobs_touch(struct pg_pool *p, const struct job *j)
         " WHERE id = $1::bigint AND attempts = $2::integer AND status = 'running'";
     if (!p || !j)
         return ERR_INVALID;
-    struct params prm = {0};
-    p_i64(&prm, 1, j->id);
-    p_i64(&prm, 2, j->attempts);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, j->id);
+    pg_param_i64(&prm, 2, j->attempts);
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
     if (rc != 0)
@@ -432,9 +400,9 @@ int jobs_export_csv(struct pg_pool *p, int64_t owner_id, int64_t job_id, char **
         return ERR_INVALID;
     *csv = NULL;
     *len = 0;
-    struct params prm = {0};
-    p_i64(&prm, 1, job_id);
-    p_i64(&prm, 2, owner_id);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, job_id);
+    pg_param_i64(&prm, 2, owner_id);
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
     if (rc != 0)
@@ -479,9 +447,9 @@ int jobs_overdue(struct pg_pool *p, int64_t before, int64_t *ids, size_t max, si
     *n = 0;
     if (max == 0)
         return 0;
-    struct params prm = {0};
-    p_i64(&prm, 1, before);
-    p_i64(&prm, 2, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+    struct pg_params prm = {0};
+    pg_param_i64(&prm, 1, before);
+    pg_param_i64(&prm, 2, max > INT32_MAX ? INT32_MAX : (int64_t)max);
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
     if (rc != 0)
@@ -493,7 +461,7 @@ int jobs_overdue(struct pg_pool *p, int64_t before, int64_t *ids, size_t max, si
         return rc;
     size_t rows = (size_t)PQntuples(res);
     for (size_t i = 0; i < rows && i < max && rc == 0; i++) {
-        rc = parse_i64(PQgetvalue(res, (int)i, 0), &ids[i]);
+        rc = pg_parse_i64(PQgetvalue(res, (int)i, 0), &ids[i]);
         if (rc == 0)
             (*n)++;
     }

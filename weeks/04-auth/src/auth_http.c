@@ -32,6 +32,7 @@
 #include "email.h"
 #include "err.h"
 #include "http.h"
+#include "http_json.h"
 #include "json.h"
 #include "log.h"
 #include "password.h"
@@ -67,17 +68,11 @@ void auth_send_401(struct http_res *res, int token_presented, const char *detail
     problem_send(res, 401, detail);
 }
 
-static void send_unavailable(struct http_res *res, const char *detail)
-{
-    http_res_header(res, "Retry-After", "1");
-    problem_send(res, 503, detail);
-}
-
 /* Sends the answer for a failed users_repo call that has no meaning of its own here. */
 static void send_store_error(struct http_res *res, int rc)
 {
     if (rc == ERR_UNAVAILABLE)
-        send_unavailable(res, "the database is not available; try again shortly");
+        problem_send_unavailable(res, "the database is not available; try again shortly");
     else
         problem_send_err(res, rc, NULL);
 }
@@ -112,37 +107,6 @@ static void send_user(struct http_res *res, int status, const struct user *u)
 }
 
 /* ------------------------------------------------------------------ bodies */
-
-/* Reads a request body that must be a JSON object into *out, with a new list *errs holding the
- * rule breaks found while parsing (NUL escapes, duplicate keys). Returns 0, or answers itself
- * (400, or 500 when out of memory) and returns non-zero; the caller frees *out and *errs. */
-static int read_object(const struct http_req *req, struct http_res *res, cJSON **out,
-                       struct field_errors **errs)
-{
-    *out = NULL;
-    *errs = field_errors_new();
-    if (!*errs) {
-        problem_send_err(res, ERR_NOMEM, NULL);
-        return ERR_NOMEM;
-    }
-    size_t len = 0;
-    const char *body = http_req_body(req, &len);
-    const char *why = NULL;
-    int rc = json_parse_strict(body ? body : "", len, out, *errs, &why);
-    if (rc == ERR_MALFORMED) {
-        problem_send(res, 400, why);
-        return rc;
-    }
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
-        return rc;
-    }
-    if (!cJSON_IsObject(*out)) {
-        problem_send(res, 400, "the body must be a JSON object");
-        return ERR_MALFORMED;
-    }
-    return 0;
-}
 
 /* Reads an object whose members are exactly the n string members names[]: values[i] gets
  * names[i]'s value, or NULL when it is absent or broken. Unknown, missing and non-string members
@@ -341,7 +305,7 @@ static void register_user(struct http_req *req, struct http_res *res, void *arg)
     const cJSON *v[2];
     struct field_errors *errs = NULL;
     cJSON *body = NULL;
-    if (read_object(req, res, &body, &errs) != 0)
+    if (http_json_object(req, res, &body, &errs) != 0)
         goto done;
 
     /* Every rule is checked before answering, so both bad fields are reported together. */
@@ -368,7 +332,8 @@ static void register_user(struct http_req *req, struct http_res *res, void *arg)
     rc = password_hash(pw, strlen(pw), hash);
     if (rc == ERR_NOMEM) {
         /* argon2id needs its memory at once; without it we are overloaded, not broken. */
-        send_unavailable(res, "the server is too busy to hash a password; try again shortly");
+        problem_send_unavailable(res,
+                                 "the server is too busy to hash a password; try again shortly");
         goto done;
     }
     if (rc != 0) {
@@ -419,7 +384,7 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
     const cJSON *v[2];
     struct field_errors *errs = NULL;
     cJSON *body = NULL;
-    if (read_object(req, res, &body, &errs) != 0)
+    if (http_json_object(req, res, &body, &errs) != 0)
         goto done;
 
     /* Only the shape is a 422: a too-short password or a malformed address is just a failed
@@ -493,7 +458,7 @@ static void refresh(struct http_req *req, struct http_res *res, void *arg)
     const cJSON *v[1];
     struct field_errors *errs = NULL;
     cJSON *body = NULL;
-    if (read_object(req, res, &body, &errs) != 0)
+    if (http_json_object(req, res, &body, &errs) != 0)
         goto done;
 
     int rc = read_strings(body, names, 1, v, errs);

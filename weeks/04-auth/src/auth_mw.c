@@ -74,8 +74,7 @@ static int authenticate(struct http_req *req, struct http_res *res, void *ctx)
         return 1;
     }
     if (rc != 0) {
-        http_res_header(res, "Retry-After", "1");
-        problem_send(res, 503, "the database is not available; try again shortly");
+        problem_send_unavailable(res, "the database is not available; try again shortly");
         return 1;
     }
     /* LAB:END (void)token; (void)now_s; c.sub = 0; */

@@ -20,8 +20,8 @@
  * these modules may share one pool. */
 #include "users_repo.h"
 
-#include <errno.h>
 #include <libpq-fe.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,30 +62,6 @@ static void format_i64(int64_t v, char out[I64_TEXT_MAX])
     snprintf(out, I64_TEXT_MAX, "%lld", (long long)v);
 }
 
-/* The 32 bytes of a token hash as 64 lower-case hex digits (decode(..., 'hex') reads them). */
-static void hash_hex(const unsigned char hash[32], char out[TOKEN_HEX_LEN + 1])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = digits[hash[i] >> 4];
-        out[2 * i + 1] = digits[hash[i] & 0x0F];
-    }
-    out[TOKEN_HEX_LEN] = '\0';
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    if (!s || !*s)
-        return ERR_INTERNAL;
-    errno = 0;
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return ERR_INTERNAL;
-    *out = v;
-    return 0;
-}
-
 /* Copies a text column into dst[cap]; an empty or longer one breaks the schema's CHECKs. */
 static int text_copy(char *dst, size_t cap, const char *src)
 {
@@ -105,10 +81,10 @@ static int user_read(const PGresult *res, struct user *out)
     }
     struct user u;
     memset(&u, 0, sizeof u);
-    if (parse_i64(PQgetvalue(res, 0, 0), &u.id) != 0 ||
+    if (pg_parse_i64(PQgetvalue(res, 0, 0), &u.id) != 0 ||
         text_copy(u.email, sizeof u.email, PQgetvalue(res, 0, 1)) != 0 ||
         text_copy(u.password_hash, sizeof u.password_hash, PQgetvalue(res, 0, 2)) != 0 ||
-        parse_i64(PQgetvalue(res, 0, 3), &u.created_at) != 0) {
+        pg_parse_i64(PQgetvalue(res, 0, 3), &u.created_at) != 0) {
         struct log_kv kv[] = {LOG_INT("user_id", u.id)};
         log_kv(LOG_ERROR, "a row of the users table breaks the schema's rules", kv, 1);
         return ERR_INTERNAL;
@@ -240,7 +216,7 @@ int refresh_store(struct pg_pool *p, int64_t user_id, int64_t family_id,
     format_i64(user_id, suser);
     format_i64(family_id, sfamily);
     format_i64(expires_at, sexpires);
-    hash_hex(hash, hex);
+    sodium_bin2hex(hex, sizeof hex, hash, 32); /* decode(..., 'hex') reads it */
     const char *v[] = {suser, sfamily, hex, sexpires};
     PGresult *res = NULL;
     int rc = exec_once(p, STMT_REFRESH_STORE, sql, 4, v, &res);
@@ -249,7 +225,7 @@ int refresh_store(struct pg_pool *p, int64_t user_id, int64_t family_id,
     if (PQntuples(res) < 1)
         rc = ERR_NOT_FOUND;
     else
-        rc = parse_i64(PQgetvalue(res, 0, 0), family_out);
+        rc = pg_parse_i64(PQgetvalue(res, 0, 0), family_out);
     PQclear(res);
     return rc;
 }
@@ -276,9 +252,9 @@ static int refresh_reuse(struct pg_conn *c, const char *const *hash_param)
         return ERR_NOT_FOUND;
     }
     int64_t user_id = 0, family_id = 0;
-    rc = parse_i64(PQgetvalue(res, 0, 0), &user_id);
+    rc = pg_parse_i64(PQgetvalue(res, 0, 0), &user_id);
     if (rc == 0)
-        rc = parse_i64(PQgetvalue(res, 0, 1), &family_id);
+        rc = pg_parse_i64(PQgetvalue(res, 0, 1), &family_id);
     PQclear(res);
     if (rc != 0)
         return rc;
@@ -314,7 +290,7 @@ int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user
     *user_id = 0;
     *family_id = 0;
     char hex[TOKEN_HEX_LEN + 1];
-    hash_hex(hash, hex);
+    sodium_bin2hex(hex, sizeof hex, hash, 32); /* decode(..., 'hex') reads it */
     const char *v[] = {hex};
 
     struct pg_conn *c = NULL;
@@ -325,9 +301,9 @@ int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user
     rc = pg_conn_exec(c, STMT_REFRESH_SPEND, spend_sql, 1, v, &res);
     if (rc == 0 && PQntuples(res) == 1) {
         int64_t uid = 0, fid = 0;
-        rc = parse_i64(PQgetvalue(res, 0, 0), &uid);
+        rc = pg_parse_i64(PQgetvalue(res, 0, 0), &uid);
         if (rc == 0)
-            rc = parse_i64(PQgetvalue(res, 0, 1), &fid);
+            rc = pg_parse_i64(PQgetvalue(res, 0, 1), &fid);
         if (rc == 0) {
             *user_id = uid;
             *family_id = fid;

@@ -13,3 +13,11 @@ void http_res_body(struct http_res *res, int status, const char *content_type, c
     (void)len;
     abort(); /* unreachable in the fuzz targets */
 }
+
+void http_res_header(struct http_res *res, const char *name, const char *value)
+{
+    (void)res;
+    (void)name;
+    (void)value;
+    abort(); /* unreachable in the fuzz targets */
+}

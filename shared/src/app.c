@@ -1,6 +1,8 @@
 /* app.c — the object a stage wires itself into (see app.h). */
 #include "app.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,18 +14,13 @@ struct deferred {
     struct deferred *next;
 };
 
-#define SERVICES_MAX 16
-
 struct app {
     struct config *cfg;
     struct http_server *http;
     int week;
     struct deferred *deferred; /* newest first */
-    struct {
-        const char *name;
-        void *ptr;
-    } services[SERVICES_MAX];
-    size_t nservices;
+    struct app_check checks[APP_CHECKS_MAX];
+    size_t nchecks;
 };
 
 struct app *app_new(struct config *cfg, struct http_server *http, int week)
@@ -75,22 +72,47 @@ int app_defer(struct app *app, void (*fn)(void *ctx), void *ctx)
     return 0;
 }
 
-int app_set_service(struct app *app, const char *name, void *ptr)
+struct owned {
+    void (*close)(void *ptr);
+    max_align_t data[]; /* the caller's memory, aligned for anything */
+};
+
+static void owned_release(void *ctx)
 {
-    if (app_service(app, name))
-        return ERR_CONFLICT;
-    if (app->nservices == SERVICES_MAX)
+    struct owned *o = ctx;
+    if (o->close)
+        o->close(o->data);
+    free(o);
+}
+
+void *app_calloc(struct app *app, size_t size, void (*close)(void *ptr))
+{
+    if (size > SIZE_MAX - sizeof(struct owned))
+        return NULL;
+    struct owned *o = calloc(1, sizeof *o + size);
+    if (!o)
+        return NULL;
+    o->close = close;
+    void *ptr = o->data;
+    /* On failure app_defer has already run owned_release: close sees zeroed memory. */
+    return app_defer(app, owned_release, o) == 0 ? ptr : NULL;
+}
+
+int app_add_check(struct app *app, const struct app_check *c)
+{
+    if (!c || !c->name || !c->check)
+        return ERR_INVALID;
+    for (size_t i = 0; i < app->nchecks; i++)
+        if (strcmp(app->checks[i].name, c->name) == 0)
+            return ERR_CONFLICT;
+    if (app->nchecks == APP_CHECKS_MAX)
         return ERR_NOMEM;
-    app->services[app->nservices].name = name;
-    app->services[app->nservices].ptr = ptr;
-    app->nservices++;
+    app->checks[app->nchecks++] = *c;
     return 0;
 }
 
-void *app_service(struct app *app, const char *name)
+const struct app_check *app_checks(const struct app *app, size_t *n)
 {
-    for (size_t i = 0; i < app->nservices; i++)
-        if (strcmp(app->services[i].name, name) == 0)
-            return app->services[i].ptr;
-    return NULL;
+    *n = app->nchecks;
+    return app->checks;
 }

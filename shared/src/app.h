@@ -1,12 +1,20 @@
 /* app.h — what a stage wires itself into, and what a stage is.
  *
- * The shared main() builds an app (configuration, HTTP server), asks the stage it was built with
- * to declare its configuration and then to start, runs until SIGINT/SIGTERM, and stops
- * everything in reverse order. A stage is a pair of functions; stage N's functions call stage
- * N−1's and then add that week's routes, middleware and resources. Nothing in shared/ knows
- * which weeks exist: main.c only sees the one `struct stage` the Makefile names (TASKD_STAGE). */
+ * The shared main() builds an app (configuration, HTTP server), runs the stage's process-wide
+ * initialisation, asks the stage to declare its configuration and then to start, serves until
+ * SIGINT/SIGTERM, and stops everything in reverse order. Nothing in shared/ knows which weeks
+ * exist: main.c only sees the one `struct stage` the build names (TASKD_STAGE).
+ *
+ * Stages chain by type, not by name. Stage N's start() calls typed functions of stage N−1
+ * (weeks/NN/src/stageN.h: `stageN_open(cfg, &res)` fills a struct of what later stages may use),
+ * then adds that week's routes and middleware. The app itself holds only what every stage needs
+ * the same way: the configuration, the HTTP server, clean-up in reverse order, and the list of
+ * readiness checks that GET /ready (week 2) reports. */
 #ifndef TASKD_APP_H
 #define TASKD_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 struct config;
 struct http_server;
@@ -15,16 +23,23 @@ struct app;
 struct stage {
     const char *name; /* "01-crud" */
     int week;         /* 1..12: which rows of API.md this stage serves */
-    /* Declares the configuration the stage reads. 0 or an ERR_ code. */
+    /* The stage this one is built on (NULL for stage 1). main walks the chain for the hooks
+     * below that are per stage rather than cumulative: init and commands. */
+    const struct stage *prev;
+    /* Optional: process-wide initialisation of this week's libraries (sodium_init...), run once
+     * by main before anything else, oldest stage first, while there is still one thread. 0 or
+     * an ERR_ code. */
+    int (*init)(void);
+    /* Declares the configuration the stage reads (it calls the previous stage's first). */
     int (*declare)(struct config *cfg);
     /* Builds the stage's resources and routes from the loaded configuration. 0 or an ERR_ code
      * (the stage logs why). */
     int (*start)(struct app *app);
     /* Optional: runs `taskd COMMAND ARGS...` (argv[0] is COMMAND) instead of serving, with the
-     * configuration loaded. Returns the process exit status; ERR_NOT_FOUND for a command the
-     * stage does not know. Week 2 adds `taskd migrate`. */
+     * configuration loaded. Returns the process exit status; ERR_NOT_FOUND for a command this
+     * stage does not know (main then asks the previous stage). Week 2 adds `taskd migrate`. */
     int (*command)(struct config *cfg, int argc, char **argv);
-    /* Optional: lines for `taskd --help` describing the commands. */
+    /* Optional: lines for `taskd --help` describing this stage's own commands. */
     const char *commands_help;
 };
 
@@ -37,12 +52,28 @@ int app_week(const struct app *app); /* the week of the stage being run */
  * ERR_NOMEM fn(ctx) has already been called, so the caller never leaks. */
 int app_defer(struct app *app, void (*fn)(void *ctx), void *ctx);
 
-/* Resources a stage shares with the stages built on it, by name ("task_repo"): stage 1 opens the
- * repository, stage 2 checks it in /ready. The app does not own them (use app_defer for that).
- * 0, ERR_NOMEM (the table of 16 is full) or ERR_CONFLICT (the name is taken). */
-int app_set_service(struct app *app, const char *name, void *ptr);
-/* The resource registered under name, or NULL. */
-void *app_service(struct app *app, const char *name);
+/* Zeroed memory of size bytes that the app owns: when the app stops, close(ptr) runs (if not
+ * NULL) and the memory is freed, in the same newest-first order as app_defer. Where a stage keeps
+ * its resources struct. NULL when out of memory (close is then not called). */
+void *app_calloc(struct app *app, size_t size, void (*close)(void *ptr));
+
+/* ---- readiness: what GET /ready asks ---- */
+
+/* check(ctx) returns 0 when the dependency answers. A required check that fails makes the
+ * instance not ready (503); an optional one (a cache) is reported but never a reason for 503. */
+struct app_check {
+    const char *name; /* "database", "redis"...: the key in /ready's "checks" */
+    bool required;
+    int (*check)(void *ctx);
+    void *ctx;
+};
+
+/* Adds a check (copied; name must outlive the app). Call before serving. 0, ERR_CONFLICT (the
+ * name is taken) or ERR_NOMEM (the table of APP_CHECKS_MAX is full). */
+#define APP_CHECKS_MAX 16
+int app_add_check(struct app *app, const struct app_check *c);
+/* The checks in the order added; *n gets the count. Read-only after start. */
+const struct app_check *app_checks(const struct app *app, size_t *n);
 
 /* For main.c: the app's own lifecycle. app_free runs the deferred functions, newest first. */
 struct app *app_new(struct config *cfg, struct http_server *http, int week);

@@ -79,28 +79,70 @@ static const struct config_var core_vars[] = {
      .help = "connections served at once"},
 };
 
+/* The chain of stages, oldest first: stage_01, ..., TASKD_STAGE. At most 12 weeks. */
+static size_t stage_chain(const struct stage *chain[], size_t cap)
+{
+    size_t n = 0;
+    for (const struct stage *s = &TASKD_STAGE; s && n < cap; s = s->prev)
+        n++;
+    size_t i = n;
+    for (const struct stage *s = &TASKD_STAGE; s && i > 0; s = s->prev)
+        chain[--i] = s;
+    return n;
+}
+
+#define STAGES_MAX 16
+
 static void usage(const struct config *cfg, FILE *out)
 {
-    fprintf(out, "usage: taskd [--help]%s\n\n", TASKD_STAGE.command ? " [COMMAND ARGS...]" : "");
+    const struct stage *chain[STAGES_MAX];
+    size_t n = stage_chain(chain, STAGES_MAX);
+    bool commands = false;
+    for (size_t i = 0; i < n; i++)
+        commands = commands || chain[i]->command;
+    fprintf(out, "usage: taskd [--help]%s\n\n", commands ? " [COMMAND ARGS...]" : "");
     fprintf(out,
             "The task service, stage %s. Without a command it serves HTTP until SIGINT or "
             "SIGTERM.\n\n",
             TASKD_STAGE.name);
-    if (TASKD_STAGE.commands_help)
-        fprintf(out, "Commands:\n%s\n", TASKD_STAGE.commands_help);
+    if (commands) {
+        fprintf(out, "Commands:\n");
+        for (size_t i = 0; i < n; i++)
+            if (chain[i]->commands_help)
+                fprintf(out, "%s\n", chain[i]->commands_help);
+        fprintf(out, "\n");
+    }
     fprintf(out, "Configuration comes from the environment:\n\n");
     config_print_help(cfg, out);
 }
 
-/* `taskd COMMAND ...`: a one-shot job of the stage (week 2: migrate) with the same settings. */
+/* Process-wide initialisation of every stage's libraries, oldest first, before any thread. */
+static int init_stages(void)
+{
+    const struct stage *chain[STAGES_MAX];
+    size_t n = stage_chain(chain, STAGES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int rc = chain[i]->init ? chain[i]->init() : 0;
+        if (rc != 0) {
+            fprintf(stderr, "taskd: stage %s could not initialise its libraries (%s)\n",
+                    chain[i]->name, err_str(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* `taskd COMMAND ...`: a one-shot job of a stage (week 2: migrate) with the same settings. The
+ * newest stage that knows the command runs it. */
 static int run_command(struct config *cfg, int argc, char **argv)
 {
-    int rc = TASKD_STAGE.command ? TASKD_STAGE.command(cfg, argc, argv) : ERR_NOT_FOUND;
-    if (rc == ERR_NOT_FOUND) {
-        fprintf(stderr, "taskd: unknown command '%s' (try --help)\n", argv[0]);
-        return 2;
+    for (const struct stage *s = &TASKD_STAGE; s; s = s->prev) {
+        int rc = s->command ? s->command(cfg, argc, argv) : ERR_NOT_FOUND;
+        if (rc != ERR_NOT_FOUND)
+            return rc;
     }
-    return rc;
+    fprintf(stderr, "taskd: unknown command '%s' (try --help)\n", argv[0]);
+    return 2;
 }
 
 int main(int argc, char **argv)
@@ -120,6 +162,8 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (init_stages() != 0)
+        return 1;
 
     cfg = config_new();
     if (!cfg || config_declare(cfg, core_vars, sizeof core_vars / sizeof core_vars[0]) != 0 ||

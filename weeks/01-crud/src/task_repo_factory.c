@@ -1,28 +1,26 @@
 /* task_repo_factory.c — DATABASE_URL in, a repository out (see task_repo_factory.h).
  *
- * The factory knows no backend by itself: it keeps a small table of URL schemes and the
- * function that opens each. Week 1 registers "sqlite" and "memory" at start-up; week 2 adds
- * "postgres" the same way, from its own stage, without touching this file. The table is
- * written only before the server's threads start and only read afterwards, which is why it
- * needs no lock. */
+ * The factory knows no backend by itself beyond week 1's two: it keeps a small table of URL
+ * schemes, each with the function that opens it and that function's context. Week 2 adds
+ * "postgres" the same way, from its own stage, with its pool settings as the context. A stage
+ * fills its factory before the server's threads start and only reads it afterwards, which is
+ * why it needs no lock. */
 #include "task_repo_factory.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "err.h"
 #include "log.h"
 
-#define SCHEMES_MAX     8
+struct task_repo_factory {
+    struct task_repo_backend backends[TASK_REPO_BACKENDS_MAX];
+    size_t n;
+};
+
 #define SCHEME_NAME_MAX 32 /* bytes, NUL included */
-
-static struct {
-    char name[SCHEME_NAME_MAX];
-    task_repo_open_fn open;
-} schemes[SCHEMES_MAX];
-static size_t nschemes;
-
 /* A scheme is what RFC 3986 allows: a letter, then letters, digits, '+', '-' or '.'. */
 static bool scheme_valid(const char *s, size_t n)
 {
@@ -38,52 +36,73 @@ static bool scheme_valid(const char *s, size_t n)
     return true;
 }
 
-static task_repo_open_fn scheme_find(const char *s, size_t n)
+static const struct task_repo_backend *backend_find(const struct task_repo_factory *f,
+                                                    const char *s, size_t n)
 {
-    for (size_t i = 0; i < nschemes; i++)
-        if (strlen(schemes[i].name) == n && memcmp(schemes[i].name, s, n) == 0)
-            return schemes[i].open;
+    for (size_t i = 0; i < f->n; i++)
+        if (strlen(f->backends[i].scheme) == n && memcmp(f->backends[i].scheme, s, n) == 0)
+            return &f->backends[i];
     return NULL;
 }
 
-int task_repo_register_scheme(const char *scheme, task_repo_open_fn open)
+int task_repo_factory_add(struct task_repo_factory *f, const struct task_repo_backend *b)
 {
-    if (!scheme || !open)
+    if (!f || !b || !b->scheme || !b->open)
         return ERR_INVALID;
-    size_t n = strlen(scheme);
-    if (!scheme_valid(scheme, n) || scheme_find(scheme, n))
+    size_t n = strlen(b->scheme);
+    if (!scheme_valid(b->scheme, n) || backend_find(f, b->scheme, n))
         return ERR_INVALID;
-    if (nschemes == SCHEMES_MAX)
+    if (f->n == TASK_REPO_BACKENDS_MAX)
         return ERR_NOMEM;
-    memcpy(schemes[nschemes].name, scheme, n + 1); /* n < SCHEME_NAME_MAX: checked above */
-    schemes[nschemes].open = open;
-    nschemes++;
+    f->backends[f->n++] = *b;
     return 0;
 }
 
-/* Registers scheme unless it already is, so that calling twice is harmless. */
-static int register_once(const char *scheme, task_repo_open_fn open)
+static int open_sqlite(void *ctx, const char *url, struct task_repo **out)
 {
-    if (scheme_find(scheme, strlen(scheme)))
-        return 0;
-    return task_repo_register_scheme(scheme, open);
+    (void)ctx;
+    return task_repo_sqlite_open(url, out);
 }
 
-int task_repo_register_builtin(void)
+static int open_memory(void *ctx, const char *url, struct task_repo **out)
 {
-    int rc = register_once("sqlite", task_repo_sqlite_open);
-    if (rc == 0)
-        rc = register_once("memory", task_repo_memory_open);
-    return rc;
+    (void)ctx;
+    return task_repo_memory_open(url, out);
+}
+
+int task_repo_factory_new(struct task_repo_factory **out)
+{
+    *out = NULL;
+    struct task_repo_factory *f = calloc(1, sizeof *f);
+    if (!f)
+        return ERR_NOMEM;
+    static const struct task_repo_backend week1[] = {
+        {.scheme = "sqlite", .open = open_sqlite},
+        {.scheme = "memory", .open = open_memory},
+    };
+    for (size_t i = 0; i < sizeof week1 / sizeof week1[0]; i++) {
+        int rc = task_repo_factory_add(f, &week1[i]);
+        if (rc != 0) {
+            free(f);
+            return rc;
+        }
+    }
+    *out = f;
+    return 0;
+}
+
+void task_repo_factory_free(struct task_repo_factory *f)
+{
+    free(f);
 }
 
 /* Logs that url's scheme is unknown, with the list of the known ones. Only the scheme of the
  * URL is logged, and only when it looks like one: the rest may hold a password. */
-static void log_unknown_scheme(const char *url, size_t n)
+static void log_unknown_scheme(const struct task_repo_factory *f, const char *url, size_t n)
 {
     struct buf known = BUF_INIT;
-    for (size_t i = 0; i < nschemes; i++)
-        buf_printf(&known, "%s%s:", i ? ", " : "", schemes[i].name);
+    for (size_t i = 0; i < f->n; i++)
+        buf_printf(&known, "%s%s:", i ? ", " : "", f->backends[i].scheme);
     char scheme[SCHEME_NAME_MAX] = "";
     if (scheme_valid(url, n)) {
         memcpy(scheme, url, n); /* n < SCHEME_NAME_MAX: scheme_valid checked it */
@@ -97,17 +116,18 @@ static void log_unknown_scheme(const char *url, size_t n)
     buf_free(&known);
 }
 
-int task_repo_open(const char *url, struct task_repo **out)
+int task_repo_factory_open(const struct task_repo_factory *f, const char *url,
+                           struct task_repo **out)
 {
-    if (!url || !out)
+    if (!f || !url || !out)
         return ERR_INVALID;
     *out = NULL;
     const char *colon = strchr(url, ':');
     size_t n = colon ? (size_t)(colon - url) : 0;
-    task_repo_open_fn open = colon ? scheme_find(url, n) : NULL;
-    if (!open) {
-        log_unknown_scheme(url, n);
+    const struct task_repo_backend *b = colon ? backend_find(f, url, n) : NULL;
+    if (!b) {
+        log_unknown_scheme(f, url, n);
         return ERR_INVALID;
     }
-    return open(url, out);
+    return b->open(b->ctx, url, out);
 }

@@ -1,33 +1,39 @@
 /* task_repo_factory.h — opening a repository from a URL (twelve-factor "backing services").
  *
  * "sqlite:taskd.db", "memory:", and from week 2 "postgres://...": the scheme picks the backend.
- * Each backend registers its scheme at start-up, so a later week adds a backend without touching
- * this file, and switching stores is a change of DATABASE_URL, not of code. */
+ * A factory is a small table of backends, each `{scheme, ctx, open}` like SQLite's VFS with its
+ * pAppData: ctx carries the backend's own settings (week 2's pool size), so nothing is global
+ * and two factories with different settings can live side by side (tests do). A later week adds
+ * a backend to the factory its stage builds, without touching this file; switching stores is a
+ * change of DATABASE_URL, not of code. */
 #ifndef TASKD_TASK_REPO_FACTORY_H
 #define TASKD_TASK_REPO_FACTORY_H
 
 struct task_repo;
+struct task_repo_factory;
 
-typedef int (*task_repo_open_fn)(const char *url, struct task_repo **out);
+struct task_repo_backend {
+    const char *scheme; /* "sqlite", without the colon; must outlive the factory */
+    void *ctx;          /* handed to open as is (the backend's settings); may be NULL */
+    /* Opens url (the whole DATABASE_URL, scheme included). 0 or an ERR_ code (logged). */
+    int (*open)(void *ctx, const char *url, struct task_repo **out);
+};
 
-/* Registers a scheme ("sqlite", without the colon). Call before any thread starts.
- * 0, ERR_INVALID (already registered) or ERR_NOMEM (the table of 8 is full). */
-int task_repo_register_scheme(const char *scheme, task_repo_open_fn open);
+#define TASK_REPO_BACKENDS_MAX 8
 
-/* Registers the week-1 backends: "sqlite" and "memory". Idempotent. */
-int task_repo_register_builtin(void);
+/* A factory that knows week 1's backends, "sqlite" and "memory". 0 or ERR_NOMEM. */
+int task_repo_factory_new(struct task_repo_factory **out);
+void task_repo_factory_free(struct task_repo_factory *f); /* NULL is a no-op */
+
+/* Adds a backend (the struct is copied). 0, ERR_INVALID (no open function, a scheme that RFC
+ * 3986 does not allow, or one already known) or ERR_NOMEM (TASK_REPO_BACKENDS_MAX reached). */
+int task_repo_factory_add(struct task_repo_factory *f, const struct task_repo_backend *b);
 
 /* Opens url with the backend of its scheme. ERR_INVALID for an unknown scheme (logged with the
- * list of known ones), or the backend's own error. */
-int task_repo_open(const char *url, struct task_repo **out);
-
-/* A later stage that wraps the store (week 3's cache) registers one of these as the app service
- * "task_repo_wrapper" before stage 1 starts: stage 1 then hands the repository it opened to
- * wrap, which takes ownership (also on failure) and returns the repository everything uses. */
-struct task_repo_wrapper {
-    int (*wrap)(void *ctx, struct task_repo *inner, struct task_repo **out);
-    void *ctx;
-};
+ * list of known ones, never with the rest of the URL: it may hold a password), or the backend's
+ * own error. */
+int task_repo_factory_open(const struct task_repo_factory *f, const char *url,
+                           struct task_repo **out);
 
 /* The open functions of the week-1 backends. "sqlite:PATH" ("sqlite::memory:" works too);
  * "memory:" is a process-local store for tests. */

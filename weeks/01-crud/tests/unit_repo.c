@@ -34,9 +34,10 @@
 
 enum backend { BACKEND_MEMORY, BACKEND_SQLITE, BACKEND_POSTGRES };
 
-static struct task_repo *repo; /* the test's store; fixture_close frees it */
-static char tmpdir[64];        /* the SQLite test's directory, "" for memory */
-static int64_t fake_now = T0;  /* what clock_now_us() returns during a test */
+static struct task_repo *repo;            /* the test's store; fixture_close frees it */
+static struct task_repo_factory *factory; /* week 1's backends (+ postgres: unit_repo_pg.c) */
+static char tmpdir[64];                   /* the SQLite test's directory, "" for memory */
+static int64_t fake_now = T0;             /* what clock_now_us() returns during a test */
 
 static int64_t fake_clock(void)
 {
@@ -54,8 +55,8 @@ static const char *sqlite_url(const char *file, char *buf, size_t len)
 static struct task_repo *open_url(const char *url)
 {
     struct task_repo *r = NULL;
-    int rc = task_repo_open(url, &r);
-    cr_assert_eq(rc, 0, "expected task_repo_open(\"%s\") to succeed, got %d (%s)", url, rc,
+    int rc = task_repo_factory_open(factory, url, &r);
+    cr_assert_eq(rc, 0, "expected task_repo_factory_open(\"%s\") to succeed, got %d (%s)", url, rc,
                  err_str(rc));
     cr_assert_not_null(r, "expected a repository from %s, got NULL", url);
     return r;
@@ -74,7 +75,13 @@ static void fixture_start(bool with_tmpdir)
     registered = true;
     clock_set(fake_clock);
     fake_now = T0;
-    cr_assert_eq(task_repo_register_builtin(), 0, "expected the builtin backends to register");
+    if (!factory) {
+        cr_assert_eq(task_repo_factory_new(&factory), 0,
+                     "expected a factory of the builtin backends");
+#ifdef REPO_TEST_POSTGRES
+        repo_test_pg_backends(factory); /* adds postgres:// (unit_repo_pg.c) */
+#endif
+    }
     if (with_tmpdir) {
         snprintf(tmpdir, sizeof tmpdir, "/tmp/taskd-unit-repo-XXXXXX");
         cr_assert_not_null(mkdtemp(tmpdir), "test bug: mkdtemp failed");
@@ -86,6 +93,8 @@ static void fixture_close(void)
 {
     task_repo_free(repo);
     repo = NULL;
+    task_repo_factory_free(factory);
+    factory = NULL;
     clock_set(NULL);
     if (!tmpdir[0])
         return;
@@ -1400,8 +1409,7 @@ GRADED(repo_sqlite, write_hook_writes_commit_and_roll_back_with_the_task, 3)
 
 GRADED(repo_factory, opens_the_backend_named_by_the_scheme, 1)
 {
-    fixture_start(true); /* registers the builtin backends once */
-    expect_rc(task_repo_register_builtin(), 0, "register_builtin a second time");
+    fixture_start(true); /* makes the factory of the builtin backends */
     repo = open_url("memory:");
     cr_assert_str_eq(repo->ops->name, "memory", "expected the memory backend, got %s",
                      repo->ops->name);
@@ -1416,14 +1424,16 @@ GRADED(repo_factory, opens_the_backend_named_by_the_scheme, 1)
 GRADED(repo_factory, an_unknown_scheme_is_invalid_and_logged_without_the_url, 2)
 {
     cr_redirect_stderr(); /* the log goes to stderr; read it back below */
-    expect_rc(task_repo_register_builtin(), 0, "register_builtin");
+    fixture_start(false);
     static struct task_repo dummy;
     struct task_repo *r = &dummy; /* anything but NULL, to see the open clear it */
-    expect_rc(task_repo_open("postgres://app:s3cret@db/taskd", &r), ERR_INVALID,
+    expect_rc(task_repo_factory_open(factory, "postgres://app:s3cret@db/taskd", &r), ERR_INVALID,
               "open postgres:// in week 1");
     cr_assert_null(r, "expected *out NULL after a failed open");
-    expect_rc(task_repo_open("taskd.db", &r), ERR_INVALID, "open a URL without a scheme");
-    expect_rc(task_repo_open("sqlite", &r), ERR_INVALID, "open a scheme without its colon");
+    expect_rc(task_repo_factory_open(factory, "taskd.db", &r), ERR_INVALID,
+              "open a URL without a scheme");
+    expect_rc(task_repo_factory_open(factory, "sqlite", &r), ERR_INVALID,
+              "open a scheme without its colon");
     fflush(stderr);
     FILE *err = cr_get_redirected_stderr();
     char log[4096];
@@ -1438,27 +1448,59 @@ GRADED(repo_factory, an_unknown_scheme_is_invalid_and_logged_without_the_url, 2)
                    log);
 }
 
-static int fake_open(const char *url, struct task_repo **out)
+/* A backend that answers with what its context says, and records the URL it was given. */
+struct fake_backend {
+    int answer;
+    const char *url;
+};
+
+static int fake_open(void *ctx, const char *url, struct task_repo **out)
 {
-    (void)url;
+    struct fake_backend *f = ctx;
+    f->url = url;
     *out = NULL;
-    return ERR_UNAVAILABLE;
+    return f->answer;
 }
 
-GRADED(repo_factory, register_refuses_a_taken_scheme_and_a_full_table, 2)
+GRADED(repo_factory, add_refuses_a_taken_scheme_and_a_full_table, 2)
 {
-    expect_rc(task_repo_register_builtin(), 0, "register_builtin");
-    expect_rc(task_repo_register_scheme("sqlite", fake_open), ERR_INVALID,
-              "registering sqlite twice");
-    expect_rc(task_repo_register_scheme("bad scheme", fake_open), ERR_INVALID,
-              "registering a scheme with a space");
+    fixture_start(false);
+    struct fake_backend fake = {.answer = ERR_UNAVAILABLE};
+    struct task_repo_backend b = {.scheme = "sqlite", .ctx = &fake, .open = fake_open};
+    expect_rc(task_repo_factory_add(factory, &b), ERR_INVALID, "adding sqlite twice");
+    b.scheme = "bad scheme";
+    expect_rc(task_repo_factory_add(factory, &b), ERR_INVALID, "adding a scheme with a space");
+    b = (struct task_repo_backend){.scheme = "a0", .ctx = &fake, .open = NULL};
+    expect_rc(task_repo_factory_add(factory, &b), ERR_INVALID, "adding a backend without open");
     static const char *const more[] = {"a1", "a2", "a3", "a4", "a5", "a6"};
-    for (size_t i = 0; i < 6; i++)
-        expect_rc(task_repo_register_scheme(more[i], fake_open), 0, "registering a new scheme");
-    expect_rc(task_repo_register_scheme("ninth", fake_open), ERR_NOMEM,
-              "registering a ninth scheme");
+    for (size_t i = 0; i < 6; i++) {
+        b = (struct task_repo_backend){.scheme = more[i], .ctx = &fake, .open = fake_open};
+        expect_rc(task_repo_factory_add(factory, &b), 0, "adding a new scheme");
+    }
+    b.scheme = "ninth";
+    expect_rc(task_repo_factory_add(factory, &b), ERR_NOMEM, "adding a ninth scheme");
     struct task_repo *r = NULL;
-    expect_rc(task_repo_open("a3://x", &r), ERR_UNAVAILABLE,
-              "open of a registered scheme returns its backend's answer");
+    expect_rc(task_repo_factory_open(factory, "a3://x", &r), ERR_UNAVAILABLE,
+              "open of an added scheme returns its backend's answer");
+    cr_assert(fake.url && strcmp(fake.url, "a3://x") == 0,
+              "expected the backend to get its context and the whole URL, got %s",
+              fake.url ? fake.url : "(not called)");
+}
+
+GRADED(repo_factory, two_factories_are_independent, 1)
+{
+    cr_redirect_stderr(); /* the failed open logs the unknown scheme: not this test's subject */
+    fixture_start(false);
+    struct task_repo_factory *other = NULL;
+    cr_assert_eq(task_repo_factory_new(&other), 0, "expected a second factory");
+    struct fake_backend fake = {.answer = ERR_CONFLICT};
+    struct task_repo_backend b = {.scheme = "extra", .ctx = &fake, .open = fake_open};
+    expect_rc(task_repo_factory_add(other, &b), 0, "adding a scheme to the second factory");
+    struct task_repo *r = NULL;
+    int rc = task_repo_factory_open(other, "extra:x", &r);
+    int rc_first = task_repo_factory_open(factory, "extra:x", &r);
+    task_repo_factory_free(other);
+    expect_rc(rc, ERR_CONFLICT, "open through the factory that knows the scheme");
+    expect_rc(rc_first, ERR_INVALID, "open through a factory that was never told of it");
 }
 #endif /* REPO_TEST_POSTGRES */

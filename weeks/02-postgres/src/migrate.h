@@ -36,4 +36,9 @@ int migrate_run(PGconn *conn, const struct migration *list, size_t n, FILE *repo
 int migrate_status(PGconn *conn, const struct migration *list, size_t n, FILE *out,
                    size_t *pending);
 
+/* A connection of its own for the runner (application_name "taskd-migrate"), with NOTICEs
+ * quieted: it holds a session lock, so it must not be one of a pool's. NULL when the database
+ * does not answer (logged, without the URL: it may hold a password). Close with PQfinish. */
+PGconn *migrate_connect(const char *url, int connect_timeout_s);
+
 #endif

@@ -3,59 +3,46 @@
  * /health (week 1) answers "is the process up?": an orchestrator restarts a process that
  * fails it. /ready answers "can it serve requests right now?": a load balancer stops sending
  * traffic to an instance that fails it, without restarting it — restarting would not bring the
- * database back. So /ready asks the database, every time, and names what is down. Only the
- * required services count; week 3 adds optional ones (a cache) as "ok"/"down" lines that do
- * not change the status. */
+ * database back. So /ready asks, every time, each check the stages added to the app (stage 2
+ * the database, required; week 3 a cache and the queue's Redis, optional: "ok"/"down" lines
+ * that do not change the status), and names what is down. */
 #include "ready_http.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
 #include "err.h"
 #include "http.h"
 #include "problem.h"
-#include "task_repo.h"
-
-#define OPTIONAL_MAX 8
-
-/* Filled before the server starts and only read afterwards, so no lock is needed. */
-static struct {
-    const char *name;
-    int (*check)(void *ctx);
-    void *ctx;
-} optional[OPTIONAL_MAX];
-static size_t noptional;
-
-int ready_add_optional(const char *name, int (*check)(void *ctx), void *ctx)
-{
-    if (noptional == OPTIONAL_MAX)
-        return ERR_NOMEM;
-    optional[noptional].name = name;
-    optional[noptional].check = check;
-    optional[noptional].ctx = ctx;
-    noptional++;
-    return 0;
-}
 
 static void ready(struct http_req *req, struct http_res *res, void *ctx)
 {
     (void)req;
-    struct app *app = ctx;
-    struct task_repo *repo = app_service(app, "task_repo");
-    bool db_ok = repo && task_repo_ping(repo) == 0;
+    const struct app *app = ctx;
+    size_t n = 0;
+    const struct app_check *c = app_checks(app, &n);
     cJSON *body = cJSON_CreateObject();
     cJSON *checks = body ? cJSON_AddObjectToObject(body, "checks") : NULL;
-    bool built = checks && cJSON_AddStringToObject(checks, "database", db_ok ? "ok" : "down");
-    for (size_t i = 0; built && i < noptional; i++)
-        built = cJSON_AddStringToObject(checks, optional[i].name,
-                                        optional[i].check(optional[i].ctx) == 0 ? "ok" : "down");
+    bool built = checks != NULL, ready = true;
+    char down[256] = ""; /* the required ones that failed, for the detail */
+    for (size_t i = 0; built && i < n; i++) {
+        bool ok = c[i].check(c[i].ctx) == 0;
+        built = cJSON_AddStringToObject(checks, c[i].name, ok ? "ok" : "down") != NULL;
+        if (!ok && c[i].required) {
+            size_t used = strlen(down);
+            snprintf(down + used, sizeof down - used, "%s%s", ready ? "" : ", ", c[i].name);
+            ready = false;
+        }
+    }
     if (!built) {
         cJSON_Delete(body);
         problem_send_err(res, ERR_NOMEM, NULL);
         return;
     }
-    if (db_ok) {
+    if (ready) {
         cJSON_AddStringToObject(body, "status", "ready");
         http_res_json(res, 200, body);
     } else {
@@ -63,7 +50,9 @@ static void ready(struct http_req *req, struct http_res *res, void *ctx)
         cJSON_AddStringToObject(body, "type", "about:blank");
         cJSON_AddStringToObject(body, "title", http_reason_phrase(503));
         cJSON_AddNumberToObject(body, "status", 503);
-        cJSON_AddStringToObject(body, "detail", "a required backing service is down: database");
+        char detail[300];
+        snprintf(detail, sizeof detail, "a required backing service is down: %s", down);
+        cJSON_AddStringToObject(body, "detail", detail);
         http_res_header(res, "Retry-After", "1");
         char *text = cJSON_PrintUnformatted(body);
         if (text)

@@ -63,15 +63,6 @@ struct pg_repo {
     unsigned char key[TASK_REPO_KEY_BYTES];
 };
 
-static struct pg_repo_settings settings = {
-    .pool_size = 10, .wait_ms = 2000, .connect_timeout_s = 2};
-
-void task_repo_pg_configure(const struct pg_repo_settings *s)
-{
-    if (s)
-        settings = *s;
-}
-
 static struct pg_repo *pg_of(struct task_repo *r)
 {
     return (struct pg_repo *)r;
@@ -635,18 +626,15 @@ static const struct task_repo_ops pg_ops = {
 
 /* ------------------------------------------------------------------ open */
 
-int task_repo_pg_open(const char *url, struct task_repo **out)
+int task_repo_pg_open(const struct pg_repo_settings *settings, const char *url,
+                      struct task_repo **out)
 {
-    if (!out)
+    if (!out || !settings)
         return ERR_INVALID;
     *out = NULL;
     if (!url || (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0)) {
         log_msg(LOG_ERROR, "a PostgreSQL DATABASE_URL is postgres://USER:PASSWORD@HOST:PORT/DB");
         return ERR_INVALID;
-    }
-    if (sodium_init() < 0) {
-        log_msg(LOG_ERROR, "libsodium cannot initialise: no source of randomness for the key");
-        return ERR_INTERNAL;
     }
     struct pg_repo *r = calloc(1, sizeof *r);
     if (!r)
@@ -657,9 +645,9 @@ int task_repo_pg_open(const char *url, struct task_repo **out)
     }
     r->base.ops = &pg_ops;
     struct pg_pool_options po = {.url = url,
-                                 .size = settings.pool_size,
-                                 .wait_ms = settings.wait_ms,
-                                 .connect_timeout_s = settings.connect_timeout_s};
+                                 .size = settings->pool_size,
+                                 .wait_ms = settings->wait_ms,
+                                 .connect_timeout_s = settings->connect_timeout_s};
     int rc = pg_pool_new(&po, &r->pool);
     if (rc == 0)
         rc = list_sql_build(r);

@@ -12,12 +12,12 @@ struct pg_repo_settings {
     int connect_timeout_s; /* DB_CONNECT_TIMEOUT_SECONDS */
 };
 
-/* Settings for repositories opened after this call (stage 2 calls it before any thread). */
-void task_repo_pg_configure(const struct pg_repo_settings *s);
-
 /* "postgres://user:password@host:port/db" (or postgresql://): a pool of connections to a
- * migrated database. Registered with the factory under both schemes by stage 2. Fails with
- * ERR_UNAVAILABLE when the database does not answer now. */
-int task_repo_pg_open(const char *url, struct task_repo **out);
+ * migrated database, sized by settings (read only during the call). Stage 2 adds it to its
+ * factory under both schemes, with its settings as the backend's context. Fails with
+ * ERR_UNAVAILABLE when the database does not answer now. Needs libsodium initialised
+ * (stage1_init) for the instance key. */
+int task_repo_pg_open(const struct pg_repo_settings *settings, const char *url,
+                      struct task_repo **out);
 
 #endif

@@ -166,8 +166,7 @@ GRADED(pg_repo, the_write_hook_commits_and_rolls_back_with_the_task, 3)
     const char *url = pg_test_migrated_url();
     PGconn *admin = pg_test_connect(url);
     PQclear(PQexec(admin, "CREATE TABLE hook_log (task_id bigint, event int)"));
-    struct task_repo *r = NULL;
-    cr_assert_eq(task_repo_open(url, &r), 0, "expected the repository to open");
+    struct task_repo *r = pg_test_repo_open(url);
     bool fail = false;
     task_repo_set_write_hook(r, insert_log_hook, &fail);
     struct scope sc = {.owner_id = 1};

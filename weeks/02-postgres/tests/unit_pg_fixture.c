@@ -48,13 +48,6 @@ long long pg_test_scalar(PGconn *c, const char *sql)
 
 const char *pg_test_migrated_url(void)
 {
-    static int registered;
-    if (!registered) {
-        cr_assert_eq(task_repo_register_builtin(), 0, "expected the builtin backends to register");
-        cr_assert_eq(task_repo_register_scheme("postgres", task_repo_pg_open), 0,
-                     "expected the postgres scheme to register");
-        registered = 1;
-    }
     const char *url = pg_test_fresh_url();
     PGconn *c = pg_test_connect(url);
     log_set_level(LOG_WARN); /* "migration applied", once per test, is noise here */
@@ -62,4 +55,31 @@ const char *pg_test_migrated_url(void)
     PQfinish(c);
     cr_assert_eq(rc, 0, "expected the migrations to apply to a fresh database, got %d", rc);
     return url;
+}
+
+/* DB_POOL_SIZE, DB_POOL_WAIT_MS and DB_CONNECT_TIMEOUT_SECONDS at their defaults. */
+static struct pg_repo_settings test_settings = {
+    .pool_size = 10, .wait_ms = 2000, .connect_timeout_s = 2};
+
+static int open_postgres(void *ctx, const char *url, struct task_repo **out)
+{
+    return task_repo_pg_open(ctx, url, out);
+}
+
+void pg_test_add_backends(struct task_repo_factory *f)
+{
+    static const char *const schemes[] = {"postgres", "postgresql"};
+    for (size_t i = 0; i < 2; i++) {
+        struct task_repo_backend b = {
+            .scheme = schemes[i], .ctx = &test_settings, .open = open_postgres};
+        cr_assert_eq(task_repo_factory_add(f, &b), 0, "expected %s:// to be added", schemes[i]);
+    }
+}
+
+struct task_repo *pg_test_repo_open(const char *url)
+{
+    struct task_repo *r = NULL;
+    int rc = task_repo_pg_open(&test_settings, url, &r);
+    cr_assert_eq(rc, 0, "expected the PostgreSQL repository to open, got %d", rc);
+    return r;
 }

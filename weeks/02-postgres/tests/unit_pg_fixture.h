@@ -12,9 +12,15 @@
 /* A new, empty database's URL (static storage, overwritten by the next call); the test fails
  * with an explanation when TK_FRESH_DB_CMD is missing or fails. */
 const char *pg_test_fresh_url(void);
-/* The same, with this binary's migrations applied and the "postgres" scheme registered: what
- * task_repo_open needs. */
+/* The same, with this binary's migrations applied. */
 const char *pg_test_migrated_url(void);
+/* Adds postgres:// and postgresql:// to f, with the stage's default pool settings. */
+struct task_repo_factory;
+void pg_test_add_backends(struct task_repo_factory *f);
+/* A PostgreSQL task store on url, with the stage's default pool settings (the test fails if it
+ * does not open). */
+struct task_repo;
+struct task_repo *pg_test_repo_open(const char *url);
 /* A plain libpq connection to url (the test fails if it cannot connect); caller PQfinishes. */
 PGconn *pg_test_connect(const char *url);
 /* Runs sql on c and returns the first column of the first row as a number (-1: no row). */

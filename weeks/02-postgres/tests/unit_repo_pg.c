@@ -7,7 +7,8 @@
  * task_repo_pg.c has to agree with the C definitions in task_repo.c, exactly as SQLite's does. */
 #include "unit_pg_fixture.h"
 
-#define REPO_TEST_POSTGRES 1
-#define repo_test_pg_url   pg_test_migrated_url
+#define REPO_TEST_POSTGRES    1
+#define repo_test_pg_url      pg_test_migrated_url
+#define repo_test_pg_backends pg_test_add_backends
 
 #include "../../01-crud/tests/unit_repo.c"

@@ -3,15 +3,14 @@
  * The second process of the service: where taskd answers HTTP and only records that work is
  * wanted (a job row, an id pushed to Redis), taskd-worker does the work (worker.h). Run one or
  * several beside taskd, against the same DATABASE_URL and REDIS_URL. This file is only the
- * wiring: settings from the environment (config.h, the same rules as taskd: every bad value is
- * reported before anything starts, exit 2), the connections, the signals, and the loop.
+ * wiring: settings from the environment (stage 3's own, declared and opened by the same
+ * functions taskd uses — stage3.h — plus the worker's), the signals, and the loop.
  *
  * Exit status: 0 after a stop signal with the job in hand finished; 1 when a second signal
  * gave the job in hand back to the queue unfinished, or when start-up failed (out of memory, a
  * schema older than this binary); 2 for a bad configuration. */
 #include <libpq-fe.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,48 +22,12 @@
 #include "err.h"
 #include "log.h"
 #include "mailer.h"
-#include "migrate.h"
-#include "pg_pool.h"
-#include "queue.h"
-#include "task_repo.h"
-#include "task_repo_factory.h"
-#include "store_ns.h"
-#include "task_repo_pg.h"
+#include "stage3.h"
 #include "worker.h"
 
-/* The worker runs one job at a time: the jobs pool needs a connection for the loop, the task
- * store's pool one for the handler that reads tasks. A spare in each absorbs a broken one. */
-#define POOL_SIZE         2
-#define POOL_WAIT_MS      2000
-#define CONNECT_TIMEOUT_S 2
-
+/* The worker's own settings; stage 3's (DATABASE_URL, REDIS_URL, QUEUE_PREFIX, the pools...)
+ * come from stage3_declare, exactly as taskd declares them. */
 static const struct config_var vars[] = {
-    {.name = "DATABASE_URL",
-     .kind = CONFIG_STRING,
-     .min = 1,
-     .max = 4096,
-     .secret = true,
-     .required = true,
-     .help = "the PostgreSQL database of taskd: postgres://USER:PASSWORD@HOST:PORT/DB"},
-    {.name = "REDIS_URL",
-     .kind = CONFIG_STRING,
-     .min = 1,
-     .max = 1024,
-     .secret = true,
-     .required = true,
-     .help = "the Redis of the job queue: redis://HOST:PORT[/DB]"},
-    {.name = "QUEUE_PREFIX",
-     .kind = CONFIG_STRING,
-     .default_value = "taskd",
-     .min = 1,
-     .max = 64,
-     .help = "prefix of the queue's Redis keys (the same as taskd's)"},
-    {.name = "WORKER_VISIBILITY_SECONDS",
-     .kind = CONFIG_INT,
-     .default_value = "30",
-     .min = 1,
-     .max = 3600,
-     .help = "lease of a claimed job: if the worker dies, the job runs again after this"},
     {.name = "JOB_MAX_ATTEMPTS",
      .kind = CONFIG_INT,
      .default_value = "5",
@@ -171,8 +134,7 @@ static bool has_prefix(const char *s, const char *prefix)
 static int check_settings(const struct config *cfg)
 {
     int rc = 0;
-    const char *db = config_get(cfg, "DATABASE_URL");
-    if (!has_prefix(db, "postgres://") && !has_prefix(db, "postgresql://")) {
+    if (!stage2_is_postgres_url(config_get(cfg, "DATABASE_URL"))) {
         fprintf(stderr, "DATABASE_URL: must be postgres://USER:PASSWORD@HOST:PORT/DB (the worker "
                         "shares taskd's PostgreSQL database)\n");
         rc = ERR_INVALID;
@@ -203,13 +165,13 @@ static int check_settings(const struct config *cfg)
     return rc;
 }
 
-/* Waits (one check a second) until the database answers or a stop signal comes: a worker
- * started before its database is not a failure, just early. The pool logs the outage once. */
-static int wait_for_database(struct pg_pool *pool)
+/* Waits (one try a second) until the database answers or a stop signal comes: a worker
+ * started before its database is not a failure, just early. */
+static int wait_for_database(const char *url)
 {
     bool logged = false;
     while (stop_signals == 0) {
-        if (pg_pool_check(pool) == 0)
+        if (PQping(url) == PQPING_OK)
             return 0;
         if (!logged)
             log_msg(LOG_WARN, "waiting for PostgreSQL: retrying every second");
@@ -220,34 +182,26 @@ static int wait_for_database(struct pg_pool *pool)
     return ERR_UNAVAILABLE;
 }
 
-/* Refuses to run on a schema older than this binary: every job would fail on a missing table. */
-static int schema_current(struct pg_pool *pool)
+/* Every bad setting is reported before anything starts: 0, or the exit status (2). */
+static int load_settings(struct config *cfg)
 {
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(pool, &c);
-    if (rc != 0)
-        return rc;
-    size_t pending = 0;
-    rc = migrate_status(pg_conn_raw(c), migrations, migrations_count, NULL, &pending);
-    pg_pool_release(pool, c);
-    if (rc == 0 && pending > 0) {
-        log_kv(LOG_ERROR, "the database schema is behind this binary: run `taskd migrate`",
-               (struct log_kv[]){LOG_INT("pending", (long long)pending)}, 1);
-        rc = ERR_CONFLICT;
+    if (config_load(cfg, stderr) != 0 || check_settings(cfg) != 0) {
+        fprintf(stderr, "taskd-worker: fix the configuration above (see taskd-worker --help)\n");
+        return 2;
     }
-    return rc;
+    enum log_level level = LOG_INFO;
+    log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
+    log_set_level(level);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     int rc = 1;
-    bool started = false, curl_ready = false;
+    bool started = false, curl_ready = false, opened = false;
     char worker_id[300] = "";
-    char queue_prefix[160] = "";
     struct config *cfg = NULL;
-    struct pg_pool *pool = NULL;
-    struct queue *q = NULL;
-    struct task_repo *repo = NULL;
+    struct stage3 res = {0};
     struct worker *w = NULL;
 
     if (install_signals() != 0) {
@@ -255,7 +209,8 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg = config_new();
-    if (!cfg || config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0) {
+    if (!cfg || stage3_declare(cfg) != 0 ||
+        config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0) {
         fprintf(stderr, "taskd-worker: out of memory\n");
         goto done;
     }
@@ -271,64 +226,26 @@ int main(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    if (config_load(cfg, stderr) != 0 || check_settings(cfg) != 0) {
-        fprintf(stderr, "taskd-worker: fix the configuration above (see taskd-worker --help)\n");
-        rc = 2;
+    if ((rc = load_settings(cfg)) != 0)
         goto done;
-    }
-    enum log_level level = LOG_INFO;
-    log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
-    log_set_level(level);
-
-    if (sodium_init() < 0 || mailer_global_init() != 0) {
+    rc = 1;
+    /* The process-wide initialisation taskd's main does through the stage's init hook, plus
+     * libcurl's for the mailer: once, before any thread. */
+    if (stage1_init() != 0 || mailer_global_init() != 0) {
         log_msg(LOG_ERROR, "cannot initialise libsodium or libcurl");
         goto done;
     }
     curl_ready = true;
-    task_repo_pg_configure(&(struct pg_repo_settings){
-        .pool_size = POOL_SIZE, .wait_ms = POOL_WAIT_MS, .connect_timeout_s = CONNECT_TIMEOUT_S});
-    if (task_repo_register_builtin() != 0 ||
-        task_repo_register_scheme("postgres", task_repo_pg_open) != 0 ||
-        task_repo_register_scheme("postgresql", task_repo_pg_open) != 0) {
-        log_msg(LOG_ERROR, "cannot register the PostgreSQL backend");
-        goto done;
-    }
-    const char *db_url = config_get(cfg, "DATABASE_URL");
-    struct pg_pool_options po = {.url = db_url,
-                                 .size = POOL_SIZE,
-                                 .wait_ms = POOL_WAIT_MS,
-                                 .connect_timeout_s = CONNECT_TIMEOUT_S};
-    int visibility = (int)config_get_int(cfg, "WORKER_VISIBILITY_SECONDS");
-    int orc = pg_pool_new(&po, &pool);
-    if (orc != 0) {
-        /* Neither connects yet, so ERR_INVALID can only be a URL they cannot parse. */
-        log_kv(LOG_ERROR, "cannot set up the PostgreSQL pool or the Redis queue",
-               (struct log_kv[]){LOG_STR("error", err_str(orc))}, 1);
-        rc = orc == ERR_INVALID ? 2 : 1;
-        goto done;
-    }
-    if (wait_for_database(pool) != 0) {
+    if (wait_for_database(config_get(cfg, "DATABASE_URL")) != 0) {
         rc = 0; /* stopped while waiting: nothing was started, nothing is lost */
         goto done;
     }
-    if (task_repo_open(db_url, &repo) != 0) {
-        log_msg(LOG_ERROR, "cannot open the task store at DATABASE_URL");
-        goto done;
-    }
-    if (schema_current(pool) != 0)
-        goto done;
-    /* The queue's keys are named after the database, exactly as taskd names them (store_ns.h):
-     * several databases may share one Redis. */
-    char ns[STORE_NS_LEN + 1];
-    if (store_namespace(repo, ns) != 0) {
-        log_msg(LOG_ERROR, "cannot read the database's instance key (its namespace in Redis)");
-        goto done;
-    }
-    snprintf(queue_prefix, sizeof queue_prefix, "%s:%s", config_get(cfg, "QUEUE_PREFIX"), ns);
-    struct queue_options qo = {
-        .url = config_get(cfg, "REDIS_URL"), .prefix = queue_prefix, .visibility_s = visibility};
-    if ((orc = queue_open(&qo, &q)) != 0) {
-        log_kv(LOG_ERROR, "cannot set up the Redis queue",
+    /* The same resources as taskd's, opened by the same function: the store, the queue under
+     * this database's namespace, the jobs pool. It refuses a schema older than this binary. */
+    int orc = stage3_open(cfg, &res);
+    opened = true;
+    if (orc != 0) {
+        log_kv(LOG_ERROR, "cannot open stage 3's resources (see above)",
                (struct log_kv[]){LOG_STR("error", err_str(orc))}, 1);
         rc = orc == ERR_INVALID ? 2 : 1;
         goto done;
@@ -339,6 +256,7 @@ int main(int argc, char **argv)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     snprintf(worker_id, sizeof worker_id, "%s:%ld", host, (long)getpid());
+    int visibility = (int)config_get_int(cfg, "WORKER_VISIBILITY_SECONDS");
     struct worker_options wo = {
         .worker_id = worker_id,
         .visibility_s = visibility,
@@ -352,11 +270,11 @@ int main(int argc, char **argv)
         .mail = {.smtp_url = config_get(cfg, "SMTP_URL"), .from = config_get(cfg, "SMTP_FROM")},
         .stop_signals = &stop_signals,
     };
-    if (worker_new(&wo, pool, repo, q, &w) != 0) {
+    if (worker_new(&wo, res.jobs_pool, res.s2.s1.repo, res.queue, &w) != 0) {
         log_msg(LOG_ERROR, "out of memory at start-up");
         goto done;
     }
-    struct log_kv kv[] = {LOG_STR("worker", worker_id), LOG_STR("queue_prefix", queue_prefix),
+    struct log_kv kv[] = {LOG_STR("worker", worker_id), LOG_STR("queue_prefix", res.prefix),
                           LOG_INT("visibility_s", visibility),
                           LOG_STR("reminders", wo.notify_email ? "on" : "off")};
     log_kv(LOG_INFO, "worker started", kv, 4);
@@ -366,9 +284,8 @@ int main(int argc, char **argv)
     rc = worker_run(w, &interrupted) == 0 && !interrupted ? 0 : 1;
 done:
     worker_free(w);
-    task_repo_free(repo);
-    queue_free(q);
-    pg_pool_free(pool);
+    if (opened)
+        stage3_close(&res);
     if (curl_ready)
         mailer_global_cleanup();
     config_free(cfg);

@@ -405,10 +405,9 @@ static int64_t fake_clock(void)
 
 static struct task_repo *memory_repo(void)
 {
-    cr_assert_eq(task_repo_register_builtin(), 0, "expected the builtin backends to register");
     clock_set(fake_clock);
     struct task_repo *r = NULL;
-    int rc = task_repo_open("memory:", &r);
+    int rc = task_repo_memory_open("memory:", &r);
     cr_assert_eq(rc, 0, "expected the memory repository to open, got %d", rc);
     return r;
 }

@@ -186,10 +186,9 @@ static void fixture_start(struct task_repo *repo, bool with_user_mw)
     if (repo) {
         fx.repo = repo;
     } else {
-        cr_assert_eq(task_repo_register_builtin(), 0, "expected the builtin backends to register");
-        int rc = task_repo_open("memory:", &fx.repo);
-        cr_assert_eq(rc, 0, "expected task_repo_open(\"memory:\") to succeed, got %d (%s)", rc,
-                     err_str(rc));
+        int rc = task_repo_memory_open("memory:", &fx.repo);
+        cr_assert_eq(rc, 0, "expected task_repo_memory_open(\"memory:\") to succeed, got %d (%s)",
+                     rc, err_str(rc));
     }
     /* The handlers under test read no settings, so the configuration stays empty; the server's
      * options are main.c's defaults written out, on a port the kernel picks. */

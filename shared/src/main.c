@@ -18,6 +18,7 @@
 #include "http.h"
 #include "http_log.h"
 #include "log.h"
+#include "log_config.h"
 
 #ifndef TASKD_STAGE
 #error "build with -DTASKD_STAGE=stage_NN (the Makefile does)"
@@ -37,11 +38,6 @@ static const struct config_var core_vars[] = {
      .min = 2,
      .max = 64,
      .help = "numeric address to listen on (0.0.0.0 or :: for every interface)"},
-    {.name = "LOG_LEVEL",
-     .kind = CONFIG_ENUM,
-     .default_value = "info",
-     .choices = "debug|info|warn|error",
-     .help = "least severe log level written to stderr"},
     {.name = "MAX_BODY_BYTES",
      .kind = CONFIG_INT,
      .default_value = "1048576",
@@ -167,7 +163,7 @@ int main(int argc, char **argv)
 
     cfg = config_new();
     if (!cfg || config_declare(cfg, core_vars, sizeof core_vars / sizeof core_vars[0]) != 0 ||
-        TASKD_STAGE.declare(cfg) != 0) {
+        log_config_declare(cfg) != 0 || TASKD_STAGE.declare(cfg) != 0) {
         fprintf(stderr, "taskd: out of memory\n");
         goto done;
     }
@@ -188,9 +184,7 @@ int main(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    enum log_level level = LOG_INFO;
-    log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
-    log_set_level(level);
+    log_config_apply(cfg);
     if (argc > 1) {
         rc = run_command(cfg, argc - 1, argv + 1);
         goto done;

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "log_config.h"
 #include "mailer.h"
 #include "stage3.h"
 #include "worker.h"
@@ -69,11 +70,6 @@ static const struct config_var vars[] = {
      .min = 1,
      .max = 3600,
      .help = "how often the tasks table is scanned for reminders to plan"},
-    {.name = "LOG_LEVEL",
-     .kind = CONFIG_ENUM,
-     .default_value = "info",
-     .choices = "debug|info|warn|error",
-     .help = "least severe log level written to stderr"},
     {.name = "FAULT_FAIL_EXPORT_ATTEMPTS",
      .kind = CONFIG_INT,
      .default_value = "0",
@@ -189,9 +185,7 @@ static int load_settings(struct config *cfg)
         fprintf(stderr, "taskd-worker: fix the configuration above (see taskd-worker --help)\n");
         return 2;
     }
-    enum log_level level = LOG_INFO;
-    log_level_parse(config_get(cfg, "LOG_LEVEL"), &level);
-    log_set_level(level);
+    log_config_apply(cfg);
     return 0;
 }
 
@@ -209,7 +203,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg = config_new();
-    if (!cfg || stage3_declare(cfg) != 0 ||
+    if (!cfg || log_config_declare(cfg) != 0 || stage3_declare(cfg) != 0 ||
         config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0) {
         fprintf(stderr, "taskd-worker: out of memory\n");
         goto done;

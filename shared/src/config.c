@@ -241,3 +241,11 @@ void config_print_help(const struct config *cfg, FILE *out)
         fputc('\n', out);
     }
 }
+
+bool config_help_requested(int argc, char *const argv[])
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}

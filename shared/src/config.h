@@ -48,4 +48,8 @@ long long config_get_int(const struct config *cfg, const char *name);
 /* Prints "NAME  help (default: X)" for every declared variable. */
 void config_print_help(const struct config *cfg, FILE *out);
 
+/* True when the command line asks for help (--help or -h anywhere): every program answers it
+ * before loading anything, so help works even with a broken environment. */
+bool config_help_requested(int argc, char *const argv[]);
+
 #endif

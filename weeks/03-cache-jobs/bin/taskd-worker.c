@@ -208,12 +208,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "taskd-worker: out of memory\n");
         goto done;
     }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(cfg, stdout);
-            rc = 0;
-            goto done;
-        }
+    if (config_help_requested(argc, argv)) {
+        usage(cfg, stdout);
+        rc = 0;
+        goto done;
     }
     if (argc > 1) {
         fprintf(stderr, "taskd-worker: unexpected argument '%s' (try --help)\n", argv[1]);

@@ -246,8 +246,8 @@ bench: week-$(LAST_WEEK) ## wrk on the newest stage beside nginx's return-200 ce
 # ---- fuzzing: libFuzzer + ASan/UBSan over the code that reads client input ----
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := json time
-FUZZ_SRCS_json := shared/src/json.c shared/src/problem.c shared/src/buf.c shared/src/utf8.c \
-	shared/src/timeutil.c shared/src/err.c weeks/01-crud/src/task.c shared/fuzz/http_res_stub.c
+FUZZ_SRCS_json := shared/src/json.c shared/src/field_errors.c shared/src/buf.c shared/src/utf8.c \
+	shared/src/timeutil.c shared/src/err.c weeks/01-crud/src/task.c
 FUZZ_SRCS_time := shared/src/timeutil.c
 build/fuzz/%: shared/fuzz/fuzz_%.c $$(FUZZ_SRCS_%) | deps-quiet
 	@bash shared/scripts/install-deps.sh --quiet fuzz

@@ -4,12 +4,13 @@
  * the task rules for create and for patch, and rendering a valid task back to JSON. libFuzzer
  * mutates inputs to reach new branches; AddressSanitizer and UBSan turn any out-of-bounds read,
  * leak or undefined behaviour into a crash with a reproducer file. `make fuzz` runs it. */
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "field_errors.h"
 #include "json.h"
-#include "problem.h"
 #include "task.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -10,6 +10,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -25,7 +26,6 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
-#include "problem.h"
 
 #define ROUTES_MAX      64
 #define SEGMENTS_MAX    8
@@ -161,6 +161,84 @@ void http_res_empty(struct http_res *res, int status)
     res->content_type = NULL;
     res->body_len = 0;
     res->status = status;
+}
+
+const char *http_reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+void http_res_problem_members(struct http_res *res, int status, const char *detail,
+                              const char *members, size_t len)
+{
+    struct buf b = BUF_INIT;
+    const char *title = http_reason_phrase(status);
+    buf_puts(&b, "{\"type\":\"about:blank\",\"title\":");
+    buf_json_string(&b, title, strlen(title));
+    buf_printf(&b, ",\"status\":%d", status);
+    if (detail) {
+        buf_puts(&b, ",\"detail\":");
+        buf_json_string(&b, detail, strlen(detail));
+    }
+    if (members && len) {
+        buf_putc(&b, ',');
+        buf_append(&b, members, len);
+    }
+    buf_putc(&b, '}');
+    if (b.failed) {
+        /* Out of memory while describing an error: answer 500 with a body that needs no
+         * building (send_response relies on this when a handler runs out of memory). */
+        static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
+                                  "\"status\":500}";
+        http_res_body(res, 500, "application/problem+json", oom, sizeof oom - 1);
+    } else {
+        http_res_body(res, status, "application/problem+json", b.data, b.len);
+    }
+    buf_free(&b);
+}
+
+void http_res_problem(struct http_res *res, int status, const char *detail)
+{
+    http_res_problem_members(res, status, detail, NULL, 0);
 }
 
 int http_res_status(const struct http_res *res)
@@ -522,13 +600,11 @@ static enum MHD_Result send_response(struct http_req *req)
     struct http_res *res = &req->res;
     if (res->failed || res->status == 0) {
         /* The handler ran out of memory (or forgot to answer): a bug or an outage, never the
-         * client's fault, and the one place a 500 comes from. */
-        static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server "
-                                   "Error\",\"status\":500}";
+         * client's fault. */
         log_kv(LOG_ERROR, "response could not be built",
                (struct log_kv[]){LOG_STR("request_id", req->id)}, 1);
         res_clear(res);
-        http_res_body(res, 500, "application/problem+json", body, sizeof body - 1);
+        http_res_problem(res, 500, NULL);
     }
     struct MHD_Response *r = NULL;
     if (res->body) {
@@ -557,14 +633,14 @@ static enum MHD_Result send_response(struct http_req *req)
 
 static enum MHD_Result answer_problem(struct http_req *req, int status, const char *detail)
 {
-    problem_send(&req->res, status, detail);
+    http_res_problem(&req->res, status, detail);
     return send_response(req);
 }
 
 /* Records the answer decided from the headers; access_handler sends it (see there for when). */
 static bool decide(struct http_req *req, int status, const char *detail)
 {
-    problem_send(&req->res, status, detail);
+    http_res_problem(&req->res, status, detail);
     req->decided = true;
     return true;
 }

@@ -14,7 +14,6 @@
 #ifndef TASKD_HTTP_H
 #define TASKD_HTTP_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +21,7 @@
 struct http_server;
 struct http_req;
 struct http_res;
+struct cJSON; /* only http_res_json takes one: users of the layer need not see cJSON */
 
 enum http_mode { HTTP_MODE_POOL, HTTP_MODE_THREAD_PER_CONNECTION };
 
@@ -117,9 +117,21 @@ void http_res_header(struct http_res *res, const char *name, const char *value);
 void http_res_body(struct http_res *res, int status, const char *content_type, const void *body,
                    size_t len);
 /* Sets status and a compact JSON body (application/json). */
-void http_res_json(struct http_res *res, int status, const cJSON *body);
+void http_res_json(struct http_res *res, int status, const struct cJSON *body);
 /* Sets a status with no body (204, 304). */
 void http_res_empty(struct http_res *res, int status);
+/* Sets an RFC 9457 problem body (application/problem+json):
+ * {"type":"about:blank","title":<reason phrase>,"status":status,"detail":detail} (no "detail"
+ * when it is NULL). The one writer of problem bodies: the layer's own 404/405/413/415/431/500
+ * answers use it, and problem.h builds every other error answer on it. */
+void http_res_problem(struct http_res *res, int status, const char *detail);
+/* The same with extension members (RFC 9457 §3.2): members[0..len) is the text of one or more
+ * rendered JSON object members, such as `"errors":[...]`, placed after the standard ones. NULL
+ * or len 0 adds none. */
+void http_res_problem_members(struct http_res *res, int status, const char *detail,
+                              const char *members, size_t len);
+/* The standard reason phrase for a status ("Unprocessable Content"); never NULL. */
+const char *http_reason_phrase(int status);
 
 int http_res_status(const struct http_res *res);
 const char *http_res_get_header(const struct http_res *res, const char *name);

@@ -1,10 +1,12 @@
 /* http_json.c — see http_json.h. */
 #include "http_json.h"
 
+#include <cjson/cJSON.h>
+
 #include "err.h"
+#include "field_errors.h"
 #include "http.h"
 #include "json.h"
-#include "problem.h"
 
 int http_json_object(const struct http_req *req, struct http_res *res, cJSON **out,
                      struct field_errors **errs)
@@ -12,7 +14,7 @@ int http_json_object(const struct http_req *req, struct http_res *res, cJSON **o
     *out = NULL;
     *errs = field_errors_new();
     if (!*errs) {
-        problem_send_err(res, ERR_NOMEM, NULL);
+        http_res_problem(res, 500, NULL);
         return ERR_NOMEM;
     }
     size_t len = 0;
@@ -20,15 +22,15 @@ int http_json_object(const struct http_req *req, struct http_res *res, cJSON **o
     const char *why = NULL;
     int rc = json_parse_strict(body ? body : "", len, out, *errs, &why);
     if (rc == ERR_MALFORMED) {
-        problem_send(res, 400, why);
+        http_res_problem(res, 400, why);
         return rc;
     }
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
+    if (rc != 0) { /* ERR_NOMEM: the parser fails no other way */
+        http_res_problem(res, 500, NULL);
         return rc;
     }
     if (!cJSON_IsObject(*out)) {
-        problem_send(res, 400, "the body must be a JSON object");
+        http_res_problem(res, 400, "the body must be a JSON object");
         return ERR_MALFORMED;
     }
     return 0;

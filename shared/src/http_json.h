@@ -6,8 +6,7 @@
 #ifndef TASKD_HTTP_JSON_H
 #define TASKD_HTTP_JSON_H
 
-#include <cjson/cJSON.h>
-
+struct cJSON;
 struct http_req;
 struct http_res;
 struct field_errors;
@@ -15,7 +14,7 @@ struct field_errors;
 /* Reads the body into *out, with a new list *errs of the rule breaks found while parsing, for
  * the validator to add to. Returns 0, or answers itself (400, or 500 when out of memory) and
  * returns non-zero; the caller frees *out (cJSON_Delete) and *errs either way. */
-int http_json_object(const struct http_req *req, struct http_res *res, cJSON **out,
+int http_json_object(const struct http_req *req, struct http_res *res, struct cJSON **out,
                      struct field_errors **errs);
 
 #endif

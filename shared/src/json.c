@@ -8,12 +8,13 @@
  * other broken rule in the same answer. Pass two is cJSON on that copy. */
 #include "json.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "err.h"
-#include "problem.h"
+#include "field_errors.h"
 #include "utf8.h"
 
 #define FIELD_NAME_MAX 128

@@ -9,10 +9,10 @@
 #ifndef TASKD_JSON_H
 #define TASKD_JSON_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+struct cJSON; /* callers that walk the tree include <cjson/cJSON.h> themselves */
 struct field_errors;
 struct buf;
 
@@ -25,13 +25,13 @@ struct buf;
  *                 replaced in the tree by U+FFFD so the caller can go on validating the rest.
  *   ERR_MALFORMED *why (static text) says what is wrong; *out is NULL.
  *   ERR_NOMEM */
-int json_parse_strict(const char *body, size_t len, cJSON **out, struct field_errors *errs,
+int json_parse_strict(const char *body, size_t len, struct cJSON **out, struct field_errors *errs,
                       const char **why);
 
 /* Appends the compact rendering of item to b. Returns 0 or ERR_NOMEM. */
-int json_render(const cJSON *item, struct buf *b);
+int json_render(const struct cJSON *item, struct buf *b);
 
 /* Number of direct children of an object or array. */
-size_t json_child_count(const cJSON *item);
+size_t json_child_count(const struct cJSON *item);
 
 #endif

@@ -11,11 +11,12 @@
  * Messages are written for a person reading a 422 response, so they say the rule, not the bug. */
 #include "task.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
-#include "problem.h"
+#include "field_errors.h"
 #include "timeutil.h"
 #include "utf8.h"
 

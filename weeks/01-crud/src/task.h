@@ -7,11 +7,13 @@
 #ifndef TASKD_TASK_H
 #define TASKD_TASK_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* Only the three JSON functions at the end take a tree: a repository includes this header
+ * without seeing cJSON. */
+struct cJSON;
 struct field_errors;
 
 #define TASK_TITLE_MAX       200  /* code points, after trimming */
@@ -74,12 +76,13 @@ bool task_tag_valid(const char *s, size_t n);
 /* Builds a new task from a POST body. Adds one entry per broken rule to errs (which may already
  * hold entries from parsing) and returns ERR_INVALID when errs is non-empty at the end, 0 when
  * *out is a valid task, ERR_NOMEM. *out must be initialised; on error it is cleared. */
-int task_from_json(const cJSON *obj, struct task *out, struct field_errors *errs);
+int task_from_json(const struct cJSON *obj, struct task *out, struct field_errors *errs);
 
 /* The same for a PATCH body (merge-patch: absent = unchanged; null clears due_at only). */
-int task_patch_from_json(const cJSON *obj, struct task_patch *out, struct field_errors *errs);
+int task_patch_from_json(const struct cJSON *obj, struct task_patch *out,
+                         struct field_errors *errs);
 
 /* The API representation of t (caller frees with cJSON_Delete), or NULL on ERR_NOMEM. */
-cJSON *task_to_json(const struct task *t);
+struct cJSON *task_to_json(const struct task *t);
 
 #endif

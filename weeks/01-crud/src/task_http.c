@@ -5,6 +5,7 @@
  * → 404 (no such row) → 412 (If-Match), which is the order the code below reads in. */
 #include "task_http.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "app.h"
 #include "cursor.h"
 #include "err.h"
+#include "field_errors.h"
 #include "http.h"
 #include "http_json.h"
 #include "log.h"

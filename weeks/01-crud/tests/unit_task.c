@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "field_errors.h"
 #include "json.h"
-#include "problem.h"
 #include "task.h"
 #include "testkit.h"
 

@@ -47,19 +47,10 @@ static void ready(struct http_req *req, struct http_res *res, void *ctx)
         http_res_json(res, 200, body);
     } else {
         /* An RFC 9457 problem, with the checks as an extension member. */
-        cJSON_AddStringToObject(body, "type", "about:blank");
-        cJSON_AddStringToObject(body, "title", http_reason_phrase(503));
-        cJSON_AddNumberToObject(body, "status", 503);
         char detail[300];
         snprintf(detail, sizeof detail, "a required backing service is down: %s", down);
-        cJSON_AddStringToObject(body, "detail", detail);
         http_res_header(res, "Retry-After", "1");
-        char *text = cJSON_PrintUnformatted(body);
-        if (text)
-            http_res_body(res, 503, "application/problem+json", text, strlen(text));
-        else
-            problem_send_err(res, ERR_NOMEM, NULL);
-        cJSON_free(text);
+        problem_send_ext(res, 503, detail, body);
     }
     cJSON_Delete(body);
 }

@@ -20,12 +20,14 @@
  * id followed by ".csv", or 404 like any other unknown path. */
 #include "jobs_http.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "err.h"
+#include "field_errors.h"
 #include "http.h"
 #include "http_json.h"
 #include "jobs_repo.h"

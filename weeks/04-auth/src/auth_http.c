@@ -22,6 +22,7 @@
  * is personal data the request log does not need. */
 #include "auth.h"
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "app.h"
 #include "email.h"
 #include "err.h"
+#include "field_errors.h"
 #include "http.h"
 #include "http_json.h"
 #include "json.h"

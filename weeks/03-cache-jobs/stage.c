@@ -25,6 +25,7 @@
 #include "task_repo.h"
 #include "task_repo_cached.h"
 #include "task_repo_factory.h"
+#include "xcache.h"
 
 extern const struct stage stage_02;
 
@@ -154,6 +155,8 @@ static int start(struct app *app)
     static struct task_repo_wrapper wrapper;
     wrapper = (struct task_repo_wrapper){.wrap = wrap, .ctx = s};
     if ((rc = app_set_service(app, "task_repo_wrapper", &wrapper)) != 0)
+        return rc;
+    if ((rc = xcache_use(app_http(app))) != 0) /* the wrapper's HIT/MISS, as X-Cache */
         return rc;
     if ((rc = stage_02.start(app)) != 0)
         return rc;

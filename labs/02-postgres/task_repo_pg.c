@@ -10,9 +10,7 @@
  * - Every statement is prepared once per connection, and every value is a bound parameter (in
  *   text form: libpq converts nothing, the server parses each value by the type the SQL casts
  *   it to). No client text is ever part of SQL.
- * - A write without a write hook is one statement, so it is its own transaction (autocommit):
- *   one round trip. With a hook (week 7's outbox) it is BEGIN, the statement, the hook's
- *   statements on the same connection, COMMIT — all or nothing.
+ * - A write is one statement, so it is its own transaction (autocommit): one round trip.
  * - If-Match is in the WHERE of the UPDATE/DELETE. Under READ COMMITTED, a second writer
  *   blocked on the row re-checks the WHERE against the row the first one committed, so of two
  *   updates with the same If-Match exactly one matches; the other gets 412.
@@ -137,36 +135,6 @@ static int one_row(const PGresult *res, struct task *out)
     return PQntuples(res) < 1 ? ERR_NOT_FOUND : row_read(res, 0, out);
 }
 
-/* ------------------------------------------------------------------ transactions */
-
-/* A write: borrow a connection and, when a write hook must join the transaction, BEGIN. */
-static int write_begin(struct pg_repo *r, struct pg_conn **c)
-{
-    int rc = pg_pool_acquire(r->pool, c);
-    if (rc == 0 && r->base.write_hook && (rc = pg_conn_command(*c, "BEGIN")) != 0) {
-        pg_pool_release(r->pool, *c);
-        *c = NULL;
-    }
-    return rc;
-}
-
-/* Runs the hook with the connection as its transaction handle, then ends the write: COMMIT
- * when rc is 0, ROLLBACK otherwise. Gives the connection back. Returns the outcome. */
-static int write_end(struct pg_repo *r, struct pg_conn *c, int rc, enum task_event ev,
-                     const struct task *t)
-{
-    if (r->base.write_hook) {
-        if (rc == 0)
-            rc = r->base.write_hook(pg_conn_raw(c), ev, t, r->base.write_hook_ctx);
-        if (rc == 0)
-            rc = pg_conn_command(c, "COMMIT");
-        else
-            pg_conn_command(c, "ROLLBACK"); /* on failure pg_pool_release closes it anyway */
-    }
-    pg_pool_release(r->pool, c);
-    return rc;
-}
-
 /* ------------------------------------------------------------------ create / get */
 
 static int pg_create(struct task_repo *r, const struct scope *sc, const struct task *in,
@@ -196,7 +164,7 @@ static int pg_create(struct task_repo *r, const struct scope *sc, const struct t
     pg_param_text(&p, 7, tags);
     pg_param_i64(&p, 8, clock_now_us());
     struct pg_conn *c = NULL;
-    if ((rc = write_begin(pr, &c)) != 0)
+    if ((rc = pg_pool_acquire(pr->pool, &c)) != 0)
         goto done;
     PGresult *res = NULL;
     rc = pg_conn_exec(c, STMT_INSERT, sql, 8, p.v, &res);
@@ -206,7 +174,7 @@ static int pg_create(struct task_repo *r, const struct scope *sc, const struct t
             rc = ERR_INTERNAL;
         PQclear(res);
     }
-    rc = write_end(pr, c, rc, TASK_EVENT_CREATED, &t);
+    pg_pool_release(pr->pool, c);
 done:
     cJSON_free(tags);
     if (rc == 0) {
@@ -336,7 +304,7 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
     struct task t;
     task_init(&t);
     struct pg_conn *c = NULL;
-    if ((rc = write_begin(pr, &c)) != 0)
+    if ((rc = pg_pool_acquire(pr->pool, &c)) != 0)
         goto done;
     PGresult *res = NULL;
     rc = pg_conn_exec(c, STMT_UPDATE, sql, 17, prm.v, &res);
@@ -346,7 +314,7 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
         if (rc == ERR_NOT_FOUND)
             rc = why_unchanged(c, sc, id);
     }
-    rc = write_end(pr, c, rc, TASK_EVENT_UPDATED, &t);
+    pg_pool_release(pr->pool, c);
 done:
     cJSON_free(tags);
     if (rc == 0) {
@@ -361,7 +329,6 @@ done:
 static int pg_remove(struct task_repo *r, const struct scope *sc, int64_t id,
                      const struct if_match *im)
 {
-    /* RETURNING hands the write hook the task as it was. */
     static const char sql[] = "DELETE FROM tasks\n"
                               " WHERE id = $1::bigint AND owner_id = $2::bigint\n"
                               "   AND (NOT $3::boolean OR version = $4::bigint)\n"
@@ -374,7 +341,7 @@ static int pg_remove(struct task_repo *r, const struct scope *sc, int64_t id,
     struct task t;
     task_init(&t);
     struct pg_conn *c = NULL;
-    int rc = write_begin(pr, &c);
+    int rc = pg_pool_acquire(pr->pool, &c);
     if (rc != 0)
         return rc;
     PGresult *res = NULL;
@@ -385,7 +352,7 @@ static int pg_remove(struct task_repo *r, const struct scope *sc, int64_t id,
         if (rc == ERR_NOT_FOUND)
             rc = why_unchanged(c, sc, id);
     }
-    rc = write_end(pr, c, rc, TASK_EVENT_DELETED, &t);
+    pg_pool_release(pr->pool, c);
     task_clear(&t);
     return rc;
 }

@@ -4,9 +4,10 @@
  *
  * Stage 3 wraps the PostgreSQL repository in this one: the handlers of week 1 do not change,
  * they still call task_repo_get. A get looks in the cache first (HIT); otherwise it reads the
- * store and puts what it read in the cache for the next reader (MISS). Writes go to the store,
- * then invalidate the entry *before* the handler answers, so a client that got its 200/204 can
- * never read the old task again.
+ * store and puts what it read in the cache for the next reader (MISS). Which of the two it was
+ * is noted in the request's locals, which the scope carries, for X-Cache (xcache.h). Writes go to
+ * the store, then invalidate the entry *before* the handler answers, so a client that got its
+ * 200/204 can never read the old task again.
  *
  * Why versions and tombstones (cache.h): a reader that read version 3 from the store just
  * before a writer committed version 4 may put version 3 in the cache *after* the writer's
@@ -33,6 +34,7 @@
 #include "task.h"
 #include "task_repo.h"
 #include "timeutil.h"
+#include "xcache.h"
 
 /* A deleted task's tombstone: no version will ever reach it, so nothing can refill the key. */
 #define DELETED_VERSION (INT64_MAX / 2)
@@ -57,12 +59,6 @@ static void key_of(const struct cached_repo *c, const struct scope *sc, int64_t 
                    char key[KEY_MAX])
 {
     snprintf(key, KEY_MAX, "%s:task:%" PRId64 ":%" PRId64, c->ns, sc->owner_id, id);
-}
-
-static void trace(const struct scope *sc, enum repo_cache_result how)
-{
-    if (sc->trace)
-        sc->trace->cache = how;
 }
 
 /* Logs the transitions of the cache between reachable and not, once each. */
@@ -214,7 +210,7 @@ static int cached_get(struct task_repo *r, const struct scope *sc, int64_t id, s
             rc = task_decode(val, out);
             free(val);
             if (rc == 0 && out->id == id && out->owner_id == sc->owner_id) {
-                trace(sc, REPO_CACHE_HIT);
+                xcache_note(sc->locals, true);
                 return 0;
             }
         }
@@ -223,7 +219,7 @@ static int cached_get(struct task_repo *r, const struct scope *sc, int64_t id, s
     int rc = task_repo_get(c->inner, sc, id, out);
     if (rc != 0)
         return rc;
-    trace(sc, REPO_CACHE_MISS);
+    xcache_note(sc->locals, false);
     if (use_cache) {
         /* Refused by the cache when a writer has moved past this version meanwhile. */
         char *val = task_encode(out);
@@ -234,27 +230,17 @@ static int cached_get(struct task_repo *r, const struct scope *sc, int64_t id, s
     return 0;
 }
 
-/* The decorator's hook is the one callers set (task_repo_set_write_hook sets it on us); the
- * store that runs the transaction must see it. */
-static void pass_hook(struct cached_repo *c)
-{
-    c->inner->write_hook = c->base.write_hook;
-    c->inner->write_hook_ctx = c->base.write_hook_ctx;
-}
-
 static int cached_create(struct task_repo *r, const struct scope *sc, const struct task *in,
                          struct task *out)
 {
-    struct cached_repo *c = cached_of(r);
-    pass_hook(c);
-    return task_repo_create(c->inner, sc, in, out); /* a new id has no entry to invalidate */
+    return task_repo_create(cached_of(r)->inner, sc, in,
+                            out); /* a new id has no entry to invalidate */
 }
 
 static int cached_update(struct task_repo *r, const struct scope *sc, int64_t id,
                          const struct task_patch *p, const struct if_match *im, struct task *out)
 {
     struct cached_repo *c = cached_of(r);
-    pass_hook(c);
     int rc = task_repo_update(c->inner, sc, id, p, im, out);
     /* TODO(lab 3.2): After a successful write (and before answering), fence the cache entry. */
     return rc;
@@ -264,7 +250,6 @@ static int cached_remove(struct task_repo *r, const struct scope *sc, int64_t id
                          const struct if_match *im)
 {
     struct cached_repo *c = cached_of(r);
-    pass_hook(c);
     int rc = task_repo_remove(c->inner, sc, id, im);
     /* TODO(lab 3.3): After a delete, make sure no reader can ever refill the entry. */
     return rc;

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "locals.h"
 #include "log.h"
 
 #define ROUTES_MAX      64
@@ -88,7 +89,7 @@ struct http_req {
     bool query_failed;
     char id[REQUEST_ID_MAX + 1];
     char client_ip[INET6_ADDRSTRLEN];
-    int64_t user_id;
+    struct locals locals; /* inline: no allocation per request */
     struct buf body;
     size_t discarded; /* body bytes dropped after the limit was passed */
     bool decided;     /* the layer or a middleware has answered; the handler will not run */
@@ -333,14 +334,14 @@ const char *http_req_body(const struct http_req *req, size_t *len)
     return req->body.len ? req->body.data : NULL;
 }
 
-int64_t http_req_user_id(const struct http_req *req)
+struct locals *http_req_locals(struct http_req *req)
 {
-    return req->user_id;
+    return &req->locals;
 }
 
-void http_req_set_user_id(struct http_req *req, int64_t user_id)
+const struct locals *http_req_locals_const(const struct http_req *req)
 {
-    req->user_id = user_id;
+    return &req->locals;
 }
 
 /* ---------------------------------------------------------------- routing */
@@ -595,9 +596,18 @@ double http_req_elapsed_ms(const struct http_req *req)
            (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
+/* Lets each middleware add its headers to the answer about to be sent (http_middleware). */
+static void run_on_answer(struct http_req *req)
+{
+    for (size_t i = 0; i < req->server->nmw; i++)
+        if (req->server->mw[i].on_answer)
+            req->server->mw[i].on_answer(req, &req->res, req->server->mw[i].ctx);
+}
+
 static enum MHD_Result send_response(struct http_req *req)
 {
     struct http_res *res = &req->res;
+    run_on_answer(req); /* before the check below: a header that did not fit is a 500 too */
     if (res->failed || res->status == 0) {
         /* The handler ran out of memory (or forgot to answer): a bug or an outage, never the
          * client's fault. */

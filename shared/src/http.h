@@ -20,6 +20,7 @@
 
 struct http_server;
 struct http_req;
+struct locals;
 struct http_res;
 struct cJSON; /* only http_res_json takes one: users of the layer need not see cJSON */
 
@@ -51,6 +52,9 @@ struct http_middleware {
     /* Runs for every request that matched a route, before its body is read. Return 0 to go on;
      * non-zero means the middleware has answered through res and the handler is skipped. */
     int (*on_request)(struct http_req *req, struct http_res *res, void *ctx);
+    /* Runs for every answer just before it is sent, the layer's own included, and may still add
+     * headers: how a middleware turns what was noted in the request's locals into a header. */
+    void (*on_answer)(struct http_req *req, struct http_res *res, void *ctx);
     /* Runs once for every answer the server gives, the layer's own 404/405/413/431 included. */
     void (*on_response)(const struct http_req *req, const struct http_res *res, void *ctx);
     void *ctx;
@@ -104,10 +108,11 @@ const char *http_req_body(const struct http_req *req, size_t *len);
 /* Milliseconds since the request's headers arrived. */
 double http_req_elapsed_ms(const struct http_req *req);
 
-/* The caller's user id once authentication has run: the scope every repository call takes.
- * 0 means anonymous (weeks 1-3). Set by the auth middleware (week 4). */
-int64_t http_req_user_id(const struct http_req *req);
-void http_req_set_user_id(struct http_req *req, int64_t user_id);
+/* The request's locals (locals.h): typed values that middleware, handlers and the code they
+ * call attach to this one request (who is calling, how a store answered). The layer keeps them
+ * and knows none of their keys; they live as long as the request. */
+struct locals *http_req_locals(struct http_req *req);
+const struct locals *http_req_locals_const(const struct http_req *req);
 
 /* ---- the response: build it in the handler; the layer sends it afterwards ---- */
 

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "locals.h"
 #include "log.h"
 
 static void on_response(const struct http_req *req, const struct http_res *res, void *ctx)
@@ -24,17 +25,22 @@ static void on_response(const struct http_req *req, const struct http_res *res, 
         memcpy(path, http_req_path(req), n);
         path[n] = '\0';
     }
-    struct log_kv kv[] = {
+    struct log_kv kv[5 + LOCALS_MAX] = {
         LOG_STR("request_id", http_req_id(req)),
         LOG_STR("method", http_req_method(req)),
         LOG_STR("path", route ? route : path),
         LOG_INT("status", status),
         LOG_DBL("duration_ms", http_req_elapsed_ms(req)),
-        LOG_INT("user_id", http_req_user_id(req)),
     };
-    size_t n = sizeof kv / sizeof kv[0];
-    if (http_req_user_id(req) == 0)
-        n--; /* user_id only when known */
+    /* Then what the request's locals ask to show (the caller's user id once a stage knows it),
+     * each only when it is set. The log knows none of those keys: their owners mark them. */
+    size_t n = 5;
+    const struct locals *l = http_req_locals_const(req);
+    for (size_t i = 0; i < locals_count(l); i++) {
+        const struct locals_key *k = locals_key_at(l, i);
+        if (k->logged)
+            kv[n++] = LOG_INT(k->name, locals_get_int(l, k));
+    }
     log_kv(level, "request", kv, n);
 }
 

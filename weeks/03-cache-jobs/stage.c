@@ -14,6 +14,7 @@
 #include "jobs_http.h"
 #include "queue.h"
 #include "stage3.h"
+#include "xcache.h"
 
 extern const struct stage stage_02;
 
@@ -29,7 +30,9 @@ static int queue_check(void *ctx)
 
 int stage3_serve(struct app *app, struct stage3 *s)
 {
-    int rc = stage2_serve(app, &s->s2);
+    int rc = xcache_use(app_http(app)); /* the cached store's HIT/MISS, as X-Cache */
+    if (rc == 0)
+        rc = stage2_serve(app, &s->s2);
     if (rc != 0)
         return rc;
     /* One line per server: when the cache is the queue's Redis, "redis" covers both. */

@@ -1,17 +1,18 @@
 /* stage1.h — what stage 1 gives the stages built on it, by type.
  *
- * Every stage has the same four steps, and every program of a stage (taskd, and from week 3
- * taskd-worker) goes through the same ones, so they can never wire the service differently:
+ * Every stage has the same four steps, and every program of a stage (taskd, and any other
+ * program a stage adds) goes through the same ones, so they can never wire the service
+ * differently:
  *
  *   stageN_declare(cfg)        the settings the stage reads (it declares stage N−1's first);
  *   stageN_open(cfg, &res)     opens the stage's resources into a struct of its own, which
- *                              embeds stage N−1's: later weeks reach earlier resources through
- *                              fields they can see (res.s2.s1.repo), never through a name;
+ *                              embeds stage N−1's: later stages reach earlier resources through
+ *                              fields they can see, never through a name;
  *   stageN_serve(app, &res)    adds the routes and middleware (weeks/NN/stage.c: HTTP only);
  *   stageN_close(&res)         releases what open made, newest first.
  *
  * Stage 1's resource is the task store. Its caller chooses the backends: stage 1 itself uses
- * week 1's (sqlite:, memory:), stage 2 adds postgres:// to the factory it passes in. */
+ * week 1's (sqlite:, memory:); a later stage may pass a factory that knows more. */
 #ifndef TASKD_STAGE1_H
 #define TASKD_STAGE1_H
 

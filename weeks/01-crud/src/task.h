@@ -27,7 +27,7 @@ enum task_priority { TASK_LOW, TASK_NORMAL, TASK_HIGH };
 
 struct task {
     int64_t id;
-    int64_t owner_id;  /* the scope it belongs to; 0 = anonymous (before week 4) */
+    int64_t owner_id;  /* the scope it belongs to; 0 = anonymous */
     char *title;       /* owned, trimmed, valid UTF-8 */
     char *description; /* owned, valid UTF-8, never NULL once set */
     enum task_status status;

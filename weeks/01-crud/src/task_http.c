@@ -18,6 +18,7 @@
 #include "http_json.h"
 #include "log.h"
 #include "problem.h"
+#include "scope.h"
 #include "task.h"
 #include "task_repo.h"
 #include "timeutil.h"
@@ -30,11 +31,6 @@ struct task_http {
     struct task_repo *repo;
     unsigned char key[TASK_REPO_KEY_BYTES]; /* signs cursors */
 };
-
-static struct scope scope_of(const struct http_req *req)
-{
-    return (struct scope){.owner_id = http_req_user_id(req)};
-}
 
 /* Sends the answer for a failed repository call; 503 tells clients when to come back. */
 static void send_repo_error(struct http_res *res, int rc)
@@ -120,7 +116,7 @@ static void create_task(struct http_req *req, struct http_res *res, void *ctx)
         problem_send_fields(res, 422, "the task breaks the rules listed in errors", errs);
         goto done;
     }
-    struct scope sc = scope_of(req);
+    struct scope sc = scope_from_req(req);
     if (rc == 0)
         rc = task_repo_create(th->repo, &sc, &in, &out);
     if (rc != 0) {
@@ -141,20 +137,14 @@ done:
 static void get_task(struct http_req *req, struct http_res *res, void *ctx)
 {
     struct task_http *th = ctx;
-    struct repo_trace trace = {REPO_CACHE_NONE};
-    struct scope sc = scope_of(req);
-    sc.trace = &trace;
+    struct scope sc = scope_from_req(req);
     struct task t;
     task_init(&t);
     int rc = task_repo_get(th->repo, &sc, http_req_param_id(req, "id"), &t);
-    if (rc != 0) {
+    if (rc != 0)
         send_repo_error(res, rc);
-    } else {
-        /* From week 3 a cache sits in front of the store and says whether it answered. */
-        if (trace.cache != REPO_CACHE_NONE)
-            http_res_header(res, "X-Cache", trace.cache == REPO_CACHE_HIT ? "HIT" : "MISS");
+    else
         send_task(res, 200, &t);
-    }
     task_clear(&t);
 }
 
@@ -174,7 +164,7 @@ static void patch_task(struct http_req *req, struct http_res *res, void *ctx)
         problem_send_fields(res, 422, "the change breaks the rules listed in errors", errs);
         goto done;
     }
-    struct scope sc = scope_of(req);
+    struct scope sc = scope_from_req(req);
     struct if_match im = if_match_of(req);
     if (rc == 0)
         rc = task_repo_update(th->repo, &sc, http_req_param_id(req, "id"), &patch, &im, &out);
@@ -193,7 +183,7 @@ done:
 static void delete_task(struct http_req *req, struct http_res *res, void *ctx)
 {
     struct task_http *th = ctx;
-    struct scope sc = scope_of(req);
+    struct scope sc = scope_from_req(req);
     struct if_match im = if_match_of(req);
     int rc = task_repo_remove(th->repo, &sc, http_req_param_id(req, "id"), &im);
     if (rc != 0)
@@ -335,7 +325,7 @@ static void list_tasks(struct http_req *req, struct http_res *res, void *ctx)
     cJSON *out = NULL;
     if (parse_list_query(req, res, th, &q) != 0)
         goto done;
-    struct scope sc = scope_of(req);
+    struct scope sc = scope_from_req(req);
     int rc = task_repo_list(th->repo, &sc, &q, &page);
     if (rc != 0) {
         send_repo_error(res, rc);

@@ -80,14 +80,6 @@ int task_repo_ping(struct task_repo *r)
     return r->ops->ping(r);
 }
 
-void task_repo_set_write_hook(struct task_repo *r, task_repo_write_hook fn, void *ctx)
-{
-    if (!r)
-        return;
-    r->write_hook = fn;
-    r->write_hook_ctx = fn ? ctx : NULL;
-}
-
 void task_repo_free(struct task_repo *r)
 {
     if (r)

@@ -1,13 +1,15 @@
 /* task_repo.h — where tasks are stored, as an interface.
  *
  * Handlers talk to a `struct task_repo` and never to a database. Each backend fills in an ops
- * table: week 1 ships SQLite (the embedded default) and an in-memory one (unit tests), week 2
- * adds PostgreSQL, week 3 wraps any of them with a cache. Which one runs is configuration: the
- * factory (task_repo_factory.h) opens a repository from DATABASE_URL.
+ * table: week 1 ships SQLite (the embedded default) and an in-memory one (unit tests); another
+ * backend is another ops table, and a decorator is one whose ops call a repository it wraps.
+ * Which one runs is configuration: the factory (task_repo_factory.h) opens a repository from
+ * DATABASE_URL.
  *
- * Every call takes a scope — the owner on whose behalf it runs — so week 4's users are an
- * addition and not a rewrite: a row of another scope is ERR_NOT_FOUND, exactly like a missing
- * one. Checks that guard a write (If-Match) are done in the same atomic step as the write. */
+ * Every call takes a scope — the owner on whose behalf it runs — so that telling owners apart
+ * is an addition and not a rewrite: a row of another scope is ERR_NOT_FOUND, exactly like a
+ * missing one. Checks that guard a write (If-Match) are done in the same atomic step as the
+ * write. */
 #ifndef TASKD_TASK_REPO_H
 #define TASKD_TASK_REPO_H
 
@@ -20,16 +22,16 @@
 #define TASK_REPO_KEY_BYTES 32
 #define TASK_LIST_LIMIT_MAX 100
 
-/* How a repository answered a call, for the response to tell (week 3's X-Cache). A decorator
- * records into it; the stores of weeks 1-2 leave it alone. */
-enum repo_cache_result { REPO_CACHE_NONE, REPO_CACHE_HIT, REPO_CACHE_MISS };
-struct repo_trace {
-    enum repo_cache_result cache;
-};
+struct locals;
 
+/* On whose behalf a call runs. Handlers build it with scope_from_req (scope.h). */
 struct scope {
-    int64_t owner_id;         /* 0 = anonymous (weeks 1-3) */
-    struct repo_trace *trace; /* NULL, or where a decorator records how it answered */
+    int64_t owner_id; /* 0 = anonymous: in week 1 every request is */
+    /* The request's own values (locals.h), or NULL for a call made outside any request (a
+     * test, a background job). The stores ignore it; it is there for a decorator that needs to
+     * read or note something about the one request it serves. A `struct locals`, not the HTTP
+     * request, so repositories never depend on HTTP. */
+    struct locals *locals;
 };
 
 enum task_sort {
@@ -91,14 +93,6 @@ struct if_match {
     int64_t version;
 };
 
-enum task_event { TASK_EVENT_CREATED, TASK_EVENT_UPDATED, TASK_EVENT_DELETED };
-
-/* Called inside the transaction of every successful write, with the backend's transaction
- * handle (sqlite3 *, PGconn *...) and the task as written (for a delete: as it was). A non-zero
- * return rolls the write back and is returned to the caller. Week 7's outbox uses this. */
-typedef int (*task_repo_write_hook)(void *tx, enum task_event event, const struct task *t,
-                                    void *ctx);
-
 struct task_repo;
 
 struct task_repo_ops {
@@ -127,8 +121,6 @@ struct task_repo_ops {
 /* The common head of every repository; backends embed it first in their own struct. */
 struct task_repo {
     const struct task_repo_ops *ops;
-    task_repo_write_hook write_hook; /* NULL: none */
-    void *write_hook_ctx;
 };
 
 /* Thin wrappers over ops, so callers read as prose. All return 0 or an ERR_ code; `out` must be
@@ -144,7 +136,6 @@ int task_repo_list(struct task_repo *r, const struct scope *sc, const struct tas
                    struct task_page *out);
 int task_repo_instance_key(struct task_repo *r, unsigned char key[TASK_REPO_KEY_BYTES]);
 int task_repo_ping(struct task_repo *r);
-void task_repo_set_write_hook(struct task_repo *r, task_repo_write_hook fn, void *ctx);
 void task_repo_free(struct task_repo *r); /* NULL is a no-op */
 
 void task_page_init(struct task_page *p);

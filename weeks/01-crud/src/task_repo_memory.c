@@ -3,9 +3,9 @@
  * It exists so that unit tests (and a quick `DATABASE_URL=memory:` run) have a store with no
  * files and no setup, and so that the interface has a second implementation to keep it honest:
  * the unit suite runs the same tests against this and the SQLite backend. It keeps the full
- * contract of task_repo.h — scopes, If-Match, the write hook with roll-back, every filter and
- * sort, keyset paging — using the C definitions of order and filtering from task_repo.c, which
- * is exactly what the SQL of the other backends has to agree with.
+ * contract of task_repo.h — scopes, If-Match, every filter and sort, keyset paging — using the C
+ * definitions of order and filtering from task_repo.c, which is exactly what the SQL of the other
+ * backends has to agree with.
  *
  * Rows are kept in id order (ids only grow, and a delete keeps the order), so a lookup by id is
  * a binary search. A listing scans everything: fine for tests, not meant for a million rows.
@@ -66,15 +66,6 @@ static int if_match_check(const struct if_match *im, const struct task *t)
     return ERR_PRECONDITION;
 }
 
-/* Runs the write hook, if any. There is no transaction object here: the mutex is what makes the
- * write and the hook one step, and a non-zero return means the caller must not apply it. */
-static int hook_run(struct memory_repo *m, enum task_event ev, const struct task *t)
-{
-    if (!m->base.write_hook)
-        return 0;
-    return m->base.write_hook(NULL, ev, t, m->base.write_hook_ctx);
-}
-
 /* Hands *src to *out (clearing what out held before) and leaves src empty. */
 static void task_move(struct task *out, struct task *src)
 {
@@ -110,7 +101,7 @@ static int memory_create(struct task_repo *r, const struct scope *sc, const stru
     row.owner_id = sc->owner_id;
     row.version = 1;
     row.created_at = row.updated_at = clock_now_us();
-    if ((rc = task_copy(&copy, &row)) != 0 || (rc = hook_run(m, TASK_EVENT_CREATED, &row)) != 0)
+    if ((rc = task_copy(&copy, &row)) != 0)
         goto done;
     m->rows[m->count++] = row;
     task_init(&row); /* the array owns its strings now */
@@ -160,7 +151,7 @@ static int memory_update(struct task_repo *r, const struct scope *sc, int64_t id
         goto done;
     next.version++;
     next.updated_at = clock_now_us();
-    if ((rc = task_copy(&copy, &next)) != 0 || (rc = hook_run(m, TASK_EVENT_UPDATED, &next)) != 0)
+    if ((rc = task_copy(&copy, &next)) != 0)
         goto done;
     task_move(row, &next);
 done:
@@ -179,8 +170,6 @@ static int memory_remove(struct task_repo *r, const struct scope *sc, int64_t id
     pthread_mutex_lock(&m->lock);
     struct task *row = row_find(m, sc, id);
     int rc = row ? if_match_check(im, row) : ERR_NOT_FOUND;
-    if (rc == 0)
-        rc = hook_run(m, TASK_EVENT_DELETED, row);
     if (rc == 0) {
         size_t at = (size_t)(row - m->rows);
         task_clear(row);

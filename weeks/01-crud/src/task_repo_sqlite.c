@@ -11,9 +11,8 @@
  *   wait becomes ERR_UNAVAILABLE, a 503 the client may retry).
  * - Statements are prepared once, on first use, and cached for the life of the connection.
  *   Every value a client sent is bound with sqlite3_bind_*; no client text is ever part of SQL.
- * - A write is BEGIN IMMEDIATE, one statement, the write hook, COMMIT. The hook gets the
- *   connection as its transaction handle, so whatever it writes (week 7's outbox row) commits
- *   or rolls back together with the task.
+ * - A write is BEGIN IMMEDIATE, one statement, COMMIT: when the statement changed nothing, the
+ *   reason (404 or 412) is read inside the same transaction, so it is the reason at that moment.
  * - If-Match is part of the UPDATE/DELETE itself (compare-and-set in one statement); reading the
  *   version first and writing after would let two clients both pass the check.
  * - Listing is keyset paging: one statement per sort, whose "after the cursor" condition is
@@ -217,14 +216,6 @@ static int tx_end(struct sqlite_repo *r, int rc)
     return rc;
 }
 
-/* Runs the write hook inside the open transaction; non-zero means "roll it back". */
-static int hook_run(struct sqlite_repo *r, enum task_event ev, const struct task *t)
-{
-    if (!r->base.write_hook)
-        return 0;
-    return r->base.write_hook(r->db, ev, t, r->base.write_hook_ctx);
-}
-
 /* ------------------------------------------------------------------ rows */
 
 static int column_strdup(sqlite3_stmt *s, int col, char **out)
@@ -331,8 +322,6 @@ static int sqlite_create(struct task_repo *r, const struct scope *sc, const stru
         log_msg(LOG_ERROR, "INSERT INTO tasks returned no row");
         rc = ERR_INTERNAL;
     }
-    if (rc == 0)
-        rc = hook_run(sq, TASK_EVENT_CREATED, &t);
 end:
     rc = tx_end(sq, rc);
 unlock:
@@ -518,8 +507,6 @@ static int sqlite_update(struct task_repo *r, const struct scope *sc, int64_t id
     stmt_release(s);
     if (rc == 0 && !found)
         rc = why_unchanged(sq, sc, id);
-    if (rc == 0)
-        rc = hook_run(sq, TASK_EVENT_UPDATED, &t);
 end:
     rc = tx_end(sq, rc);
 unlock:
@@ -537,7 +524,6 @@ unlock:
 static int sqlite_remove(struct task_repo *r, const struct scope *sc, int64_t id,
                          const struct if_match *im)
 {
-    /* RETURNING hands the write hook the task as it was. */
     static const char sql[] = "DELETE FROM tasks\n"
                               " WHERE id = ?1 AND owner_id = ?2 AND (?3 = 0 OR version = ?4)\n"
                               "RETURNING " TASK_COLUMNS;
@@ -561,8 +547,6 @@ static int sqlite_remove(struct task_repo *r, const struct scope *sc, int64_t id
     stmt_release(s);
     if (rc == 0 && !found)
         rc = why_unchanged(sq, sc, id);
-    if (rc == 0)
-        rc = hook_run(sq, TASK_EVENT_DELETED, &t);
 end:
     rc = tx_end(sq, rc);
 unlock:

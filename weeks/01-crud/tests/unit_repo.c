@@ -8,8 +8,8 @@
  *
  * Time is a fake clock the tests set (clock_set), so timestamps, ties and orderings are exact.
  * Expected orders are written out by hand as lists of ids, never computed with the code under
- * test. Tests that only make sense for one store (persistence, the instance key of a file, the
- * write hook's transaction) are graded in that store's suite only. */
+ * test. Tests that only make sense for one store (persistence, the instance key of a file) are
+ * graded in that store's suite only. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1074,119 +1074,6 @@ REPO_TEST(limit_caps_the_page_and_has_more_says_whether_rows_follow, 2)
     expect_rc(task_repo_list(r, &owner1, &q, &page), ERR_INVALID, "limit=101");
 }
 
-/* ------------------------------------------------------------------ the write hook */
-
-struct hook_call {
-    void *tx;
-    void *ctx;
-    enum task_event event;
-    int64_t id, version;
-    char title[32];
-};
-
-static struct {
-    struct hook_call calls[16];
-    size_t n;
-    int result; /* what the hook returns */
-} hooked;
-
-static int recording_hook(void *tx, enum task_event event, const struct task *t, void *ctx)
-{
-    /* No assertions in here: the hook runs while the repository holds its lock. */
-    if (hooked.n < 16) {
-        struct hook_call *c = &hooked.calls[hooked.n++];
-        c->tx = tx;
-        c->ctx = ctx;
-        c->event = event;
-        c->id = t->id;
-        c->version = t->version;
-        snprintf(c->title, sizeof c->title, "%s", t->title);
-    }
-    return hooked.result;
-}
-
-static void expect_call(size_t i, enum task_event event, int64_t id, int64_t version,
-                        const char *title)
-{
-    static const char *const names[] = {"created", "updated", "deleted"};
-    cr_assert(i < hooked.n, "expected a hook call #%zu (%s), got only %zu calls", i + 1,
-              names[event], hooked.n);
-    const struct hook_call *c = &hooked.calls[i];
-    cr_assert(c->event == event && c->id == id && c->version == version &&
-                  strcmp(c->title, title) == 0,
-              "expected hook call #%zu = %s of task %lld v%lld \"%s\", got %s of %lld v%lld "
-              "\"%s\"",
-              i + 1, names[event], (long long)id, (long long)version, title, names[c->event],
-              (long long)c->id, (long long)c->version, c->title);
-    cr_assert_eq(c->ctx, (void *)&hooked,
-                 "expected the hook's ctx to be the pointer it was set "
-                 "with, got %p",
-                 c->ctx);
-}
-
-REPO_TEST(write_hook_sees_every_write_with_the_task_as_written, 2)
-{
-    task_repo_set_write_hook(r, recording_hook, &hooked);
-    struct task out;
-    task_init(&out);
-    int64_t id = add(r, (struct spec){.title = "first"});
-    expect_rc(patch_title(r, &owner1, id, "second", &im_none, &out), 0, "patch");
-    expect_rc(patch_empty(r, &owner1, id, &im_none, &out), 0, "empty patch (writes nothing)");
-    expect_rc(patch_title(r, &owner1, id, "x", &im_never, &out), ERR_PRECONDITION, "412 patch");
-    expect_rc(task_repo_remove(r, &owner1, 999, &im_none), ERR_NOT_FOUND, "404 delete");
-    expect_rc(task_repo_remove(r, &owner1, id, &im_none), 0, "delete");
-    cr_assert_eq(hooked.n, 3, "expected 3 hook calls (create, update, delete), got %zu", hooked.n);
-    expect_call(0, TASK_EVENT_CREATED, id, 1, "first");
-    expect_call(1, TASK_EVENT_UPDATED, id, 2, "second");
-    expect_call(2, TASK_EVENT_DELETED, id, 2, "second"); /* the task as it was */
-    /* the transaction handle: the sqlite3 * or PGconn * of a SQL store, none for memory */
-    bool has_tx = strcmp(r->ops->name, "memory") != 0;
-    for (size_t i = 0; i < hooked.n; i++)
-        cr_assert(has_tx ? hooked.calls[i].tx != NULL : hooked.calls[i].tx == NULL,
-                  "expected tx %s for the %s backend, got %p", has_tx ? "set" : "NULL",
-                  r->ops->name, hooked.calls[i].tx);
-
-    task_repo_set_write_hook(r, NULL, NULL);
-    add(r, (struct spec){0});
-    cr_assert_eq(hooked.n, 3, "expected no hook call once the hook is removed, got %zu", hooked.n);
-    task_clear(&out);
-}
-
-REPO_TEST(a_failing_write_hook_rolls_the_write_back, 3)
-{
-    int64_t id = add(r, (struct spec){.title = "original"});
-    task_repo_set_write_hook(r, recording_hook, &hooked);
-    hooked.result = ERR_CONFLICT;
-    struct task out;
-    task_init(&out);
-
-    struct task in;
-    task_from_spec(&in, &(struct spec){.title = "never stored"});
-    expect_rc(task_repo_create(r, &owner1, &in, &out), ERR_CONFLICT, "create, hook fails");
-    task_clear(&in);
-    cr_assert_null(out.title, "expected out untouched after a rolled-back create");
-    expect_rc(patch_title(r, &owner1, id, "never", &im_none, &out), ERR_CONFLICT,
-              "patch, hook fails");
-    expect_rc(task_repo_remove(r, &owner1, id, &im_none), ERR_CONFLICT, "delete, hook fails");
-    cr_assert_eq(hooked.n, 3, "expected the hook to be asked 3 times, got %zu", hooked.n);
-
-    int64_t ids[MAX_IDS];
-    expect_ids(ids, list_ids(r, query(TASK_SORT_CREATED_AT, 0), ids), IDS(id),
-               "tasks after three rolled-back writes");
-    struct task got = get_ok(r, &owner1, id);
-    cr_assert(got.version == 1 && strcmp(got.title, "original") == 0,
-              "expected the task unchanged (v1, \"original\"), got v%lld \"%s\"",
-              (long long)got.version, got.title);
-    task_clear(&got);
-
-    /* and the store still works once the hook agrees */
-    hooked.result = 0;
-    struct if_match v1 = im_version(1);
-    expect_rc(patch_title(r, &owner1, id, "now", &v1, &out), 0, "patch, hook agrees");
-    cr_assert_eq(out.version, 2, "expected version 2, got %lld", (long long)out.version);
-    task_clear(&out);
-}
-
 /* ------------------------------------------------------------------ key, ping, threads */
 
 static bool all_zero(const unsigned char *k)
@@ -1340,69 +1227,6 @@ GRADED(repo_sqlite, opens_an_in_memory_database, 1)
     struct task got = get_ok(r, &owner1, id);
     cr_assert_str_eq(got.title, "in RAM", "expected the title back, got \"%s\"", got.title);
     task_clear(&got);
-}
-
-/* The hook writes a row of its own through the transaction handle it is given. */
-static int logging_hook(void *tx, enum task_event event, const struct task *t, void *ctx)
-{
-    (void)ctx;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(tx, "INSERT INTO hook_log (task_id, event) VALUES (?1, ?2)", -1, &s,
-                                NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, t->id);
-        sqlite3_bind_int(s, 2, (int)event);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ERR_INTERNAL;
-    }
-    sqlite3_finalize(s);
-    return rc != 0 ? ERR_INTERNAL : hooked.result;
-}
-
-/* Rows in hook_log, read through a connection of the test's own. */
-static int hook_log_rows(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    int n = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM hook_log", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
-}
-
-GRADED(repo_sqlite, write_hook_writes_commit_and_roll_back_with_the_task, 3)
-{
-    struct task_repo *r = backend_open(BACKEND_SQLITE);
-    char path[128];
-    snprintf(path, sizeof path, "%s/taskd.db", tmpdir);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK, "test bug: cannot open %s", path);
-    cr_assert_eq(sqlite3_exec(db, "CREATE TABLE hook_log (task_id INTEGER, event INTEGER)", NULL,
-                              NULL, NULL),
-                 SQLITE_OK, "test bug: cannot create hook_log");
-    sqlite3_close(db);
-
-    task_repo_set_write_hook(r, logging_hook, NULL);
-    int64_t id = add(r, (struct spec){0});
-    cr_assert_eq(hook_log_rows(path), 1, "expected the hook's row committed with the create");
-
-    hooked.result = ERR_CONFLICT; /* the hook writes its row, then says no */
-    struct task in, out;
-    task_from_spec(&in, &(struct spec){.title = "rolled back"});
-    task_init(&out);
-    expect_rc(task_repo_create(r, &owner1, &in, &out), ERR_CONFLICT, "create, hook fails");
-    expect_rc(patch_title(r, &owner1, id, "no", &im_none, &out), ERR_CONFLICT, "patch, hook fails");
-    expect_rc(task_repo_remove(r, &owner1, id, &im_none), ERR_CONFLICT, "delete, hook fails");
-    task_clear(&in);
-    cr_assert_eq(hook_log_rows(path), 1,
-                 "expected the hook's own rows rolled back with the failed writes, got %d rows",
-                 hook_log_rows(path));
-    int64_t ids[MAX_IDS];
-    expect_ids(ids, list_ids(r, query(TASK_SORT_CREATED_AT, 0), ids), IDS(id),
-               "tasks after the failed writes");
 }
 
 /* ------------------------------------------------------------------ the factory */

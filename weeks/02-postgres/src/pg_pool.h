@@ -44,7 +44,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c);
 /* Borrows, runs `SELECT 1`, gives back: 0 or ERR_UNAVAILABLE (readiness, start-up). */
 int pg_pool_check(struct pg_pool *p);
 
-/* The libpq connection, for calls this module does not wrap (a write hook's queries). */
+/* The libpq connection, for calls this module does not wrap (migrations, PQexecParams). */
 PGconn *pg_conn_raw(struct pg_conn *c);
 
 /* Runs statement `id` (prepared on this connection the first time, from sql) with nparams text

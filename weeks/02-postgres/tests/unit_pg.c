@@ -1,5 +1,5 @@
-/* unit_pg.c — the PostgreSQL-only parts of stage 2: the pool, the write hook's transaction and
- * the migration runner, against a real server (a fresh database per test, unit_pg_fixture.h).
+/* unit_pg.c — the PostgreSQL-only parts of stage 2: the pool and the migration runner, against
+ * a real server (a fresh database per test, unit_pg_fixture.h).
  *
  * The repository's contract itself is graded by unit_repo_pg.c (week 1's tests, re-run); what
  * is here has no week-1 counterpart: what the pool does when a connection dies or is held, and
@@ -143,52 +143,6 @@ GRADED(pg_pool, server_errors_map_to_the_error_vocabulary, 1)
                  rc);
     pg_pool_release(p, c);
     pg_pool_free(p);
-}
-
-/* ------------------------------------------------------------------ the write hook */
-
-static int insert_log_hook(void *tx, enum task_event event, const struct task *t, void *ctx)
-{
-    const bool *fail = ctx;
-    char id[24], ev[8];
-    snprintf(id, sizeof id, "%lld", (long long)t->id);
-    snprintf(ev, sizeof ev, "%d", (int)event);
-    const char *v[] = {id, ev};
-    PGresult *res = PQexecParams(tx, "INSERT INTO hook_log (task_id, event) VALUES ($1, $2)", 2,
-                                 NULL, v, NULL, NULL, 0);
-    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : ERR_INTERNAL;
-    PQclear(res);
-    return *fail ? ERR_CONFLICT : rc;
-}
-
-GRADED(pg_repo, the_write_hook_commits_and_rolls_back_with_the_task, 3)
-{
-    const char *url = pg_test_migrated_url();
-    PGconn *admin = pg_test_connect(url);
-    PQclear(PQexec(admin, "CREATE TABLE hook_log (task_id bigint, event int)"));
-    struct task_repo *r = pg_test_repo_open(url);
-    bool fail = false;
-    task_repo_set_write_hook(r, insert_log_hook, &fail);
-    struct scope sc = {.owner_id = 1};
-    struct task in, out;
-    task_init(&in);
-    task_init(&out);
-    in.title = strdup("hooked");
-    in.description = strdup("");
-    cr_assert_eq(task_repo_create(r, &sc, &in, &out), 0, "expected create to succeed");
-    cr_assert_eq(pg_test_scalar(admin, "SELECT count(*) FROM hook_log"), 1,
-                 "expected the hook's row to commit with the task");
-    fail = true;
-    cr_assert_eq(task_repo_remove(r, &sc, out.id, NULL), ERR_CONFLICT,
-                 "expected the failing hook's error from remove");
-    cr_assert_eq(pg_test_scalar(admin, "SELECT count(*) FROM tasks"), 1,
-                 "expected the delete to be rolled back with the failing hook");
-    cr_assert_eq(pg_test_scalar(admin, "SELECT count(*) FROM hook_log"), 1,
-                 "expected the failing hook's own row to be rolled back too");
-    task_clear(&in);
-    task_clear(&out);
-    task_repo_free(r);
-    PQfinish(admin);
 }
 
 /* ------------------------------------------------------------------ migrations */

@@ -2,7 +2,7 @@
  *
  * Not a copy: this compiles weeks/01-crud/tests/unit_repo.c a second time with
  * REPO_TEST_POSTGRES defined, which grades every REPO_TEST body (create, get, update with each
- * If-Match kind, delete, every filter, every sort, keyset paging, the write hook, threads)
+ * If-Match kind, delete, every filter, every sort, keyset paging, threads)
  * against a fresh, migrated PostgreSQL database per test, in suite repo_postgres. The SQL of
  * task_repo_pg.c has to agree with the C definitions in task_repo.c, exactly as SQLite's does. */
 #include "unit_pg_fixture.h"

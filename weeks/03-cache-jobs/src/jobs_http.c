@@ -30,6 +30,7 @@
 #include "field_errors.h"
 #include "http.h"
 #include "http_json.h"
+#include "scope.h"
 #include "jobs_repo.h"
 #include "log.h"
 #include "problem.h"
@@ -99,7 +100,8 @@ static void create_export(struct http_req *req, struct http_res *res, void *ctx)
     struct job j;
     job_init(&j);
     cJSON *out = NULL;
-    struct job_new n = {.owner_id = http_req_user_id(req), .type = "export", .payload = "{}"};
+    struct job_new n = {
+        .owner_id = scope_from_req(req).owner_id, .type = "export", .payload = "{}"};
     bool created = false;
     int rc = jobs_create(jh->pool, &n, &j, &created);
     if (rc != 0) {
@@ -132,7 +134,7 @@ static void get_job(struct http_req *req, struct http_res *res, void *ctx)
     struct jobs_http *jh = ctx;
     struct job j;
     job_init(&j);
-    int rc = jobs_get(jh->pool, http_req_user_id(req), http_req_param_id(req, "id"), &j);
+    int rc = jobs_get(jh->pool, scope_from_req(req).owner_id, http_req_param_id(req, "id"), &j);
     if (rc != 0) {
         send_repo_error(res, rc, "there is no job with that id");
     } else {
@@ -174,7 +176,7 @@ static void get_export(struct http_req *req, struct http_res *res, void *ctx)
     }
     char *csv = NULL;
     size_t len = 0;
-    int rc = jobs_export_csv(jh->pool, http_req_user_id(req), id, &csv, &len);
+    int rc = jobs_export_csv(jh->pool, scope_from_req(req).owner_id, id, &csv, &len);
     if (rc != 0) {
         send_repo_error(res, rc, not_found);
         return;

@@ -4,6 +4,7 @@
 #define TASKD_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jwt.h"
 
@@ -30,9 +31,14 @@ struct auth_ctx {
 int auth_http_register(struct app *app, struct auth_ctx *ctx);
 
 /* The middleware: every /tasks*, /exports*, /jobs* and /me request needs a valid access token
- * of a live user (401 with WWW-Authenticate otherwise); it sets the request's user id, which
- * scopes everything after it. 0 or an ERR_ code. */
+ * of a live user (401 with WWW-Authenticate otherwise); it makes that user the request's owner
+ * (scope.h), which scopes everything after it. 0 or an ERR_ code. */
 int auth_mw_register(struct app *app, struct auth_ctx *ctx);
+
+/* The user the middleware authenticated for req, or 0 on a route it leaves open. Kept in the
+ * request's locals under week 4's own key, logged by the access log as user_id. */
+struct http_req;
+int64_t auth_user_id(const struct http_req *req);
 
 /* Sends the 401 of API.md: problem+json, WWW-Authenticate: Bearer realm="taskd", plus
  * error="invalid_token" when a token was presented. */

@@ -514,7 +514,7 @@ static void me(struct http_req *req, struct http_res *res, void *arg)
 {
     const struct auth_ctx *c = arg;
     struct user u;
-    int rc = users_by_id(c->pool, http_req_user_id(req), &u);
+    int rc = users_by_id(c->pool, auth_user_id(req), &u);
     if (rc == ERR_NOT_FOUND) {
         /* The middleware checked the user a moment ago; it was deleted since. */
         auth_send_401(res, 1, "the token's account no longer exists");

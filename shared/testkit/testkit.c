@@ -56,7 +56,7 @@ void tk_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static char *read_file(const char *path, size_t *len)
+char *tk_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -67,9 +67,28 @@ static char *read_file(const char *path, size_t *len)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         buf_append(&b, chunk, n);
     fclose(f);
-    if (!b.data)
-        buf_append(&b, "", 0);
+    buf_append(&b, "", 0); /* an empty file still gives "" */
+    if (b.failed) {
+        buf_free(&b);
+        return NULL;
+    }
     return buf_steal(&b, len);
+}
+
+/* fork(), with the child tied to the test process: it gets SIGTERM when the test ends. A test
+ * that fails an assertion ends its process without reaching tk_server_stop or tk_proc_stop, and
+ * what it started must not outlive it (a leaked server would keep running after the suite).
+ * Only async-signal-safe calls in the child. */
+static pid_t fork_tied(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1); /* the test ended before prctl took effect */
+    }
+    return pid;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -121,7 +140,7 @@ static int port_from_log(const char *log)
 static void print_log_tail(const char *path)
 {
     size_t len = 0;
-    char *log = read_file(path, &len);
+    char *log = tk_read_file(path, &len);
     if (!log)
         return;
     const char *tail = len > 3000 ? log + len - 3000 : log;
@@ -218,14 +237,8 @@ static struct tk_server *server_spawn(const char *const *extra_env)
             env[n++] = *e;
     env[n] = NULL;
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid == 0) {
-        /* A test that fails an assertion ends its process without reaching tk_server_stop:
-         * the server must not outlive it (a leaked server would keep running after the suite). */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1); /* the test ended before prctl took effect */
         int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
@@ -255,7 +268,7 @@ static struct tk_server *server_spawn(const char *const *extra_env)
             free(s);
             return NULL;
         }
-        char *log = read_file(s->log, NULL);
+        char *log = tk_read_file(s->log, NULL);
         port = log ? port_from_log(log) : 0;
         free(log);
         if (!port)
@@ -519,13 +532,8 @@ struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_
     if (failed_len < 0 || (size_t)failed_len >= sizeof failed)
         failed_len = (int)strlen(failed);
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid == 0) {
-        /* Like a private server: a test that fails an assertion ends without stopping it. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1); /* the test ended before prctl took effect */
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         execve(argv[0], (char *const *)argv, env);
@@ -608,7 +616,7 @@ const char *tk_proc_log_path(const struct tk_proc *p)
 
 char *tk_proc_log(const struct tk_proc *p)
 {
-    char *log = read_file(p->log, NULL);
+    char *log = tk_read_file(p->log, NULL);
     cr_assert(log, "cannot read %s: %s", p->log, strerror(errno));
     return log;
 }
@@ -668,6 +676,20 @@ static bool is_json_type(const char *headers)
            strncasecmp(ct, "application/problem+json", 24) == 0;
 }
 
+void tk_curl_collect(CURL *curl, const char *url, struct curl_slist *headers, struct buf *body,
+                     struct buf *head)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    if (head) {
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, head);
+    }
+}
+
 struct tk_response *tk_request(struct tk_server *s, const char *method, const char *path,
                                const char *const *headers, const char *body, size_t body_len)
 {
@@ -697,14 +719,8 @@ struct tk_response *tk_request(struct tk_server *s, const char *method, const ch
         list = curl_slist_append(list, "Content-Type:");
 
     struct buf data = BUF_INIT, head = BUF_INIT;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
+    tk_curl_collect(curl, url, list, &data, &head);
     curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &data);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &head);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     else

@@ -47,6 +47,12 @@ const char *tk_server_auth_header(const struct tk_server *s);
  * this process last logged in to, when there is one (TK_AUTH), and returns the list. */
 struct curl_slist;
 struct curl_slist *tk_curl_auth(struct curl_slist *list);
+/* For a test's own libcurl client (threads), the kit's own request setup: a GET of url with
+ * headers (may be NULL), a 10 s timeout, the body appended to body and the header block to head
+ * (head may be NULL). Set other options (method, request body) after it. */
+struct buf;
+void tk_curl_collect(void *curl, const char *url, struct curl_slist *headers, struct buf *body,
+                     struct buf *head);
 /* Stops it with SIGTERM and returns its exit status (0 = clean); frees s. */
 int tk_server_stop(struct tk_server *s);
 /* "http://127.0.0.1:PORT" */
@@ -144,5 +150,8 @@ const char *tk_urlencode(const char *s, char *buf, size_t buf_len);
 long tk_now_ms(void);
 /* Sleeps ms milliseconds. */
 void tk_sleep_ms(long ms);
+/* The whole file at path, NUL-terminated (caller frees), its length in *len (len may be NULL);
+ * NULL when it cannot be opened or memory ran out. */
+char *tk_read_file(const char *path, size_t *len);
 
 #endif

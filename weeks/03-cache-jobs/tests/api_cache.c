@@ -206,11 +206,6 @@ struct reader {
     char bad_why[256];
 };
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    return buf_append(ctx, p, size * n) == 0 ? size * n : 0;
-}
-
 /* X-Cache's value in a raw header block: 'H' (HIT), 'M' (MISS), 0 (absent or other). */
 static char x_cache_of(const char *headers)
 {
@@ -245,13 +240,7 @@ static void *reader_thread(void *arg)
     while (!atomic_load(rd->stop) && rd->n < SAMPLES_MAX) {
         struct buf body = BUF_INIT, head = BUF_INIT;
         curl_easy_reset(h);
-        curl_easy_setopt(h, CURLOPT_URL, rd->url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, auth);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
+        tk_curl_collect(h, rd->url, auth, &body, &head);
         int64_t start = now_us();
         long status = -1;
         if (curl_easy_perform(h) == CURLE_OK)

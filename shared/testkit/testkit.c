@@ -554,6 +554,44 @@ struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_
     return p;
 }
 
+const char *tk_bin_beside(const char *name, const char *override_var)
+{
+    static char path[1024];
+    const char *given = getenv(override_var);
+    if (given && *given) {
+        snprintf(path, sizeof path, "%s", given);
+    } else {
+        const char *bin = getenv("TASKD_BIN");
+        cr_assert(bin && *bin, "TASKD_BIN is not set: run these tests through make test-week-N");
+        const char *slash = strrchr(bin, '/');
+        snprintf(path, sizeof path, "%.*s/%s", slash ? (int)(slash - bin) : 1, slash ? bin : ".",
+                 name);
+    }
+    cr_assert(access(path, X_OK) == 0, "cannot run %s: %s (build it beside TASKD_BIN, or set %s)",
+              path, strerror(errno), override_var);
+    return path;
+}
+
+struct tk_proc *tk_proc_start_beside(const struct tk_server *s, const char *const *argv,
+                                     const char *const *extra_env)
+{
+    /* Precedence, highest first (getenv takes the first match): extra, s's database, TASKD_ENV. */
+    const char *env[ENV_MAX];
+    size_t n = 0;
+    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX / 2; i++)
+        env[n++] = extra_env[i];
+    char db[1100];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", tk_server_database_url(s));
+    env[n++] = db;
+    char *list = getenv("TASKD_ENV") ? strdup(getenv("TASKD_ENV")) : NULL;
+    if (list)
+        n = add_env_list((char **)env, n, list);
+    env[n] = NULL;
+    struct tk_proc *p = tk_proc_start(argv, env);
+    free(list);
+    return p;
+}
+
 /* Reaps p if it has ended (waiting for it when block); true once it has. */
 static bool proc_reap(struct tk_proc *p, bool block)
 {
@@ -619,6 +657,27 @@ char *tk_proc_log(const struct tk_proc *p)
     char *log = tk_read_file(p->log, NULL);
     cr_assert(log, "cannot read %s: %s", p->log, strerror(errno));
     return log;
+}
+
+void tk_proc_wait_log(struct tk_proc *p, const char *needle, long timeout_ms)
+{
+    long deadline = tk_now_ms() + timeout_ms;
+    for (;;) {
+        char *log = tk_proc_log(p);
+        if (strstr(log, needle)) {
+            free(log);
+            return;
+        }
+        bool running = tk_proc_running(p);
+        if (!running || tk_now_ms() >= deadline) {
+            size_t len = strlen(log);
+            cr_assert_fail("%s did not log %s within %ld ms (%s); its log:\n%s", p->name, needle,
+                           timeout_ms, running ? "still running" : "it exited",
+                           len > 1500 ? log + len - 1500 : log);
+        }
+        free(log);
+        tk_sleep_ms(20);
+    }
 }
 
 pid_t tk_proc_pid(const struct tk_proc *p)

@@ -79,6 +79,14 @@ struct tk_proc;
  * not wait for the process to be ready: watch its log for that). Fails the test when it cannot
  * be forked; a binary that cannot be run exits 127 with a line in its log. */
 struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_env);
+/* The path of program `name` in TASKD_BIN's directory (a stage's other binary, week 3's
+ * taskd-worker), or $override_var when that is set; fails the test when it cannot be run.
+ * The string is static: it lasts until the next call. */
+const char *tk_bin_beside(const char *name, const char *override_var);
+/* tk_proc_start for a process that works beside server s (week 3's worker): it gets s's
+ * DATABASE_URL and TASKD_ENV's settings, as the server did, after extra_env (which wins). */
+struct tk_proc *tk_proc_start_beside(const struct tk_server *s, const char *const *argv,
+                                     const char *const *extra_env);
 /* Sends sig (0 sends nothing: just wait), waits up to timeout_ms for the process to end, and
  * SIGKILLs it past that (saying so on stderr). Returns its exit status, or 128 + the signal that
  * ended it (-1 if something else reaped it). Frees p (NULL: returns 0). The temp directory is
@@ -91,6 +99,9 @@ bool tk_proc_running(struct tk_proc *p);
 const char *tk_proc_log_path(const struct tk_proc *p);
 /* Everything it has logged so far, NUL-terminated (the caller frees it; "" before any line). */
 char *tk_proc_log(const struct tk_proc *p);
+/* Waits up to timeout_ms for p's log to contain needle (a process saying it is ready); fails the
+ * test with the log's tail when it does not, or when p exits first. */
+void tk_proc_wait_log(struct tk_proc *p, const char *needle, long timeout_ms);
 pid_t tk_proc_pid(const struct tk_proc *p);
 
 /* ---- requests ---- */

@@ -164,5 +164,9 @@ void tk_sleep_ms(long ms);
 /* The whole file at path, NUL-terminated (caller frees), its length in *len (len may be NULL);
  * NULL when it cannot be opened or memory ran out. */
 char *tk_read_file(const char *path, size_t *len);
+/* The bytes that base64url text (RFC 4648 section 5, unpadded: a JWT's parts) spells, decoded by
+ * OpenSSL, NUL-terminated (caller frees), their count in *out_len; NULL when text is not
+ * base64url or memory ran out. */
+unsigned char *tk_b64url_decode(const char *text, size_t len, size_t *out_len);
 
 #endif

@@ -29,13 +29,10 @@ if [ $# -ne 2 ]; then
 fi
 stage=$1
 out=$2
-secs=${BENCH_SECONDS:-8}
-conns=${BENCH_CONNECTIONS:-32}
-rounds=${BENCH_ROUNDS:-3}
-threads=${BENCH_WRK_THREADS:-2}
+# shellcheck source=shared/scripts/bench-common.sh
+. "$(dirname "$0")/bench-common.sh"
 slow=${BENCH_SLOW_CLIENTS:-0}
 log_level=${BENCH_LOG_LEVEL:-warn}
-PATH=$PATH:/usr/sbin
 
 die() { echo "bench-compare: $*" >&2; exit 1; }
 
@@ -72,8 +69,6 @@ done
 mkdir -p "$out/nginx/logs"
 out=$(cd "$out" && pwd)
 
-# shellcheck source=shared/scripts/bench-nginx.sh
-. "$(dirname "$0")/bench-nginx.sh"
 
 taskd_pid=""
 slow_pid=""

@@ -9,16 +9,10 @@
 set -euo pipefail
 stage=$1
 out=$2
-secs=${BENCH_SECONDS:-8}
-conns=${BENCH_CONNECTIONS:-32}
-rounds=${BENCH_ROUNDS:-3}
-threads=${BENCH_WRK_THREADS:-2}
+# shellcheck source=shared/scripts/bench-common.sh
+. "$(dirname "$0")/bench-common.sh"
 mkdir -p "$out/nginx/logs"
 out=$(cd "$out" && pwd)
-PATH=$PATH:/usr/sbin
-
-# shellcheck source=shared/scripts/bench-nginx.sh
-. "$(dirname "$0")/bench-nginx.sh"
 db=$(mktemp -d /tmp/taskd-bench-XXXXXX)
 cleanup() {
   [ -n "${taskd_pid:-}" ] && kill "$taskd_pid" 2>/dev/null && wait "$taskd_pid" 2>/dev/null

@@ -858,6 +858,16 @@ struct tk_response *tk_patch_json(struct tk_server *s, const char *path, const c
     return tk_request(s, "PATCH", path, json_headers, json, strlen(json));
 }
 
+void tk_expect_json_text(cJSON *o, const char *want)
+{
+    cr_assert_not_null(o, "expected a JSON value, got NULL");
+    char *text = cJSON_PrintUnformatted(o);
+    cr_assert_not_null(text, "out of memory printing JSON");
+    cr_assert_str_eq(text, want, "expected\n%s\ngot\n%s", want, text);
+    free(text);
+    cJSON_Delete(o);
+}
+
 void tk_response_free(struct tk_response *r)
 {
     if (!r)

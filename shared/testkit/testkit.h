@@ -164,6 +164,9 @@ void tk_sleep_ms(long ms);
 /* The whole file at path, NUL-terminated (caller frees), its length in *len (len may be NULL);
  * NULL when it cannot be opened or memory ran out. */
 char *tk_read_file(const char *path, size_t *len);
+/* Asserts that o (a unit test's own JSON, not a response) prints, unformatted, exactly as want;
+ * frees o. */
+void tk_expect_json_text(cJSON *o, const char *want);
 /* The bytes that base64url text (RFC 4648 section 5, unpadded: a JWT's parts) spells, decoded by
  * OpenSSL, NUL-terminated (caller frees), their count in *out_len; NULL when text is not
  * base64url or memory ran out. */

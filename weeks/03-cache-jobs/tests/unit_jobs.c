@@ -368,16 +368,11 @@ GRADED(jobs_repo, job_to_json_renders_the_api_object, 1)
     cr_assert(j.result_url && j.payload, "test bug: out of memory");
     j.created_at = T0 + 123456;
     j.updated_at = T0 + 5 * SEC;
-    cJSON *o = job_to_json(&j);
-    cr_assert_not_null(o, "expected a JSON object");
-    char *text = cJSON_PrintUnformatted(o);
-    const char *want = "{\"id\":42,\"type\":\"export\",\"status\":\"succeeded\",\"attempts\":2,"
-                       "\"error\":null,\"result_url\":\"/exports/42.csv\","
-                       "\"created_at\":\"2026-12-01T09:00:00.123456Z\","
-                       "\"updated_at\":\"2026-12-01T09:00:05Z\"}";
-    cr_assert_str_eq(text, want, "expected\n%s\ngot\n%s", want, text);
-    free(text);
-    cJSON_Delete(o);
+    tk_expect_json_text(job_to_json(&j),
+                        "{\"id\":42,\"type\":\"export\",\"status\":\"succeeded\",\"attempts\":2,"
+                        "\"error\":null,\"result_url\":\"/exports/42.csv\","
+                        "\"created_at\":\"2026-12-01T09:00:00.123456Z\","
+                        "\"updated_at\":\"2026-12-01T09:00:05Z\"}");
     job_clear(&j);
 }
 

@@ -86,12 +86,11 @@ static void expect_edge(size_t local_len, size_t label_len, bool grow_label, con
 
 GRADED(email, accepts_common_addresses_unchanged, 1)
 {
-    ACCEPTS("ann@example.com");
-    ACCEPTS("first.last@mail.example.org");
-    ACCEPTS("a@b.co");
-    ACCEPTS("user+tag@example.com");
-    ACCEPTS("x-y_z@sub-domain.example.net");
-    ACCEPTS("1234@123.45");
+    static const char *const ok[] = {
+        "ann@example.com",      "first.last@mail.example.org",  "a@b.co",
+        "user+tag@example.com", "x-y_z@sub-domain.example.net", "1234@123.45"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        ACCEPTS(ok[i]);
 }
 
 GRADED(email, accepts_every_atext_symbol_in_the_local_part, 1)

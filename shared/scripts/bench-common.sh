@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# bench-nginx.sh — sourced by bench.sh and bench-compare.sh: the nginx `return 200` ceiling that
-# every benchmark measures taskd against, and the free port it listens on. Needs $out (the
-# benchmark's output directory, absolute) and nginx on PATH; sets $nginx_port.
-# shellcheck disable=SC2154 # $out is the sourcing script's
+# bench-common.sh — sourced by bench.sh and bench-compare.sh: the wrk load both use (BENCH_SECONDS,
+# BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_WRK_THREADS), the nginx `return 200` ceiling that every
+# benchmark measures taskd against, and the free port it listens on. The functions need $out
+# (the benchmark's output directory, absolute) and nginx on PATH; nginx_start sets $nginx_port.
+# The settings are read by the sourcing script, which also sets $out:
+# shellcheck disable=SC2034,SC2154
+secs=${BENCH_SECONDS:-8}
+conns=${BENCH_CONNECTIONS:-32}
+rounds=${BENCH_ROUNDS:-3}
+threads=${BENCH_WRK_THREADS:-2}
+PATH=$PATH:/usr/sbin
 
 # A port nobody listens on, below the kernel's ephemeral range: a port that an outgoing connection
 # (wrk's, curl's, another test's) uses as its local end cannot be listened on, yet refuses a

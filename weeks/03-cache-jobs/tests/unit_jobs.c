@@ -31,6 +31,21 @@
 
 /* ================================================================== jobs_repo */
 
+/* job_init on each job of a NULL-terminated list. */
+static void job_init_all(struct job *const *jobs)
+{
+    for (size_t i = 0; jobs[i]; i++)
+        job_init(jobs[i]);
+}
+
+/* The end of a test: job_clear on each job of a NULL-terminated list, then the pool freed. */
+static void jobs_done(struct pg_pool *p, struct job *const *jobs)
+{
+    for (size_t i = 0; jobs[i]; i++)
+        job_clear(jobs[i]);
+    pg_pool_free(p);
+}
+
 /* Asserts that a call returned want; `what` is the failure's "expected ..." sentence. */
 static void expect_rc(int rc, int want, const char *what)
 {
@@ -75,9 +90,7 @@ GRADED(jobs_repo, a_job_runs_once_and_a_stale_fence_changes_nothing, 3)
 {
     struct pg_pool *p = pool_open(pg_test_migrated_url());
     struct job j, got, started;
-    job_init(&j);
-    job_init(&got);
-    job_init(&started);
+    job_init_all((struct job *[]){&j, &got, &started, NULL});
     job_add(p, &(struct job_new){.owner_id = 7, .type = "export"}, &j);
     cr_assert(j.id > 0, "expected a positive id, got %lld", (long long)j.id);
     cr_assert_str_eq(j.type, "export", "expected type export, got %s", j.type);
@@ -117,20 +130,14 @@ GRADED(jobs_repo, a_job_runs_once_and_a_stale_fence_changes_nothing, 3)
     cr_assert_str_eq(got.status, "succeeded", "expected the job to stay succeeded, got %s",
                      got.status);
     cr_assert_eq(got.attempts, 1, "expected attempts to stay 1, got %d", got.attempts);
-    job_clear(&j);
-    job_clear(&got);
-    job_clear(&started);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&j, &got, &started, NULL});
 }
 
 GRADED(jobs_repo, a_worker_presumed_dead_cannot_finish_a_redelivered_job, 2)
 {
     struct pg_pool *p = pool_open(pg_test_migrated_url());
     struct job j, first, second, got;
-    job_init(&j);
-    job_init(&first);
-    job_init(&second);
-    job_init(&got);
+    job_init_all((struct job *[]){&j, &first, &second, &got, NULL});
     job_add(p, &(struct job_new){.owner_id = 1, .type = "export"}, &j);
     start_ok(p, j.id, &first, 1);
     start_ok(p, j.id, &second, 2); /* the lease ran out and another worker took it */
@@ -148,20 +155,14 @@ GRADED(jobs_repo, a_worker_presumed_dead_cannot_finish_a_redelivered_job, 2)
     cr_assert(len == 7 && strcmp(csv, "fresh\r\n") == 0,
               "expected the file of attempt 2 (\"fresh\\r\\n\"), got %zu bytes: %s", len, csv);
     free(csv);
-    job_clear(&j);
-    job_clear(&first);
-    job_clear(&second);
-    job_clear(&got);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&j, &first, &second, &got, NULL});
 }
 
 GRADED(jobs_repo, a_failure_with_retry_requeues_the_job_for_later, 2)
 {
     struct pg_pool *p = pool_open(pg_test_migrated_url());
     struct job j, s, got;
-    job_init(&j);
-    job_init(&s);
-    job_init(&got);
+    job_init_all((struct job *[]){&j, &s, &got, NULL});
     job_add(p, &(struct job_new){.owner_id = 3, .type = "reminder", .payload = "{\"task_id\":5}"},
             &j);
     start_ok(p, j.id, &s, 1);
@@ -179,10 +180,7 @@ GRADED(jobs_repo, a_failure_with_retry_requeues_the_job_for_later, 2)
     cr_assert(strstr(got.payload, "\"task_id\"") != NULL, "expected the payload kept, got %s",
               got.payload);
     start_ok(p, j.id, &s, 2);
-    job_clear(&j);
-    job_clear(&s);
-    job_clear(&got);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&j, &s, &got, NULL});
 }
 
 GRADED(jobs_repo, a_final_failure_stores_the_error_cut_to_1000_bytes_of_whole_characters, 2)
@@ -190,9 +188,7 @@ GRADED(jobs_repo, a_final_failure_stores_the_error_cut_to_1000_bytes_of_whole_ch
     const char *url = pg_test_migrated_url();
     struct pg_pool *p = pool_open(url);
     struct job j, s, got;
-    job_init(&j);
-    job_init(&s);
-    job_init(&got);
+    job_init_all((struct job *[]){&j, &s, &got, NULL});
     job_add(p, &(struct job_new){.owner_id = 3, .type = "export"}, &j);
     start_ok(p, j.id, &s, 1);
     /* "x" then 750 two-byte "é": byte 1000 is the first half of a character, so 999 are kept. */
@@ -217,10 +213,7 @@ GRADED(jobs_repo, a_final_failure_stores_the_error_cut_to_1000_bytes_of_whole_ch
                  finished);
     expect_rc(jobs_start(p, j.id, &s), ERR_CONFLICT,
               "expected starting a failed job to be ERR_CONFLICT");
-    job_clear(&j);
-    job_clear(&s);
-    job_clear(&got);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&j, &s, &got, NULL});
 }
 
 GRADED(jobs_repo, a_dedupe_key_makes_a_job_exist_once, 2)
@@ -228,8 +221,7 @@ GRADED(jobs_repo, a_dedupe_key_makes_a_job_exist_once, 2)
     const char *url = pg_test_migrated_url();
     struct pg_pool *p = pool_open(url);
     struct job a, b;
-    job_init(&a);
-    job_init(&b);
+    job_init_all((struct job *[]){&a, &b, NULL});
     struct job_new n = {.owner_id = 4, .type = "reminder", .dedupe_key = "reminder:9:1796115600"};
     job_add(p, &n, &a);
     bool created = true;
@@ -242,35 +234,28 @@ GRADED(jobs_repo, a_dedupe_key_makes_a_job_exist_once, 2)
     long long rows = pg_test_scalar(c, "SELECT count(*) FROM jobs");
     PQfinish(c);
     cr_assert_eq(rows, 1, "expected one row in jobs, found %lld", rows);
-    job_clear(&a);
-    job_clear(&b);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&a, &b, NULL});
 }
 
 GRADED(jobs_repo, another_owners_job_is_not_found, 1)
 {
     struct pg_pool *p = pool_open(pg_test_migrated_url());
     struct job j, got;
-    job_init(&j);
-    job_init(&got);
+    job_init_all((struct job *[]){&j, &got, NULL});
     job_add(p, &(struct job_new){.owner_id = 10, .type = "export"}, &j);
     expect_rc(jobs_get(p, 11, j.id, &got), ERR_NOT_FOUND,
               "expected owner 11 not to see owner 10's job");
     expect_rc(jobs_get(p, 10, j.id + 1, &got), ERR_NOT_FOUND,
               "expected a missing id to be ERR_NOT_FOUND");
     get_ok(p, 10, j.id, &got);
-    job_clear(&j);
-    job_clear(&got);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&j, &got, NULL});
 }
 
 GRADED(jobs_repo, the_csv_is_served_only_after_success_and_only_to_its_owner, 2)
 {
     struct pg_pool *p = pool_open(pg_test_migrated_url());
     struct job j, s, r;
-    job_init(&j);
-    job_init(&s);
-    job_init(&r);
+    job_init_all((struct job *[]){&j, &s, &r, NULL});
     job_add(p, &(struct job_new){.owner_id = 20, .type = "export"}, &j);
     char *csv = NULL;
     size_t len = 0;
@@ -297,20 +282,14 @@ GRADED(jobs_repo, the_csv_is_served_only_after_success_and_only_to_its_owner, 2)
     expect_rc(jobs_succeed(p, &s, NULL, NULL, 0), 0, "expected a reminder's succeed to work");
     expect_rc(jobs_export_csv(p, 20, r.id, &csv, &len), ERR_NOT_FOUND,
               "expected no file for a reminder job");
-    job_clear(&j);
-    job_clear(&s);
-    job_clear(&r);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&j, &s, &r, NULL});
 }
 
 GRADED(jobs_repo, overdue_finds_due_queued_and_stuck_running_jobs_oldest_first, 2)
 {
     struct pg_pool *p = pool_open(pg_test_migrated_url());
     struct job due, later, future, run;
-    job_init(&due);
-    job_init(&later);
-    job_init(&future);
-    job_init(&run);
+    job_init_all((struct job *[]){&due, &later, &future, &run, NULL});
     int64_t now = clock_now_us();
     /* Created in an order different from their run_at order, so "oldest first" is tested. */
     job_add(p, &(struct job_new){.owner_id = 1, .type = "export", .run_at = now - 5 * SEC}, &later);
@@ -347,11 +326,7 @@ GRADED(jobs_repo, overdue_finds_due_queued_and_stuck_running_jobs_oldest_first, 
     cr_assert(found, "expected the running job %lld among the overdue ones", (long long)run.id);
     for (size_t i = 0; i < n; i++)
         cr_assert_neq(ids[i], future.id, "expected the future job not to be overdue");
-    job_clear(&due);
-    job_clear(&later);
-    job_clear(&future);
-    job_clear(&run);
-    pg_pool_free(p);
+    jobs_done(p, (struct job *[]){&due, &later, &future, &run, NULL});
 }
 
 GRADED(jobs_repo, job_to_json_renders_the_api_object, 1)

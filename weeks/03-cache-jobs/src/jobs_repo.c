@@ -234,23 +234,16 @@ int jobs_start(struct pg_pool *p, int64_t id, struct job *out)
         return ERR_INVALID;
     struct pg_params prm = {0};
     pg_param_i64(&prm, 1, id);
-    struct pg_conn *c = NULL;
-    PGresult *res = NULL;
-    int rc = pg_pool_exec_keep(p, &c, STMT_START, sql, 1, prm.v, &res);
-    if (rc != 0)
+    int rc = exec_one(p, STMT_START, sql, 1, &prm, out);
+    if (rc != ERR_NOT_FOUND)
         return rc;
-    if (PQntuples(res) == 1) {
-        rc = row_read(res, 0, out);
-    } else {
-        /* Nothing to start: a finished job (a duplicate delivery) or no job at all. */
-        PQclear(res);
-        res = NULL;
-        rc = pg_conn_exec(c, STMT_EXISTS, exists_sql, 1, prm.v, &res);
-        if (rc == 0)
-            rc = PQntuples(res) > 0 ? ERR_CONFLICT : ERR_NOT_FOUND;
-    }
+    /* Nothing to start: a finished job (a duplicate delivery) or no job at all. The rare path,
+     * so it borrows again rather than holding a connection for it. */
+    PGresult *res = NULL;
+    rc = pg_pool_exec(p, STMT_EXISTS, exists_sql, 1, prm.v, &res);
+    if (rc == 0)
+        rc = PQntuples(res) > 0 ? ERR_CONFLICT : ERR_NOT_FOUND;
     PQclear(res);
-    pg_pool_release(p, c);
     return rc;
 }
 

@@ -71,17 +71,8 @@ static const char b64_alphabet[] =
  * space included: they belong to other spellings of base64, which we do not accept). */
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
+    const char *at = c ? memchr(b64_alphabet, c, 64) : NULL;
+    return at ? (int)(at - b64_alphabet) : -1;
 }
 
 int jwt_b64url_encode(const unsigned char *in, size_t len, char **out)

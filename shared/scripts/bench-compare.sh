@@ -29,13 +29,10 @@ if [ $# -ne 2 ]; then
 fi
 stage=$1
 out=$2
-secs=${BENCH_SECONDS:-8}
-conns=${BENCH_CONNECTIONS:-32}
-rounds=${BENCH_ROUNDS:-3}
-threads=${BENCH_WRK_THREADS:-2}
+# shellcheck source=shared/scripts/bench-common.sh
+. "$(dirname "$0")/bench-common.sh"
 slow=${BENCH_SLOW_CLIENTS:-0}
 log_level=${BENCH_LOG_LEVEL:-warn}
-PATH=$PATH:/usr/sbin
 
 die() { echo "bench-compare: $*" >&2; exit 1; }
 
@@ -72,41 +69,6 @@ done
 mkdir -p "$out/nginx/logs"
 out=$(cd "$out" && pwd)
 
-# A port nobody listens on, below the kernel's ephemeral range: a port that an outgoing connection
-# (wrk's, curl's, another test's) uses as its local end cannot be listened on, yet refuses a
-# connect just like a free one. Callers still retry: someone may take the port before we bind it.
-ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-[ "${ephemeral_low:-0}" -gt 12000 ] || ephemeral_low=32768
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((10000 + RANDOM % (ephemeral_low - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
-
-# ---- nginx: the ceiling, a server that does nothing but answer ----
-write_nginx_conf() { # write_nginx_conf PORT
-  cat > "$out/nginx/nginx.conf" <<CONF
-worker_processes 2;
-pid $out/nginx/nginx.pid;
-error_log $out/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $out/nginx/body;
-  proxy_temp_path $out/nginx/proxy;
-  fastcgi_temp_path $out/nginx/fastcgi;
-  uwsgi_temp_path $out/nginx/uwsgi;
-  scgi_temp_path $out/nginx/scgi;
-  server {
-    listen 127.0.0.1:$1;
-    location / { default_type application/json; return 200 '{"status":"ok"}'; }
-  }
-}
-CONF
-}
 
 taskd_pid=""
 slow_pid=""
@@ -129,19 +91,11 @@ cleanup() {
   if [ -n "$wrk_pid" ]; then kill "$wrk_pid" 2>/dev/null || true; fi
   stop_slow
   stop_taskd
-  if [ -f "$out/nginx/nginx.pid" ]; then
-    nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -s stop 2>/dev/null || true
-  fi
+  nginx_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-rm -f "$out/nginx/nginx.pid" # a stale one would make cleanup signal whoever has that pid now
-for attempt in 1 2 3 4 5; do
-  nginx_port=$(free_port)
-  write_nginx_conf "$nginx_port"
-  if nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" 2>> "$out/nginx/logs/start.log"; then break; fi
-  [ "$attempt" = 5 ] && { tail -n 5 "$out/nginx/logs/start.log" >&2; die "nginx did not start"; }
-done
+nginx_start
 
 # ---- slow clients (slowloris), one background bash process holding every connection ----
 # Each connection sends "GET /tasks/1 HTTP/1.1\r\nHost: x\r\n" and then "X-Slow: 1\r\n" lines,

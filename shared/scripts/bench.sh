@@ -9,50 +9,18 @@
 set -euo pipefail
 stage=$1
 out=$2
-secs=${BENCH_SECONDS:-8}
-conns=${BENCH_CONNECTIONS:-32}
-rounds=${BENCH_ROUNDS:-3}
-threads=${BENCH_WRK_THREADS:-2}
+# shellcheck source=shared/scripts/bench-common.sh
+. "$(dirname "$0")/bench-common.sh"
 mkdir -p "$out/nginx/logs"
 out=$(cd "$out" && pwd)
-PATH=$PATH:/usr/sbin
-
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "bench: no free port found" >&2; exit 1
-}
-
-nginx_port=$(free_port)
-cat > "$out/nginx/nginx.conf" <<CONF
-worker_processes 2;
-pid $out/nginx/nginx.pid;
-error_log $out/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $out/nginx/body;
-  proxy_temp_path $out/nginx/proxy;
-  fastcgi_temp_path $out/nginx/fastcgi;
-  uwsgi_temp_path $out/nginx/uwsgi;
-  scgi_temp_path $out/nginx/scgi;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type application/json; return 200 '{"status":"ok"}'; }
-  }
-}
-CONF
 db=$(mktemp -d /tmp/taskd-bench-XXXXXX)
 cleanup() {
   [ -n "${taskd_pid:-}" ] && kill "$taskd_pid" 2>/dev/null && wait "$taskd_pid" 2>/dev/null
-  [ -f "$out/nginx/nginx.pid" ] && nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -s stop 2>/dev/null
+  nginx_stop
   rm -rf "$db"
 }
 trap cleanup EXIT
-nginx -p "$out/nginx" -c "$out/nginx/nginx.conf"
+nginx_start
 
 PORT=0 DATABASE_URL="${DATABASE_URL:-sqlite:$db/taskd.db}" LOG_LEVEL=info \
   "$stage" 2> "$out/taskd.log" &

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -50,13 +51,45 @@ long tk_now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+unsigned char *tk_b64url_decode(const char *text, size_t len, size_t *out_len)
+{
+    /* OpenSSL decodes the standard alphabet with padding: translate, pad, and drop the zero bytes
+     * the padding stands for. A test's decoder is independent of the service's this way. */
+    size_t pad = (4 - len % 4) % 4;
+    if (pad == 3 || len > (size_t)INT32_MAX / 2)
+        return NULL;
+    char *std = malloc(len + pad + 1);
+    unsigned char *out = malloc((len + pad) / 4 * 3 + 1);
+    int n = -1;
+    if (!std || !out)
+        goto done;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '+' || c == '/' || c == '=' || c == '\0')
+            goto done;
+        std[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    memset(std + len, '=', pad);
+    n = EVP_DecodeBlock(out, (const unsigned char *)std, (int)(len + pad));
+done:
+    free(std);
+    if (n < 0) {
+        free(out);
+        return NULL;
+    }
+    n -= (int)pad;
+    out[n] = '\0';
+    *out_len = (size_t)n;
+    return out;
+}
+
 void tk_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static char *read_file(const char *path, size_t *len)
+char *tk_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -67,9 +100,28 @@ static char *read_file(const char *path, size_t *len)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         buf_append(&b, chunk, n);
     fclose(f);
-    if (!b.data)
-        buf_append(&b, "", 0);
+    buf_append(&b, "", 0); /* an empty file still gives "" */
+    if (b.failed) {
+        buf_free(&b);
+        return NULL;
+    }
     return buf_steal(&b, len);
+}
+
+/* fork(), with the child tied to the test process: it gets SIGTERM when the test ends. A test
+ * that fails an assertion ends its process without reaching tk_server_stop or tk_proc_stop, and
+ * what it started must not outlive it (a leaked server would keep running after the suite).
+ * Only async-signal-safe calls in the child. */
+static pid_t fork_tied(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1); /* the test ended before prctl took effect */
+    }
+    return pid;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -121,7 +173,7 @@ static int port_from_log(const char *log)
 static void print_log_tail(const char *path)
 {
     size_t len = 0;
-    char *log = read_file(path, &len);
+    char *log = tk_read_file(path, &len);
     if (!log)
         return;
     const char *tail = len > 3000 ? log + len - 3000 : log;
@@ -218,14 +270,8 @@ static struct tk_server *server_spawn(const char *const *extra_env)
             env[n++] = *e;
     env[n] = NULL;
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid == 0) {
-        /* A test that fails an assertion ends its process without reaching tk_server_stop:
-         * the server must not outlive it (a leaked server would keep running after the suite). */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1); /* the test ended before prctl took effect */
         int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
@@ -255,7 +301,7 @@ static struct tk_server *server_spawn(const char *const *extra_env)
             free(s);
             return NULL;
         }
-        char *log = read_file(s->log, NULL);
+        char *log = tk_read_file(s->log, NULL);
         port = log ? port_from_log(log) : 0;
         free(log);
         if (!port)
@@ -519,13 +565,8 @@ struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_
     if (failed_len < 0 || (size_t)failed_len >= sizeof failed)
         failed_len = (int)strlen(failed);
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid == 0) {
-        /* Like a private server: a test that fails an assertion ends without stopping it. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1); /* the test ended before prctl took effect */
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         execve(argv[0], (char *const *)argv, env);
@@ -543,6 +584,44 @@ struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_
     }
     cr_assert(p, "fork: %s", strerror(fork_errno));
     p->pid = pid;
+    return p;
+}
+
+const char *tk_bin_beside(const char *name, const char *override_var)
+{
+    static char path[1024];
+    const char *given = getenv(override_var);
+    if (given && *given) {
+        snprintf(path, sizeof path, "%s", given);
+    } else {
+        const char *bin = getenv("TASKD_BIN");
+        cr_assert(bin && *bin, "TASKD_BIN is not set: run these tests through make test-week-N");
+        const char *slash = strrchr(bin, '/');
+        snprintf(path, sizeof path, "%.*s/%s", slash ? (int)(slash - bin) : 1, slash ? bin : ".",
+                 name);
+    }
+    cr_assert(access(path, X_OK) == 0, "cannot run %s: %s (build it beside TASKD_BIN, or set %s)",
+              path, strerror(errno), override_var);
+    return path;
+}
+
+struct tk_proc *tk_proc_start_beside(const struct tk_server *s, const char *const *argv,
+                                     const char *const *extra_env)
+{
+    /* Precedence, highest first (getenv takes the first match): extra, s's database, TASKD_ENV. */
+    const char *env[ENV_MAX];
+    size_t n = 0;
+    for (size_t i = 0; extra_env && extra_env[i] && n < ENV_MAX / 2; i++)
+        env[n++] = extra_env[i];
+    char db[1100];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", tk_server_database_url(s));
+    env[n++] = db;
+    char *list = getenv("TASKD_ENV") ? strdup(getenv("TASKD_ENV")) : NULL;
+    if (list)
+        n = add_env_list((char **)env, n, list);
+    env[n] = NULL;
+    struct tk_proc *p = tk_proc_start(argv, env);
+    free(list);
     return p;
 }
 
@@ -608,9 +687,30 @@ const char *tk_proc_log_path(const struct tk_proc *p)
 
 char *tk_proc_log(const struct tk_proc *p)
 {
-    char *log = read_file(p->log, NULL);
+    char *log = tk_read_file(p->log, NULL);
     cr_assert(log, "cannot read %s: %s", p->log, strerror(errno));
     return log;
+}
+
+void tk_proc_wait_log(struct tk_proc *p, const char *needle, long timeout_ms)
+{
+    long deadline = tk_now_ms() + timeout_ms;
+    for (;;) {
+        char *log = tk_proc_log(p);
+        if (strstr(log, needle)) {
+            free(log);
+            return;
+        }
+        bool running = tk_proc_running(p);
+        if (!running || tk_now_ms() >= deadline) {
+            size_t len = strlen(log);
+            cr_assert_fail("%s did not log %s within %ld ms (%s); its log:\n%s", p->name, needle,
+                           timeout_ms, running ? "still running" : "it exited",
+                           len > 1500 ? log + len - 1500 : log);
+        }
+        free(log);
+        tk_sleep_ms(20);
+    }
 }
 
 pid_t tk_proc_pid(const struct tk_proc *p)
@@ -668,6 +768,20 @@ static bool is_json_type(const char *headers)
            strncasecmp(ct, "application/problem+json", 24) == 0;
 }
 
+void tk_curl_collect(CURL *curl, const char *url, struct curl_slist *headers, struct buf *body,
+                     struct buf *head)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    if (head) {
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, head);
+    }
+}
+
 struct tk_response *tk_request(struct tk_server *s, const char *method, const char *path,
                                const char *const *headers, const char *body, size_t body_len)
 {
@@ -697,14 +811,8 @@ struct tk_response *tk_request(struct tk_server *s, const char *method, const ch
         list = curl_slist_append(list, "Content-Type:");
 
     struct buf data = BUF_INIT, head = BUF_INIT;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
+    tk_curl_collect(curl, url, list, &data, &head);
     curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &data);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &head);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     else
@@ -748,6 +856,16 @@ struct tk_response *tk_post_json(struct tk_server *s, const char *path, const ch
 struct tk_response *tk_patch_json(struct tk_server *s, const char *path, const char *json)
 {
     return tk_request(s, "PATCH", path, json_headers, json, strlen(json));
+}
+
+void tk_expect_json_text(cJSON *o, const char *want)
+{
+    cr_assert_not_null(o, "expected a JSON value, got NULL");
+    char *text = cJSON_PrintUnformatted(o);
+    cr_assert_not_null(text, "out of memory printing JSON");
+    cr_assert_str_eq(text, want, "expected\n%s\ngot\n%s", want, text);
+    free(text);
+    cJSON_Delete(o);
 }
 
 void tk_response_free(struct tk_response *r)

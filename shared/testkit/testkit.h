@@ -47,6 +47,12 @@ const char *tk_server_auth_header(const struct tk_server *s);
  * this process last logged in to, when there is one (TK_AUTH), and returns the list. */
 struct curl_slist;
 struct curl_slist *tk_curl_auth(struct curl_slist *list);
+/* For a test's own libcurl client (threads), the kit's own request setup: a GET of url with
+ * headers (may be NULL), a 10 s timeout, the body appended to body and the header block to head
+ * (head may be NULL). Set other options (method, request body) after it. */
+struct buf;
+void tk_curl_collect(void *curl, const char *url, struct curl_slist *headers, struct buf *body,
+                     struct buf *head);
 /* Stops it with SIGTERM and returns its exit status (0 = clean); frees s. */
 int tk_server_stop(struct tk_server *s);
 /* "http://127.0.0.1:PORT" */
@@ -73,6 +79,14 @@ struct tk_proc;
  * not wait for the process to be ready: watch its log for that). Fails the test when it cannot
  * be forked; a binary that cannot be run exits 127 with a line in its log. */
 struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_env);
+/* The path of program `name` in TASKD_BIN's directory (a stage's other binary, week 3's
+ * taskd-worker), or $override_var when that is set; fails the test when it cannot be run.
+ * The string is static: it lasts until the next call. */
+const char *tk_bin_beside(const char *name, const char *override_var);
+/* tk_proc_start for a process that works beside server s (week 3's worker): it gets s's
+ * DATABASE_URL and TASKD_ENV's settings, as the server did, after extra_env (which wins). */
+struct tk_proc *tk_proc_start_beside(const struct tk_server *s, const char *const *argv,
+                                     const char *const *extra_env);
 /* Sends sig (0 sends nothing: just wait), waits up to timeout_ms for the process to end, and
  * SIGKILLs it past that (saying so on stderr). Returns its exit status, or 128 + the signal that
  * ended it (-1 if something else reaped it). Frees p (NULL: returns 0). The temp directory is
@@ -85,6 +99,9 @@ bool tk_proc_running(struct tk_proc *p);
 const char *tk_proc_log_path(const struct tk_proc *p);
 /* Everything it has logged so far, NUL-terminated (the caller frees it; "" before any line). */
 char *tk_proc_log(const struct tk_proc *p);
+/* Waits up to timeout_ms for p's log to contain needle (a process saying it is ready); fails the
+ * test with the log's tail when it does not, or when p exits first. */
+void tk_proc_wait_log(struct tk_proc *p, const char *needle, long timeout_ms);
 pid_t tk_proc_pid(const struct tk_proc *p);
 
 /* ---- requests ---- */
@@ -144,5 +161,15 @@ const char *tk_urlencode(const char *s, char *buf, size_t buf_len);
 long tk_now_ms(void);
 /* Sleeps ms milliseconds. */
 void tk_sleep_ms(long ms);
+/* The whole file at path, NUL-terminated (caller frees), its length in *len (len may be NULL);
+ * NULL when it cannot be opened or memory ran out. */
+char *tk_read_file(const char *path, size_t *len);
+/* Asserts that o (a unit test's own JSON, not a response) prints, unformatted, exactly as want;
+ * frees o. */
+void tk_expect_json_text(cJSON *o, const char *want);
+/* The bytes that base64url text (RFC 4648 section 5, unpadded: a JWT's parts) spells, decoded by
+ * OpenSSL, NUL-terminated (caller frees), their count in *out_len; NULL when text is not
+ * base64url or memory ran out. */
+unsigned char *tk_b64url_decode(const char *text, size_t len, size_t *out_len);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "pg_pool.h"
 
 /* "taskd migrate" as a 64-bit advisory-lock key; any constant no other code uses would do. */
 #define MIGRATE_LOCK_KEY "7310582047331012431"
@@ -31,14 +32,8 @@ static int run(PGconn *c, const char *sql, int nparams, const char *const *value
 {
     PGresult *res =
         nparams > 0 ? PQexecParams(c, sql, nparams, NULL, values, NULL, NULL, 0) : PQexec(c, sql);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        if (out)
-            *out = res;
-        else
-            PQclear(res);
+    if (pg_result_keep(res, out))
         return 0;
-    }
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     struct log_kv kv[] = {

@@ -236,6 +236,35 @@ int pg_pool_check(struct pg_pool *p)
     return rc == 0 ? 0 : ERR_UNAVAILABLE;
 }
 
+int pg_pool_exec(struct pg_pool *p, unsigned id, const char *sql, int nparams,
+                 const char *const *values, PGresult **out)
+{
+    *out = NULL;
+    struct pg_conn *c = NULL;
+    int rc = pg_pool_acquire(p, &c);
+    if (rc != 0)
+        return rc;
+    rc = pg_conn_exec(c, id, sql, nparams, values, out);
+    pg_pool_release(p, c);
+    return rc;
+}
+
+int pg_pool_exec_keep(struct pg_pool *p, struct pg_conn **c, unsigned id, const char *sql,
+                      int nparams, const char *const *values, PGresult **out)
+{
+    *out = NULL;
+    *c = NULL;
+    int rc = pg_pool_acquire(p, c);
+    if (rc != 0)
+        return rc;
+    rc = pg_conn_exec(*c, id, sql, nparams, values, out);
+    if (rc != 0) {
+        pg_pool_release(p, *c);
+        *c = NULL;
+    }
+    return rc;
+}
+
 PGconn *pg_conn_raw(struct pg_conn *c)
 {
     return c ? c->pg : NULL;
@@ -279,16 +308,22 @@ int pg_conn_error(struct pg_conn *c, const PGresult *res, const char *what)
     return ERR_INTERNAL;
 }
 
-static int result_ok(struct pg_conn *c, PGresult *res, const char *what, PGresult **out)
+bool pg_result_keep(PGresult *res, PGresult **out)
 {
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        if (out)
-            *out = res;
-        else
-            PQclear(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+        return false;
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return true;
+}
+
+static int result_ok(struct pg_conn *c, PGresult *res, const char *what, PGresult **out)
+{
+    if (pg_result_keep(res, out))
         return 0;
-    }
     int rc = pg_conn_error(c, res, what);
     PQclear(res);
     return rc;
@@ -356,5 +391,23 @@ int pg_parse_i64(const char *s, int64_t *out)
     if (errno != 0 || *end != '\0')
         return ERR_INTERNAL;
     *out = v;
+    return 0;
+}
+
+int pg_columns_ok(const PGresult *res, int n, const char *table)
+{
+    if (PQnfields(res) >= n)
+        return 0;
+    log_kv(LOG_ERROR, "a query returned too few columns",
+           (struct log_kv[]){LOG_STR("table", table), LOG_INT("columns", PQnfields(res))}, 2);
+    return ERR_INTERNAL;
+}
+
+int pg_copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n == 0 || n >= cap)
+        return ERR_INTERNAL;
+    memcpy(dst, src, n + 1);
     return 0;
 }

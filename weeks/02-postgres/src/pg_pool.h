@@ -44,6 +44,14 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c);
 /* Borrows, runs `SELECT 1`, gives back: 0 or ERR_UNAVAILABLE (readiness, start-up). */
 int pg_pool_check(struct pg_pool *p);
 
+/* One statement on a connection of its own: borrows, runs pg_conn_exec, gives back. For a call
+ * that needs one statement only (no transaction, no follow-up on the same connection). */
+int pg_pool_exec(struct pg_pool *p, unsigned id, const char *sql, int nparams,
+                 const char *const *values, PGresult **out);
+/* pg_pool_exec for a call whose next statement depends on this one's answer: on 0 the connection
+ * stays borrowed in *c (the caller releases it); on an error it has been given back. */
+int pg_pool_exec_keep(struct pg_pool *p, struct pg_conn **c, unsigned id, const char *sql,
+                      int nparams, const char *const *values, PGresult **out);
 /* The libpq connection, for calls this module does not wrap (migrations, PQexecParams). */
 PGconn *pg_conn_raw(struct pg_conn *c);
 
@@ -72,6 +80,15 @@ void pg_param_bool(struct pg_params *p, int i, bool b);
 /* Reads a bigint column's text: 0, or ERR_INTERNAL when it is not one (a broken row). */
 int pg_parse_i64(const char *s, int64_t *out);
 
+/* 0 when a row of res has at least n columns; ERR_INTERNAL, logged with table, otherwise (a
+ * query and the code reading it disagree). */
+int pg_columns_ok(const PGresult *res, int n, const char *table);
+/* Copies a short text column into dst[cap]: ERR_INTERNAL when it is empty or does not fit (a row
+ * that breaks the schema's CHECKs). */
+int pg_copy_text(char *dst, size_t cap, const char *src);
+/* True when res (may be NULL) succeeded (PGRES_TUPLES_OK or PGRES_COMMAND_OK): it is handed to
+ * *out, or cleared when out is NULL. False leaves res to the caller's error path. */
+bool pg_result_keep(PGresult *res, PGresult **out);
 /* Maps a failed result (or NULL) of conn to an ERR_ code, logging what is not the client's
  * business; `what` names the operation in the log. Marks the connection broken when it is. */
 int pg_conn_error(struct pg_conn *c, const PGresult *res, const char *what);

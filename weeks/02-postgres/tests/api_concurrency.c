@@ -25,11 +25,6 @@
 
 /* ---- a client for threads ---- */
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    return buf_append(ctx, p, size * n) == 0 ? size * n : 0;
-}
-
 /* Sends one request on h; returns the status (-1: no answer) and, when body_out is given, the
  * body (the caller frees it). */
 static long client_send(CURL *h, const char *url, const char *method, const char *if_match,
@@ -45,12 +40,8 @@ static long client_send(CURL *h, const char *url, const char *method, const char
     if (json)
         headers = curl_slist_append(headers, "Content-Type: application/json");
     curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    tk_curl_collect(h, url, headers, &body, NULL);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     if (json) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
@@ -131,29 +122,44 @@ static const char *statuses(const long status[THREADS], char *buf, size_t len)
 
 /* ---- If-Match under contention ---- */
 
+/* Races THREADS requests of method (If-Match "1") on a fresh task, round `round` of a test, and
+ * asserts that exactly one got `win` and every other one a status in `lose` (a 0-terminated list,
+ * spelled `lose_text` in the failure). Returns the task's id; *winner is the winning racer. */
+static long long race_one_winner(struct tk_server *s, int round, const char *method,
+                                 char titles[THREADS][64], long win, const long *lose,
+                                 const char *lose_text, int *winner)
+{
+    long long id = api_new_task(s);
+    long status[THREADS];
+    race(s, id, method, titles != NULL, status, titles);
+    int won = 0, lost = 0;
+    for (int i = 0; i < THREADS; i++) {
+        if (status[i] == win) {
+            won++;
+            *winner = i;
+            continue;
+        }
+        for (const long *l = lose; *l; l++)
+            lost += status[i] == *l;
+    }
+    char got[128];
+    cr_assert(won == 1 && lost == THREADS - 1,
+              "round %d: %d %s /tasks/%lld with If-Match \"1\" at once: expected exactly one %ld "
+              "and %d %s, got statuses %s",
+              round + 1, THREADS, method, id, win, THREADS - 1, lose_text,
+              statuses(status, got, sizeof got));
+    return id;
+}
+
 GRADED(concurrency, concurrent_if_match_updates_have_exactly_one_winner, 3,
        .fini = api_private_fini)
 {
     struct tk_server *s = api_private();
+    static const long lose[] = {412, 0};
     for (int round = 0; round < 10; round++) {
-        long long id = api_new_task(s);
-        long status[THREADS];
         char titles[THREADS][64];
-        race(s, id, "PATCH", true, status, titles);
-        int won = 0, lost = 0, winner = -1;
-        for (int i = 0; i < THREADS; i++) {
-            if (status[i] == 200) {
-                won++;
-                winner = i;
-            } else if (status[i] == 412) {
-                lost++;
-            }
-        }
-        char got[128];
-        cr_assert(won == 1 && lost == THREADS - 1,
-                  "round %d: %d PATCH /tasks/%lld with If-Match \"1\" at once: expected exactly "
-                  "one 200 and %d 412, got statuses %s",
-                  round + 1, THREADS, id, THREADS - 1, statuses(status, got, sizeof got));
+        int winner = -1;
+        long long id = race_one_winner(s, round, "PATCH", titles, 200, lose, "412", &winner);
         char path[64];
         struct tk_response *r = tk_get(s, api_task_path(id, path, sizeof path));
         tk_expect_status(r, 200);
@@ -167,22 +173,10 @@ GRADED(concurrency, concurrent_if_match_updates_have_exactly_one_winner, 3,
 GRADED(concurrency, concurrent_deletes_have_exactly_one_winner, 1, .fini = api_private_fini)
 {
     struct tk_server *s = api_private();
+    static const long lose[] = {404, 412, 0};
     for (int round = 0; round < 5; round++) {
-        long long id = api_new_task(s);
-        long status[THREADS];
-        race(s, id, "DELETE", false, status, NULL);
-        int won = 0, lost = 0;
-        for (int i = 0; i < THREADS; i++) {
-            if (status[i] == 204)
-                won++;
-            else if (status[i] == 404 || status[i] == 412)
-                lost++;
-        }
-        char got[128];
-        cr_assert(won == 1 && lost == THREADS - 1,
-                  "round %d: %d DELETE /tasks/%lld with If-Match \"1\" at once: expected exactly "
-                  "one 204 and %d 404 or 412, got statuses %s",
-                  round + 1, THREADS, id, THREADS - 1, statuses(status, got, sizeof got));
+        int winner = -1;
+        long long id = race_one_winner(s, round, "DELETE", NULL, 204, lose, "404 or 412", &winner);
         char path[64];
         struct tk_response *r = tk_get(s, api_task_path(id, path, sizeof path));
         tk_expect_problem(r, 404);

@@ -110,25 +110,29 @@ static void expect_sort_uses(struct tk_server *s, const char *sort, const char *
               sort, seq0, seq, index, idx0, idx);
 }
 
+/* On a seeded private server: pages sorted by `sort` scan index asc, by `-sort` index desc. */
+static void expect_both_directions_use(const char *sort, const char *asc, const char *desc)
+{
+    char minus[64];
+    snprintf(minus, sizeof minus, "-%s", sort);
+    server = seeded_server();
+    expect_sort_uses(server, sort, asc);
+    expect_sort_uses(server, minus, desc);
+}
+
 GRADED(index, created_at_pages_scan_tasks_owner_created, 1, .fini = server_fini)
 {
-    server = seeded_server();
-    expect_sort_uses(server, "created_at", "tasks_owner_created");
-    expect_sort_uses(server, "-created_at", "tasks_owner_created");
+    expect_both_directions_use("created_at", "tasks_owner_created", "tasks_owner_created");
 }
 
 GRADED(index, due_at_pages_scan_tasks_owner_due_and_due_desc, 1, .fini = server_fini)
 {
-    server = seeded_server();
-    expect_sort_uses(server, "due_at", "tasks_owner_due");
-    expect_sort_uses(server, "-due_at", "tasks_owner_due_desc");
+    expect_both_directions_use("due_at", "tasks_owner_due", "tasks_owner_due_desc");
 }
 
 GRADED(index, priority_pages_scan_tasks_owner_priority, 1, .fini = server_fini)
 {
-    server = seeded_server();
-    expect_sort_uses(server, "priority", "tasks_owner_priority");
-    expect_sort_uses(server, "-priority", "tasks_owner_priority");
+    expect_both_directions_use("priority", "tasks_owner_priority", "tasks_owner_priority");
 }
 
 GRADED(index, explain_due_at_page_is_one_index_range_scan, 1, .fini = server_fini)

@@ -30,6 +30,15 @@ static const char *taskd_bin(void)
     return bin;
 }
 
+/* Runs sql (one value) on url through psql and asserts that it gives want; what says what that
+ * means, for the failure. */
+static void expect_psql(const char *url, const char *sql, const char *want, const char *what)
+{
+    char got[256];
+    pg_api_psql(url, sql, got, sizeof got);
+    cr_assert(strcmp(got, want) == 0, "%s: `%s` gave %s, expected %s", what, sql, got, want);
+}
+
 /* Runs `$TASKD_BIN arg1 [arg2]` with DATABASE_URL=url (and setting, may be NULL), killed after
  * secs. Returns the exit status (124: timed out); output gets stdout and stderr. */
 static int run_taskd(const char *url, const char *setting, int secs, const char *arg1,
@@ -87,7 +96,7 @@ static void migrate_ok(const char *url, const char *when)
 
 GRADED(migrate, status_then_apply_then_nothing_left, 2)
 {
-    char url[1024], out[OUT_LEN], got[256];
+    char url[1024], out[OUT_LEN];
     pg_api_fresh_db(url, sizeof url);
 
     int rc = migrate(url, "--status", out, sizeof out);
@@ -119,14 +128,10 @@ GRADED(migrate, status_then_apply_then_nothing_left, 2)
               "got:\n%s",
               out);
 
-    pg_api_psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got,
-                sizeof got);
-    cr_assert(strcmp(got, "1") == 0,
-              "after migrating twice: expected one schema_migrations row for 0001_tasks, got %s",
-              got);
-    pg_api_psql(url, "SELECT count(*) FROM tasks", got, sizeof got);
-    cr_assert(strcmp(got, "0") == 0, "after migrating: expected an empty tasks table, got %s rows",
-              got);
+    expect_psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", "1",
+                "after migrating twice: expected one schema_migrations row for 0001_tasks");
+    expect_psql(url, "SELECT count(*) FROM tasks", "0",
+                "after migrating: expected an empty tasks table");
 }
 
 /* ---- two runners at once ---- */
@@ -263,16 +268,13 @@ GRADED(migrate, server_migrates_only_when_told_to, 1)
     /* AUTO_MIGRATE=1 on an empty database: it serves, and the schema is recorded. */
     const char *auto_on[] = {"AUTO_MIGRATE=1", NULL};
     struct tk_server *s = tk_server_start(auto_on);
-    char url[1024], got[256], out[OUT_LEN];
+    char url[1024], out[OUT_LEN];
     snprintf(url, sizeof url, "%s", tk_server_database_url(s));
     struct tk_response *r = api_list(s, "");
     tk_response_free(r);
-    pg_api_psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", got,
-                sizeof got);
-    cr_assert(strcmp(got, "1") == 0,
-              "a server started with AUTO_MIGRATE=1 on an empty database: expected "
-              "schema_migrations to record 0001_tasks, found %s rows",
-              got);
+    expect_psql(url, "SELECT count(*) FROM schema_migrations WHERE name = '0001_tasks'", "1",
+                "a server started with AUTO_MIGRATE=1 on an empty database: expected "
+                "schema_migrations to record 0001_tasks");
     tk_server_stop(s); /* drops its database */
 
     /* AUTO_MIGRATE=0 on an empty database: refuse to start (a log line says why) instead of
@@ -299,8 +301,6 @@ GRADED(migrate, server_migrates_only_when_told_to, 1)
               "a server started with AUTO_MIGRATE=0 on an empty database: expected a log line "
               "saying migrations are pending, got:\n%s",
               out);
-    pg_api_psql(url, "SELECT count(*) FROM pg_class WHERE relname = 'tasks' AND relkind = 'r'", got,
-                sizeof got);
-    cr_assert(strcmp(got, "0") == 0,
-              "a server started with AUTO_MIGRATE=0 created the tasks table anyway");
+    expect_psql(url, "SELECT count(*) FROM pg_class WHERE relname = 'tasks' AND relkind = 'r'", "0",
+                "a server started with AUTO_MIGRATE=0 must not create the tasks table");
 }

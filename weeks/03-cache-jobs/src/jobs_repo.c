@@ -88,23 +88,11 @@ static int opt_text(const PGresult *res, int row, int col, char **out)
     return *out ? 0 : ERR_NOMEM;
 }
 
-/* Copies a short name column into dst[cap]; a longer one breaks the schema's CHECKs. */
-static int name_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n == 0 || n >= cap)
-        return ERR_INTERNAL;
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
 /* Reads the JOB_COLUMNS of row `row` into *out (initialised; overwritten on success). */
 static int row_read(const PGresult *res, int row, struct job *out)
 {
-    if (PQnfields(res) < JOB_NCOLS) {
-        log_msg(LOG_ERROR, "a jobs query returned too few columns");
+    if (pg_columns_ok(res, JOB_NCOLS, "jobs") != 0)
         return ERR_INTERNAL;
-    }
     struct job j;
     job_init(&j);
     int rc = ERR_NOMEM;
@@ -113,18 +101,19 @@ static int row_read(const PGresult *res, int row, struct job *out)
         goto fail;
     rc = ERR_INTERNAL; /* from here on, a failed check is a row that breaks the schema */
     int64_t attempts = 0, max_attempts = 0;
-    if (!j.payload || pg_parse_i64(PQgetvalue(res, row, 0), &j.id) != 0 ||
-        pg_parse_i64(PQgetvalue(res, row, 1), &j.owner_id) != 0 ||
-        name_copy(j.type, sizeof j.type, PQgetvalue(res, row, 2)) != 0 ||
-        name_copy(j.status, sizeof j.status, PQgetvalue(res, row, 3)) != 0 ||
-        pg_parse_i64(PQgetvalue(res, row, 4), &attempts) != 0 || attempts < 0 ||
-        attempts > INT32_MAX || pg_parse_i64(PQgetvalue(res, row, 5), &max_attempts) != 0 ||
-        max_attempts < 1 || max_attempts > INT32_MAX ||
-        pg_parse_i64(PQgetvalue(res, row, 9), &j.run_at) != 0 ||
-        pg_parse_i64(PQgetvalue(res, row, 10), &j.created_at) != 0 ||
-        pg_parse_i64(PQgetvalue(res, row, 11), &j.updated_at) != 0) {
-        struct log_kv kv[] = {LOG_INT("job_id", j.id)};
-        log_kv(LOG_ERROR, "a row of the jobs table breaks the schema's rules", kv, 1);
+    const struct {
+        int col;
+        int64_t *dst;
+    } ints[] = {{0, &j.id},     {1, &j.owner_id},    {4, &attempts},     {5, &max_attempts},
+                {9, &j.run_at}, {10, &j.created_at}, {11, &j.updated_at}};
+    bool ok = j.payload != NULL;
+    for (size_t i = 0; ok && i < sizeof ints / sizeof ints[0]; i++)
+        ok = pg_parse_i64(PQgetvalue(res, row, ints[i].col), ints[i].dst) == 0;
+    if (!ok || pg_copy_text(j.type, sizeof j.type, PQgetvalue(res, row, 2)) != 0 ||
+        pg_copy_text(j.status, sizeof j.status, PQgetvalue(res, row, 3)) != 0 || attempts < 0 ||
+        attempts > INT32_MAX || max_attempts < 1 || max_attempts > INT32_MAX) {
+        log_kv(LOG_ERROR, "a row of the jobs table breaks the schema's rules",
+               (struct log_kv[]){LOG_INT("job_id", j.id)}, 1);
         goto fail;
     }
     j.attempts = (int)attempts;
@@ -142,16 +131,24 @@ fail:
 static int exec_one(struct pg_pool *p, enum jobs_stmt id, const char *sql, int n,
                     const struct pg_params *prm, struct job *out)
 {
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc != 0)
-        return rc;
     PGresult *res = NULL;
-    rc = pg_conn_exec(c, (unsigned)id, sql, n, prm->v, &res);
-    pg_pool_release(p, c);
+    int rc = pg_pool_exec(p, (unsigned)id, sql, n, prm->v, &res);
     if (rc != 0)
         return rc;
     rc = PQntuples(res) < 1 ? ERR_NOT_FOUND : row_read(res, 0, out);
+    PQclear(res);
+    return rc;
+}
+
+/* Runs an UPDATE of one job fenced by its attempt: 0, ERR_CONFLICT when it changed no row (the
+ * attempt is no longer current, or the job is finished), or the pool's error. */
+static int update_one(struct pg_pool *p, enum jobs_stmt id, const char *sql, int n,
+                      const struct pg_params *prm)
+{
+    PGresult *res = NULL;
+    int rc = pg_pool_exec(p, (unsigned)id, sql, n, prm->v, &res);
+    if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
+        rc = ERR_CONFLICT;
     PQclear(res);
     return rc;
 }
@@ -187,22 +184,21 @@ int jobs_create(struct pg_pool *p, const struct job_new *n, struct job *out, boo
     pg_param_text(&prm, 6, n->dedupe_key);
 
     struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
+    PGresult *res = NULL;
+    int rc = pg_pool_exec_keep(p, &c, STMT_INSERT, insert_sql, 6, prm.v, &res);
     if (rc != 0)
         return rc;
-    PGresult *res = NULL;
-    rc = pg_conn_exec(c, STMT_INSERT, insert_sql, 6, prm.v, &res);
-    if (rc == 0 && PQntuples(res) == 1) {
+    if (PQntuples(res) == 1) {
         rc = row_read(res, 0, out);
         *created = rc == 0;
-    } else if (rc == 0 && n->dedupe_key) {
+    } else if (n->dedupe_key) {
         PQclear(res);
         res = NULL;
         const char *v[] = {n->dedupe_key};
         rc = pg_conn_exec(c, STMT_BY_DEDUPE, by_key_sql, 1, v, &res);
         if (rc == 0)
             rc = PQntuples(res) == 1 ? row_read(res, 0, out) : ERR_INTERNAL;
-    } else if (rc == 0) {
+    } else {
         rc = ERR_INTERNAL; /* without a key there is no conflict: the row must come back */
     }
     PQclear(res);
@@ -238,24 +234,16 @@ int jobs_start(struct pg_pool *p, int64_t id, struct job *out)
         return ERR_INVALID;
     struct pg_params prm = {0};
     pg_param_i64(&prm, 1, id);
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc != 0)
+    int rc = exec_one(p, STMT_START, sql, 1, &prm, out);
+    if (rc != ERR_NOT_FOUND)
         return rc;
+    /* Nothing to start: a finished job (a duplicate delivery) or no job at all. The rare path,
+     * so it borrows again rather than holding a connection for it. */
     PGresult *res = NULL;
-    rc = pg_conn_exec(c, STMT_START, sql, 1, prm.v, &res);
-    if (rc == 0 && PQntuples(res) == 1) {
-        rc = row_read(res, 0, out);
-    } else if (rc == 0) {
-        /* Nothing to start: a finished job (a duplicate delivery) or no job at all. */
-        PQclear(res);
-        res = NULL;
-        rc = pg_conn_exec(c, STMT_EXISTS, exists_sql, 1, prm.v, &res);
-        if (rc == 0)
-            rc = PQntuples(res) > 0 ? ERR_CONFLICT : ERR_NOT_FOUND;
-    }
+    rc = pg_pool_exec(p, STMT_EXISTS, exists_sql, 1, prm.v, &res);
+    if (rc == 0)
+        rc = PQntuples(res) > 0 ? ERR_CONFLICT : ERR_NOT_FOUND;
     PQclear(res);
-    pg_pool_release(p, c);
     return rc;
 }
 
@@ -348,17 +336,9 @@ int jobs_fail(struct pg_pool *p, const struct job *j, const char *error, int64_t
     } else {
         pg_param_text(&prm, 3, kept);
     }
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc == 0) {
-        PGresult *res = NULL;
-        rc = retry_at > 0 ? pg_conn_exec(c, STMT_RETRY, retry_sql, n, prm.v, &res)
-                          : pg_conn_exec(c, STMT_FAIL, fail_sql, n, prm.v, &res);
-        if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
-            rc = ERR_CONFLICT; /* a late answer of an attempt that is no longer current */
-        PQclear(res);
-        pg_pool_release(p, c);
-    }
+    /* ERR_CONFLICT: a late answer of an attempt that is no longer current. */
+    int rc = retry_at > 0 ? update_one(p, STMT_RETRY, retry_sql, n, &prm)
+                          : update_one(p, STMT_FAIL, fail_sql, n, &prm);
     free(kept);
     return rc;
 }
@@ -373,17 +353,7 @@ int jobs_touch(struct pg_pool *p, const struct job *j)
     struct pg_params prm = {0};
     pg_param_i64(&prm, 1, j->id);
     pg_param_i64(&prm, 2, j->attempts);
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc != 0)
-        return rc;
-    PGresult *res = NULL;
-    rc = pg_conn_exec(c, STMT_TOUCH, sql, 2, prm.v, &res);
-    if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
-        rc = ERR_CONFLICT;
-    PQclear(res);
-    pg_pool_release(p, c);
-    return rc;
+    return update_one(p, STMT_TOUCH, sql, 2, &prm);
 }
 
 /* ------------------------------------------------------------------ exports, sweeper */
@@ -403,13 +373,8 @@ int jobs_export_csv(struct pg_pool *p, int64_t owner_id, int64_t job_id, char **
     struct pg_params prm = {0};
     pg_param_i64(&prm, 1, job_id);
     pg_param_i64(&prm, 2, owner_id);
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc != 0)
-        return rc;
     PGresult *res = NULL;
-    rc = pg_conn_exec(c, STMT_EXPORT_CSV, sql, 2, prm.v, &res);
-    pg_pool_release(p, c);
+    int rc = pg_pool_exec(p, STMT_EXPORT_CSV, sql, 2, prm.v, &res);
     if (rc != 0)
         return rc;
     if (PQntuples(res) < 1) {
@@ -450,13 +415,8 @@ int jobs_overdue(struct pg_pool *p, int64_t before, int64_t *ids, size_t max, si
     struct pg_params prm = {0};
     pg_param_i64(&prm, 1, before);
     pg_param_i64(&prm, 2, max > INT32_MAX ? INT32_MAX : (int64_t)max);
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc != 0)
-        return rc;
     PGresult *res = NULL;
-    rc = pg_conn_exec(c, STMT_OVERDUE, sql, 2, prm.v, &res);
-    pg_pool_release(p, c);
+    int rc = pg_pool_exec(p, STMT_OVERDUE, sql, 2, prm.v, &res);
     if (rc != 0)
         return rc;
     size_t rows = (size_t)PQntuples(res);

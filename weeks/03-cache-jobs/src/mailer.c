@@ -302,6 +302,41 @@ static bool smtp_url_valid(const char *url)
     return url && (strncmp(url, "smtp://", 7) == 0 || strncmp(url, "smtps://", 8) == 0);
 }
 
+/* Sets up curl for one SMTP send of up (from from_path to rcpt), libcurl's error text going
+ * to why. Stops at the first option libcurl refuses and returns its code. */
+static CURLcode smtp_options(CURL *curl, const struct mailer_config *c, const char *from_path,
+                             struct curl_slist *rcpt, struct upload *up, char *why)
+{
+    long timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : DEFAULT_TIMEOUT_MS;
+    CURLcode cc;
+    if ((cc = curl_easy_setopt(curl, CURLOPT_URL, c->smtp_url)) != CURLE_OK ||
+    /* Only SMTP, whatever the URL says: a typo must not turn into an HTTP or FILE upload. */
+#if LIBCURL_VERSION_NUM >= 0x075500
+        (cc = curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps")) != CURLE_OK ||
+#else
+        (cc = curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
+                               (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS))) != CURLE_OK ||
+#endif
+        (cc = curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_path)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_READDATA, up)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms)) != CURLE_OK ||
+        /* No SIGALRM for DNS timeouts: signals belong to the worker's main loop. */
+        (cc = curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why)) != CURLE_OK)
+        return cc;
+    if (!c->progress)
+        return CURLE_OK;
+    if ((cc = curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, upload_progress)) != CURLE_OK ||
+        (cc = curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)c)) != CURLE_OK)
+        return cc;
+    return curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+}
+
 int mailer_send(const struct mailer_config *c, const char *to, const char *subject,
                 const char *body)
 {
@@ -324,45 +359,8 @@ int mailer_send(const struct mailer_config *c, const char *to, const char *subje
     if (!curl || !rcpt)
         goto done;
 
-    long timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : DEFAULT_TIMEOUT_MS;
     struct upload up = {.data = msg.data, .len = msg.len, .off = 0};
-    CURLcode cc = curl_easy_setopt(curl, CURLOPT_URL, c->smtp_url);
-    /* Only SMTP, whatever the URL says: a typo must not turn into an HTTP or FILE upload. */
-#if LIBCURL_VERSION_NUM >= 0x075500
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#else
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#endif
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_path);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_READDATA, &up);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg.len);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    /* No SIGALRM for DNS timeouts: signals belong to the worker's main loop. */
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
-    if (cc == CURLE_OK && c->progress) {
-        cc = curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, upload_progress);
-        if (cc == CURLE_OK)
-            cc = curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)c);
-        if (cc == CURLE_OK)
-            cc = curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    }
+    CURLcode cc = smtp_options(curl, c, from_path, rcpt, &up, why);
     if (cc != CURLE_OK) {
         rc = cc == CURLE_OUT_OF_MEMORY ? ERR_NOMEM : ERR_INTERNAL;
         log_kv(LOG_ERROR, "libcurl refused an SMTP option",

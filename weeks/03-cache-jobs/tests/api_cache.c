@@ -34,6 +34,13 @@
 
 /* ---- one task, read twice ---- */
 
+/* Reads task id twice, expecting a MISS then a HIT: from here on it is in the cache. */
+static void read_into_the_cache(struct tk_server *s, long long id)
+{
+    w3_read_version(s, id, "MISS");
+    w3_read_version(s, id, "HIT");
+}
+
 GRADED(cache, first_read_is_a_miss_then_reads_are_hits, 1)
 {
     struct tk_server *s = tk_shared();
@@ -87,8 +94,7 @@ GRADED(cache, a_patch_makes_the_next_read_a_miss_with_the_new_version_then_a_hit
 {
     struct tk_server *s = tk_shared();
     long long id = api_new_task(s);
-    w3_read_version(s, id, "MISS");
-    w3_read_version(s, id, "HIT");
+    read_into_the_cache(s, id);
     for (int round = 1; round <= 3; round++) {
         char title[64];
         snprintf(title, sizeof title, "patched %d", round);
@@ -112,8 +118,7 @@ GRADED(cache, a_delete_makes_the_next_read_a_404_without_x_cache, 1)
 {
     struct tk_server *s = tk_shared();
     long long id = api_new_task(s);
-    w3_read_version(s, id, "MISS");
-    w3_read_version(s, id, "HIT");
+    read_into_the_cache(s, id);
     char path[64];
     api_task_path(id, path, sizeof path);
     struct tk_response *r = tk_delete(s, path);
@@ -157,8 +162,7 @@ GRADED(cache, x_cache_is_only_on_get_of_a_task, 1)
     tk_response_free(r);
     api_task_path(id, path, sizeof path);
 
-    w3_read_version(s, id, "MISS");
-    w3_read_version(s, id, "HIT"); /* a cached entry now: a PATCH must still not say HIT */
+    read_into_the_cache(s, id); /* a cached entry now: a PATCH must still not say HIT */
     r = tk_patch_json(s, path, "{\"status\":\"done\"}");
     tk_expect_status(r, 200);
     tk_expect_no_header(r, "X-Cache");
@@ -168,8 +172,7 @@ GRADED(cache, x_cache_is_only_on_get_of_a_task, 1)
     tk_expect_no_header(r, "X-Cache");
     tk_response_free(r);
 
-    w3_read_version(s, id, "MISS");
-    w3_read_version(s, id, "HIT");
+    read_into_the_cache(s, id);
     r = tk_delete(s, path);
     tk_expect_status(r, 204);
     tk_expect_no_header(r, "X-Cache");
@@ -206,11 +209,6 @@ struct reader {
     char bad_why[256];
 };
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    return buf_append(ctx, p, size * n) == 0 ? size * n : 0;
-}
-
 /* X-Cache's value in a raw header block: 'H' (HIT), 'M' (MISS), 0 (absent or other). */
 static char x_cache_of(const char *headers)
 {
@@ -245,13 +243,7 @@ static void *reader_thread(void *arg)
     while (!atomic_load(rd->stop) && rd->n < SAMPLES_MAX) {
         struct buf body = BUF_INIT, head = BUF_INIT;
         curl_easy_reset(h);
-        curl_easy_setopt(h, CURLOPT_URL, rd->url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, auth);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
+        tk_curl_collect(h, rd->url, auth, &body, &head);
         int64_t start = now_us();
         long status = -1;
         if (curl_easy_perform(h) == CURLE_OK)
@@ -508,8 +500,7 @@ GRADED(cache, a_cache_outage_degrades_to_the_database_then_the_cache_is_used_aga
         w3_private((const char *const[]){setting, "CACHE_BACKEND=redis", OUTAGE_TTL, NULL});
     w3_expect_ready_check(s, "redis", "ok");
     long long id = api_new_task(s);
-    w3_read_version(s, id, "MISS");
-    w3_read_version(s, id, "HIT");
+    read_into_the_cache(s, id);
 
     /* SIGKILL: Redis keeps what it had written (append-only file), so when it comes back it
      * still holds version 1 of the task, until that entry's TTL runs out. */

@@ -68,6 +68,31 @@ static long long new_export(struct tk_server *s)
     return id;
 }
 
+/* One POST /exports request: its Content-Type (NULL: none) and body. */
+struct export_case {
+    const char *content_type;
+    const char *body;
+};
+
+/* POSTs c to /exports and asserts the status is want; the caller frees the response. */
+static struct tk_response *post_export_expect(struct tk_server *s, struct export_case c, long want)
+{
+    struct tk_response *r = post_export(s, c.content_type, c.body);
+    cr_assert(r->status == want,
+              "POST /exports with Content-Type %s and body '%s': expected %ld, got %ld: %.*s",
+              c.content_type ? c.content_type : "(none)", c.body, want, r->status, SHOWN, r->body);
+    return r;
+}
+
+/* POSTs c to /exports and asserts it is refused with a problem of status want and no job. */
+static void expect_export_refused(struct tk_server *s, struct export_case c, long want)
+{
+    struct tk_response *r = post_export_expect(s, c, want);
+    tk_expect_problem(r, want);
+    tk_expect_no_header(r, "Location");
+    tk_response_free(r);
+}
+
 /* GET /jobs/<id>: 200 with the whole job, still queued. */
 static void expect_job_queued(struct tk_server *s, const char *path, long long id)
 {
@@ -120,10 +145,7 @@ GRADED(jobs_http, post_exports_is_202_with_location_and_the_queued_job, 2)
 GRADED(jobs_http, post_exports_accepts_no_body_or_an_empty_object, 1)
 {
     struct tk_server *s = tk_shared();
-    struct {
-        const char *content_type;
-        const char *body;
-    } ok[] = {
+    static const struct export_case ok[] = {
         {NULL, ""},                 /* Content-Length: 0 */
         {"application/json", ""},   /* a JSON type, but nothing sent */
         {"text/plain", ""},         /* no body: its type does not matter */
@@ -132,11 +154,7 @@ GRADED(jobs_http, post_exports_accepts_no_body_or_an_empty_object, 1)
         {"Application/JSON;charset=\"UTF-8\"", "{}"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        struct tk_response *r = post_export(s, ok[i].content_type, ok[i].body);
-        cr_assert(r->status == 202,
-                  "POST /exports with Content-Type %s and body '%s': expected 202, got %ld: %.*s",
-                  ok[i].content_type ? ok[i].content_type : "(none)", ok[i].body, r->status, SHOWN,
-                  r->body);
+        struct tk_response *r = post_export_expect(s, ok[i], 202);
         long long id = expect_export_accepted(r);
         tk_response_free(r);
         char path[64];
@@ -148,10 +166,7 @@ GRADED(jobs_http, post_exports_accepts_no_body_or_an_empty_object, 1)
 GRADED(jobs_http, post_exports_with_a_body_that_is_not_json_is_415, 1)
 {
     struct tk_server *s = tk_shared();
-    struct {
-        const char *content_type;
-        const char *body;
-    } bad[] = {
+    static const struct export_case bad[] = {
         {NULL, "{}"},
         {"text/plain", "{}"},
         {"application/x-www-form-urlencoded", "format=csv"},
@@ -159,14 +174,7 @@ GRADED(jobs_http, post_exports_with_a_body_that_is_not_json_is_415, 1)
         {"application/jsonx", "{}"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct tk_response *r = post_export(s, bad[i].content_type, bad[i].body);
-        cr_assert(r->status == 415,
-                  "POST /exports with Content-Type %s and body '%s': expected 415, got %ld: %.*s",
-                  bad[i].content_type ? bad[i].content_type : "(none)", bad[i].body, r->status,
-                  SHOWN, r->body);
-        tk_expect_problem(r, 415);
-        tk_expect_no_header(r, "Location");
-        tk_response_free(r);
+        expect_export_refused(s, bad[i], 415);
     }
 }
 
@@ -176,12 +184,7 @@ GRADED(jobs_http, post_exports_with_malformed_json_or_not_an_object_is_400, 1)
     static const char *const bad[] = {"{",    "{}x", "{\"a\":}", "[]",   "[{}]",          "\"{}\"",
                                       "null", "0",   "true",     "{}{}", "\xef\xbb\xbf{}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct tk_response *r = post_export(s, "application/json", bad[i]);
-        cr_assert(r->status == 400, "POST /exports with body '%s': expected 400, got %ld: %.*s",
-                  bad[i], r->status, SHOWN, r->body);
-        tk_expect_problem(r, 400);
-        tk_expect_no_header(r, "Location");
-        tk_response_free(r);
+        expect_export_refused(s, (struct export_case){"application/json", bad[i]}, 400);
     }
 }
 

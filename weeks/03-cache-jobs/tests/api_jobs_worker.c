@@ -66,23 +66,7 @@ static void jobs_server(void)
 
 static const char *worker_bin(void)
 {
-    static char path[1024];
-    const char *given = getenv("TASKD_WORKER_BIN");
-    if (given && *given) {
-        snprintf(path, sizeof path, "%s", given);
-    } else {
-        const char *bin = getenv("TASKD_BIN");
-        cr_assert(bin && *bin, "TASKD_BIN is not set: run these tests through make test-week-3");
-        const char *slash = strrchr(bin, '/');
-        if (slash)
-            snprintf(path, sizeof path, "%.*s/taskd-worker", (int)(slash - bin), bin);
-        else
-            snprintf(path, sizeof path, "./taskd-worker");
-    }
-    cr_assert(access(path, X_OK) == 0,
-              "cannot run the worker %s: %s (build it beside TASKD_BIN, or set TASKD_WORKER_BIN)",
-              path, strerror(errno));
-    return path;
+    return tk_bin_beside("taskd-worker", "TASKD_WORKER_BIN");
 }
 
 /* The last part of a log, for failure messages. */
@@ -114,39 +98,11 @@ static struct tk_proc *worker_start(const char *const *extra)
     while (slot < MAX_WORKERS && workers[slot])
         slot++;
     cr_assert(slot < MAX_WORKERS, "test bug: more than %d workers", MAX_WORKERS);
-    const char *env[48];
-    size_t n = 0;
-    for (size_t i = 0; extra && extra[i] && n < 16; i++)
-        env[n++] = extra[i];
-    char db[1024];
-    snprintf(db, sizeof db, "DATABASE_URL=%s", tk_server_database_url(server));
-    env[n++] = db;
-    char taskd_env[2048];
-    snprintf(taskd_env, sizeof taskd_env, "%s", getenv("TASKD_ENV") ? getenv("TASKD_ENV") : "");
-    for (char *save = NULL, *tok = strtok_r(taskd_env, " ", &save); tok && n < 47;
-         tok = strtok_r(NULL, " ", &save))
-        env[n++] = tok;
-    env[n] = NULL;
     const char *argv[] = {worker_bin(), NULL};
-    struct tk_proc *w = tk_proc_start(argv, env);
+    struct tk_proc *w = tk_proc_start_beside(server, argv, extra);
     workers[slot] = w;
-
-    long deadline = tk_now_ms() + WORKER_START_MS;
-    for (;;) {
-        char *log = tk_proc_log(w);
-        if (strstr(log, "\"worker started\"")) {
-            free(log);
-            return w;
-        }
-        bool running = tk_proc_running(w);
-        if (!running || tk_now_ms() >= deadline)
-            cr_assert_fail("taskd-worker did not log \"worker started\" within %d ms (%s); its "
-                           "log:\n%s",
-                           WORKER_START_MS, running ? "still running" : "it exited",
-                           tail_of(log, 1500));
-        free(log);
-        tk_sleep_ms(20);
-    }
+    tk_proc_wait_log(w, "\"worker started\"", WORKER_START_MS);
+    return w;
 }
 
 /* Stops worker w with sig and returns how it ended (see tk_proc_stop). */

@@ -49,21 +49,6 @@ static const char *unique_rcpt(char *buf, size_t len)
     return buf;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct buf b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    buf_putc(&b, '\0');
-    return b.failed ? (buf_free(&b), NULL) : buf_steal(&b, NULL);
-}
-
 /* The stored message whose envelope has rcpt, waiting up to 5 s for it to appear (the sink
  * renames a finished file into place, so a file that is there is whole). Caller frees. */
 static char *sink_find(const char *rcpt)
@@ -82,7 +67,7 @@ static char *sink_find(const char *rcpt)
                 continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            char *text = read_file(path);
+            char *text = tk_read_file(path, NULL);
             if (text && strstr(text, needle)) {
                 closedir(d);
                 return text;
@@ -104,6 +89,20 @@ static void split_message(char *text, char **headers, char **body)
     sep[2] = '\0'; /* headers keep their last CRLF */
     *headers = text;
     *body = sep + 4;
+}
+
+/* Sends subject and body to a recipient no other test uses (written to `to`) through the sink,
+ * and returns the message the sink stored for it (caller frees), split into *headers and *body. */
+static char *sink_send(char *to, size_t to_len, const char *subject, const char *body_text,
+                       char **headers, char **body)
+{
+    struct mailer_config c = sink_config();
+    unique_rcpt(to, to_len);
+    int rc = mailer_send(&c, to, subject, body_text);
+    cr_assert_eq(rc, 0, "expected mailer_send to succeed, got %d (%s)", rc, err_str(rc));
+    char *text = sink_find(to);
+    split_message(text, headers, body);
+    return text;
 }
 
 /* Counts the header lines (not continuation lines) whose name is `name`. */
@@ -179,14 +178,10 @@ static void rfc2047_decode(const char *in, char *out, size_t len)
 
 GRADED(mailer, delivers_to_the_envelope_recipient_with_a_complete_header, 2)
 {
-    struct mailer_config c = sink_config();
-    char to[128];
-    unique_rcpt(to, sizeof to);
-    int rc = mailer_send(&c, to, "Reminder: water the plants", "Task 7 is due soon.\n");
-    cr_assert_eq(rc, 0, "expected mailer_send to succeed, got %d (%s)", rc, err_str(rc));
-
-    char *text = sink_find(to), *headers, *body, v[512];
-    split_message(text, &headers, &body);
+    char to[128], *headers, *body;
+    char *text = sink_send(to, sizeof to, "Reminder: water the plants", "Task 7 is due soon.\n",
+                           &headers, &body);
+    char v[512];
     cr_expect_eq(header_count(headers, "X-Sink-Rcpt-To"), 1,
                  "expected exactly one envelope recipient, headers:\n%s", headers);
     cr_expect(header_value(headers, "X-Sink-Mail-From", v, sizeof v) &&
@@ -227,18 +222,13 @@ GRADED(mailer, delivers_to_the_envelope_recipient_with_a_complete_header, 2)
 
 GRADED(mailer, a_utf8_subject_is_encoded_and_decodes_back_to_the_same_text, 2)
 {
-    struct mailer_config c = sink_config();
-    char to[128];
-    unique_rcpt(to, sizeof to);
+    char to[128], *headers, *body;
     /* Long enough to need several encoded-words, with 2-, 3- and 4-byte characters that must
      * not be cut in half at a word boundary. */
     const char *subject = "Reminder: Café crème ☕ — 日本語のタスク 🚀🚀🚀 naïve résumé "
                           "Größe Ωmega ✓ is due 2026-12-01T09:00:00Z";
-    int rc = mailer_send(&c, to, subject, "body\n");
-    cr_assert_eq(rc, 0, "expected mailer_send to succeed, got %d (%s)", rc, err_str(rc));
-
-    char *text = sink_find(to), *headers, *body, raw[2048], decoded[2048];
-    split_message(text, &headers, &body);
+    char *text = sink_send(to, sizeof to, subject, "body\n", &headers, &body);
+    char raw[2048], decoded[2048];
     cr_assert(header_value(headers, "Subject", raw, sizeof raw), "expected a Subject, got:\n%s",
               headers);
     cr_expect(strncmp(raw, "=?UTF-8?B?", 10) == 0,
@@ -262,14 +252,10 @@ GRADED(mailer, a_utf8_subject_is_encoded_and_decodes_back_to_the_same_text, 2)
 
 GRADED(mailer, a_line_break_in_the_subject_cannot_add_a_header, 2)
 {
-    struct mailer_config c = sink_config();
-    char to[128];
-    unique_rcpt(to, sizeof to);
-    int rc = mailer_send(&c, to, "Reminder: hi\r\nBcc: evil@x\nX-Evil: 1", "body\n");
-    cr_assert_eq(rc, 0, "expected mailer_send to succeed, got %d (%s)", rc, err_str(rc));
-
-    char *text = sink_find(to), *headers, *body, v[512];
-    split_message(text, &headers, &body);
+    char to[128], *headers, *body;
+    char *text = sink_send(to, sizeof to, "Reminder: hi\r\nBcc: evil@x\nX-Evil: 1", "body\n",
+                           &headers, &body);
+    char v[512];
     cr_expect_eq(header_count(headers, "Bcc"), 0, "expected no Bcc header, headers:\n%s", headers);
     cr_expect_eq(header_count(headers, "X-Evil"), 0, "expected no X-Evil header, headers:\n%s",
                  headers);
@@ -310,17 +296,11 @@ GRADED(mailer, refuses_addresses_that_could_break_a_header_or_the_envelope, 1)
 
 GRADED(mailer, body_lines_starting_with_a_dot_arrive_intact, 2)
 {
-    struct mailer_config c = sink_config();
-    char to[128];
-    unique_rcpt(to, sizeof to);
+    char to[128], *headers, *body;
     /* A lone "." line would end the DATA early if libcurl did not stuff it; a doubled dot
      * would show if we stuffed as well. Mixed line ends must all arrive as CRLF. */
     const char *sent = ".starts with a dot\n..two dots\r\n.\nlast line";
-    int rc = mailer_send(&c, to, "dots", sent);
-    cr_assert_eq(rc, 0, "expected mailer_send to succeed, got %d (%s)", rc, err_str(rc));
-
-    char *text = sink_find(to), *headers, *body;
-    split_message(text, &headers, &body);
+    char *text = sink_send(to, sizeof to, "dots", sent, &headers, &body);
     cr_expect_str_eq(body, ".starts with a dot\r\n..two dots\r\n.\r\nlast line\r\n",
                      "expected every dot as sent and CRLF line ends");
     free(text);
@@ -328,19 +308,13 @@ GRADED(mailer, body_lines_starting_with_a_dot_arrive_intact, 2)
 
 GRADED(mailer, a_body_line_longer_than_smtp_allows_is_broken_not_refused, 1)
 {
-    struct mailer_config c = sink_config();
-    char to[128];
-    unique_rcpt(to, sizeof to);
+    char to[128], *headers, *body;
     /* 1500 bytes of "é" (2 bytes each) on one line: over the 998-byte limit of RFC 5322. */
     struct buf long_line = BUF_INIT;
     for (int i = 0; i < 750; i++)
         buf_puts(&long_line, "é");
     cr_assert(!long_line.failed, "out of memory building the body");
-    int rc = mailer_send(&c, to, "long", long_line.data);
-    cr_assert_eq(rc, 0, "expected mailer_send to succeed, got %d (%s)", rc, err_str(rc));
-
-    char *text = sink_find(to), *headers, *body;
-    split_message(text, &headers, &body);
+    char *text = sink_send(to, sizeof to, "long", long_line.data, &headers, &body);
     struct buf joined = BUF_INIT;
     for (const char *line = body; *line;) {
         const char *eol = strstr(line, "\r\n");

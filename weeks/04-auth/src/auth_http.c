@@ -300,36 +300,73 @@ static int refresh_token_decode(const char *s, size_t n, unsigned char out[REFRE
 
 /* ------------------------------------------------------------------ routes */
 
+/* A register or login request's JSON body, its "email" and "password" strings (v[0], v[1]: a
+ * member that is missing or not a string is NULL and reported in errs), and errs. */
+struct credentials {
+    cJSON *body;
+    struct field_errors *errs;
+    const cJSON *v[2];
+};
+
+/* Fills cr from the request's JSON object. Returns 0, or -1 when it has answered itself (the
+ * body is not a JSON object, or memory ran out). cr is freed by credentials_free either way. */
+static int read_credentials(struct http_req *req, struct http_res *res, struct credentials *cr)
+{
+    static const char *const names[] = {"email", "password"};
+    if (http_json_object(req, res, &cr->body, &cr->errs) != 0)
+        return -1;
+    int rc = read_strings(cr->body, names, 2, cr->v, cr->errs);
+    if (rc != 0) {
+        problem_send_err(res, rc, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* After the route's own rules: answers 422 with cr's errors (titled title) when a rule or a
+ * member failed, or the error rc from adding to them. Returns 0 when the request may go on. */
+static int credentials_refused(struct http_res *res, int rc, const struct credentials *cr,
+                               const char *title)
+{
+    if (rc != 0) {
+        problem_send_err(res, rc, NULL);
+        return -1;
+    }
+    /* read_strings reports a missing member, so both are set here; the check says so. */
+    if (field_errors_count(cr->errs) > 0 || !cr->v[0] || !cr->v[1]) {
+        problem_send_fields(res, 422, title, cr->errs);
+        return -1;
+    }
+    return 0;
+}
+
+static void credentials_free(struct credentials *cr)
+{
+    cJSON_Delete(cr->body);
+    field_errors_free(cr->errs);
+}
+
 static void register_user(struct http_req *req, struct http_res *res, void *arg)
 {
     const struct auth_ctx *c = arg;
-    static const char *const names[] = {"email", "password"};
-    const cJSON *v[2];
-    struct field_errors *errs = NULL;
-    cJSON *body = NULL;
-    if (http_json_object(req, res, &body, &errs) != 0)
+    struct credentials cr = {0};
+    if (read_credentials(req, res, &cr) != 0)
         goto done;
 
     /* Every rule is checked before answering, so both bad fields are reported together. */
     char email[EMAIL_MAX + 1] = "";
     const char *why = NULL;
-    int rc = read_strings(body, names, 2, v, errs);
-    if (rc == 0 && v[0] &&
-        email_normalize(v[0]->valuestring, strlen(v[0]->valuestring), email, &why) != 0)
-        rc = field_errors_add(errs, "email", why);
-    if (rc == 0 && v[1] && (chars_of(v[1]) < PASSWORD_MIN || chars_of(v[1]) > PASSWORD_MAX))
-        rc = field_errors_add(errs, "password", "must be 8..128 characters");
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
+    int rc = 0;
+    if (cr.v[0] &&
+        email_normalize(cr.v[0]->valuestring, strlen(cr.v[0]->valuestring), email, &why) != 0)
+        rc = field_errors_add(cr.errs, "email", why);
+    if (rc == 0 && cr.v[1] &&
+        (chars_of(cr.v[1]) < PASSWORD_MIN || chars_of(cr.v[1]) > PASSWORD_MAX))
+        rc = field_errors_add(cr.errs, "password", "must be 8..128 characters");
+    if (credentials_refused(res, rc, &cr, "the account breaks the rules listed in errors") != 0)
         goto done;
-    }
-    /* read_strings reports a missing member, so both are set here; the check says so. */
-    if (field_errors_count(errs) > 0 || !v[0] || !v[1]) {
-        problem_send_fields(res, 422, "the account breaks the rules listed in errors", errs);
-        goto done;
-    }
 
-    const char *pw = v[1]->valuestring;
+    const char *pw = cr.v[1]->valuestring;
     char hash[PASSWORD_HASH_MAX];
     rc = password_hash(pw, strlen(pw), hash);
     if (rc == ERR_NOMEM) {
@@ -357,8 +394,7 @@ static void register_user(struct http_req *req, struct http_res *res, void *arg)
     log_kv(LOG_INFO, "account created", (struct log_kv[]){LOG_INT("user_id", u.id)}, 1);
     send_user(res, 201, &u);
 done:
-    cJSON_Delete(body);
-    field_errors_free(errs);
+    credentials_free(&cr);
 }
 
 /* Replaces a hash made with weaker parameters, now that we hold the password it hashes. A
@@ -382,34 +418,25 @@ static void upgrade_hash(const struct auth_ctx *c, const struct user *u, const c
 static void login(struct http_req *req, struct http_res *res, void *arg)
 {
     const struct auth_ctx *c = arg;
-    static const char *const names[] = {"email", "password"};
-    const cJSON *v[2];
-    struct field_errors *errs = NULL;
-    cJSON *body = NULL;
-    if (http_json_object(req, res, &body, &errs) != 0)
+    struct credentials cr = {0};
+    if (read_credentials(req, res, &cr) != 0)
         goto done;
 
     /* Only the shape is a 422: a too-short password or a malformed address is just a failed
      * login, so that this route says nothing about the rules an account was made under. */
-    int rc = read_strings(body, names, 2, v, errs);
-    if (rc == 0 && v[0] && chars_of(v[0]) > EMAIL_MAX)
-        rc = field_errors_add(errs, "email", "must be at most 254 characters");
-    if (rc == 0 && v[1] && chars_of(v[1]) > PASSWORD_MAX)
-        rc = field_errors_add(errs, "password", "must be at most 128 characters");
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
+    int rc = 0;
+    if (cr.v[0] && chars_of(cr.v[0]) > EMAIL_MAX)
+        rc = field_errors_add(cr.errs, "email", "must be at most 254 characters");
+    if (rc == 0 && cr.v[1] && chars_of(cr.v[1]) > PASSWORD_MAX)
+        rc = field_errors_add(cr.errs, "password", "must be at most 128 characters");
+    if (credentials_refused(res, rc, &cr, "the login request breaks the rules listed in errors") !=
+        0)
         goto done;
-    }
-    /* read_strings reports a missing member, so both are set here; the check says so. */
-    if (field_errors_count(errs) > 0 || !v[0] || !v[1]) {
-        problem_send_fields(res, 422, "the login request breaks the rules listed in errors", errs);
-        goto done;
-    }
 
     /* An address we would never have registered has no account: it skips the query and its
      * own throttling key, never the verification. */
-    const char *sent_email = v[0]->valuestring;
-    const char *pw = v[1]->valuestring;
+    const char *sent_email = cr.v[0]->valuestring;
+    const char *pw = cr.v[1]->valuestring;
     size_t pw_len = strlen(pw);
     char email[EMAIL_MAX + 1];
     const char *why = NULL;
@@ -449,8 +476,7 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
     upgrade_hash(c, &u, pw, pw_len);
     send_tokens(c, res, u.id, 0);
 done:
-    cJSON_Delete(body);
-    field_errors_free(errs);
+    credentials_free(&cr);
 }
 
 static void refresh(struct http_req *req, struct http_res *res, void *arg)

@@ -62,28 +62,16 @@ static void format_i64(int64_t v, char out[I64_TEXT_MAX])
     snprintf(out, I64_TEXT_MAX, "%lld", (long long)v);
 }
 
-/* Copies a text column into dst[cap]; an empty or longer one breaks the schema's CHECKs. */
-static int text_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n == 0 || n >= cap)
-        return ERR_INTERNAL;
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
 /* Reads the USER_COLUMNS of row 0 into *out (untouched on failure). */
 static int user_read(const PGresult *res, struct user *out)
 {
-    if (PQnfields(res) < USER_NCOLS) {
-        log_msg(LOG_ERROR, "a users query returned too few columns");
+    if (pg_columns_ok(res, USER_NCOLS, "users") != 0)
         return ERR_INTERNAL;
-    }
     struct user u;
     memset(&u, 0, sizeof u);
     if (pg_parse_i64(PQgetvalue(res, 0, 0), &u.id) != 0 ||
-        text_copy(u.email, sizeof u.email, PQgetvalue(res, 0, 1)) != 0 ||
-        text_copy(u.password_hash, sizeof u.password_hash, PQgetvalue(res, 0, 2)) != 0 ||
+        pg_copy_text(u.email, sizeof u.email, PQgetvalue(res, 0, 1)) != 0 ||
+        pg_copy_text(u.password_hash, sizeof u.password_hash, PQgetvalue(res, 0, 2)) != 0 ||
         pg_parse_i64(PQgetvalue(res, 0, 3), &u.created_at) != 0) {
         struct log_kv kv[] = {LOG_INT("user_id", u.id)};
         log_kv(LOG_ERROR, "a row of the users table breaks the schema's rules", kv, 1);
@@ -93,27 +81,13 @@ static int user_read(const PGresult *res, struct user *out)
     return 0;
 }
 
-/* Borrows a connection, runs one statement and gives the connection back: 0 with *res (the
- * caller PQclears it), or the pool's error. */
-static int exec_once(struct pg_pool *p, enum users_stmt id, const char *sql, int n,
-                     const char *const *values, PGresult **res)
-{
-    struct pg_conn *c = NULL;
-    int rc = pg_pool_acquire(p, &c);
-    if (rc != 0)
-        return rc;
-    rc = pg_conn_exec(c, (unsigned)id, sql, n, values, res);
-    pg_pool_release(p, c);
-    return rc;
-}
-
 /* Runs a statement that returns at most one user: 0, ERR_NOT_FOUND (no row) or the pool's
  * error. */
 static int exec_user(struct pg_pool *p, enum users_stmt id, const char *sql, int n,
                      const char *const *values, struct user *out)
 {
     PGresult *res = NULL;
-    int rc = exec_once(p, id, sql, n, values, &res);
+    int rc = pg_pool_exec(p, id, sql, n, values, &res);
     if (rc != 0)
         return rc;
     rc = PQntuples(res) < 1 ? ERR_NOT_FOUND : user_read(res, out);
@@ -186,7 +160,7 @@ int users_set_password_hash(struct pg_pool *p, int64_t id, const char *password_
     format_i64(id, sid);
     const char *v[] = {sid, password_hash};
     PGresult *res = NULL;
-    int rc = exec_once(p, STMT_SET_HASH, sql, 2, v, &res);
+    int rc = pg_pool_exec(p, STMT_SET_HASH, sql, 2, v, &res);
     if (rc != 0)
         return rc;
     rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : ERR_NOT_FOUND;
@@ -219,7 +193,7 @@ int refresh_store(struct pg_pool *p, int64_t user_id, int64_t family_id,
     sodium_bin2hex(hex, sizeof hex, hash, 32); /* decode(..., 'hex') reads it */
     const char *v[] = {suser, sfamily, hex, sexpires};
     PGresult *res = NULL;
-    int rc = exec_once(p, STMT_REFRESH_STORE, sql, 4, v, &res);
+    int rc = pg_pool_exec(p, STMT_REFRESH_STORE, sql, 4, v, &res);
     if (rc != 0)
         return rc;
     if (PQntuples(res) < 1)

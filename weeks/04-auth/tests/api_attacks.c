@@ -16,6 +16,7 @@
  *   nbf/iat [2], issuer [3], missing claims [4], non-canonical sub [8], unknown user [2],
  *   deleted user [3: its real token, a forged one, its login], malformed [5],
  *   scheme and header [3: no "Bearer", Basic, no header at all]. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,19 @@ static void expect_refused_free(struct tk_server *s, char *token, const char *at
     free(token);
 }
 
+/* The same with a token the test signs over claims with the server's key; the attack's name is
+ * formatted from fmt. */
+__attribute__((format(printf, 3, 4))) static void
+expect_claims_refused(struct tk_server *s, const char *claims, const char *fmt, ...)
+{
+    char attack[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(attack, sizeof attack, fmt, ap);
+    va_end(ap);
+    expect_refused_free(s, w4_jwt_ours(claims), attack);
+}
+
 static void expect_accepted(struct tk_server *s, char *token, const char *edge)
 {
     char auth[W4_AUTH_MAX];
@@ -81,12 +95,19 @@ static char *signed_with_secret(const char *header, const char *claims, int sha_
     return w4_jwt(header, claims, sha_bits, key, key_len);
 }
 
+/* victim(), with the good claims of its user (valid for 300 s from now) in claims. */
+static struct tk_server *victim_claims(struct w4_user *u, char claims[256])
+{
+    struct tk_server *s = victim(u);
+    w4_claims(u->id, 0, 300, claims, 256);
+    return s;
+}
+
 GRADED(attacks, alg_none_is_refused, 2)
 {
     struct w4_user u;
-    struct tk_server *s = victim(&u);
     char claims[256];
-    w4_claims(u.id, 0, 300, claims, sizeof claims);
+    struct tk_server *s = victim_claims(&u, claims);
     const char *none = "{\"alg\":\"none\",\"typ\":\"JWT\"}";
 
     char *t = w4_jwt(none, claims, 0, NULL, 0); /* "h.c." */
@@ -101,9 +122,8 @@ GRADED(attacks, alg_none_is_refused, 2)
 GRADED(attacks, other_algorithms_are_refused, 2)
 {
     struct w4_user u;
-    struct tk_server *s = victim(&u);
     char claims[256];
-    w4_claims(u.id, 0, 300, claims, sizeof claims);
+    struct tk_server *s = victim_claims(&u, claims);
     expect_refused_free(s, signed_with_secret("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", claims, 512),
                         "alg HS512 signed with HMAC-SHA-512 under the secret");
     /* The classic confusion: an RS256 header, "verified" with the HMAC key. */
@@ -119,9 +139,8 @@ GRADED(attacks, other_algorithms_are_refused, 2)
 GRADED(attacks, wrong_key_or_tampered_signature_is_refused, 3)
 {
     struct w4_user u;
-    struct tk_server *s = victim(&u);
     char claims[256];
-    w4_claims(u.id, 0, 300, claims, sizeof claims);
+    struct tk_server *s = victim_claims(&u, claims);
 
     const unsigned char other[] = "another key, 32 bytes or more, not the servers' one at all";
     expect_refused_free(s, w4_jwt(HS256_HEADER, claims, 256, other, sizeof other - 1),
@@ -160,9 +179,8 @@ GRADED(attacks, wrong_key_or_tampered_signature_is_refused, 3)
 GRADED(attacks, crit_header_is_refused, 1)
 {
     struct w4_user u;
-    struct tk_server *s = victim(&u);
     char claims[256];
-    w4_claims(u.id, 0, 300, claims, sizeof claims);
+    struct tk_server *s = victim_claims(&u, claims);
     expect_refused_free(
         s,
         signed_with_secret("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"crit\":[\"exp\"]}", claims, 256),
@@ -215,12 +233,11 @@ GRADED(attacks, wrong_issuer_is_refused, 1)
     long long now = w4_epoch_s();
     static const char *const issuers[] = {"\"evil\"", "\"Taskd\"", "42"};
     for (size_t i = 0; i < sizeof issuers / sizeof issuers[0]; i++) {
-        char claims[256], attack[64];
+        char claims[256];
         snprintf(claims, sizeof claims,
                  "{\"sub\":\"%lld\",\"iat\":%lld,\"exp\":%lld,\"iss\":%s,\"jti\":\"iss\"}", u.id,
                  now, now + 300, issuers[i]);
-        snprintf(attack, sizeof attack, "iss %s", issuers[i]);
-        expect_refused_free(s, w4_jwt_ours(claims), attack);
+        expect_claims_refused(s, claims, "iss %s", issuers[i]);
     }
 }
 
@@ -237,13 +254,12 @@ GRADED(attacks, missing_required_claims_are_refused, 2)
     const char *parts[] = {sub, iat, exp, iss};
     const char *names[] = {"sub", "iat", "exp", "iss"};
     for (size_t skip = 0; skip < 4; skip++) {
-        char claims[256] = "{", attack[64];
+        char claims[256] = "{";
         for (size_t i = 0; i < 4; i++)
             if (i != skip)
                 strncat(claims, parts[i], sizeof claims - strlen(claims) - 1);
         strncat(claims, "\"jti\":\"missing\"}", sizeof claims - strlen(claims) - 1);
-        snprintf(attack, sizeof attack, "no \"%s\" claim", names[skip]);
-        expect_refused_free(s, w4_jwt_ours(claims), attack);
+        expect_claims_refused(s, claims, "no \"%s\" claim", names[skip]);
     }
 }
 
@@ -264,12 +280,11 @@ GRADED(attacks, non_canonical_sub_is_refused, 2)
     snprintf(subs[6], sizeof subs[6], "\"99999999999999999999\""); /* past 2^63-1 */
     snprintf(subs[7], sizeof subs[7], "\"\"");
     for (size_t i = 0; i < 8; i++) {
-        char claims[256], attack[96];
+        char claims[256];
         snprintf(claims, sizeof claims,
                  "{\"sub\":%.63s,\"iat\":%lld,\"exp\":%lld,\"iss\":\"taskd\",\"jti\":\"sub\"}",
                  subs[i], now, now + 300);
-        snprintf(attack, sizeof attack, "sub %.63s (user %lld)", subs[i], u.id);
-        expect_refused_free(s, w4_jwt_ours(claims), attack);
+        expect_claims_refused(s, claims, "sub %.63s (user %lld)", subs[i], u.id);
     }
 }
 

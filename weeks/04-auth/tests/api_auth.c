@@ -14,6 +14,7 @@
  * 127.0.0.1, which the other suites on that Redis log in from too. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +47,31 @@ static void expect_user_body(const struct tk_response *r, const char *email)
               "%s: expected created_at about now (%lld), got \"%s\"", r->what, now, created);
 }
 
-/* POST /auth/register must be 422 naming exactly these fields (NULL-terminated). */
-static void expect_register_refused(struct tk_server *s, const char *email, const char *password,
-                                    const char *const *fields)
+/* r, named what, must be a 422 whose errors name field; frees r. */
+static void expect_field_422(struct tk_response *r, const char *what, const char *field)
+{
+    snprintf(r->what, sizeof r->what, "%s", what);
+    tk_expect_problem(r, 422);
+    tk_expect_field_error(r, field);
+    tk_response_free(r);
+}
+
+/* POST /auth/register, named in failures by the e-mail and the password's length. */
+static struct tk_response *register_as(struct tk_server *s, const char *email, const char *password)
 {
     struct tk_response *r = w4_register(s, email, password);
     snprintf(r->what, sizeof r->what,
              "POST /auth/register {\"email\": \"%.80s\", password of %zu "
              "bytes}",
              email, strlen(password));
+    return r;
+}
+
+/* POST /auth/register must be 422 naming exactly these fields (NULL-terminated). */
+static void expect_register_refused(struct tk_server *s, const char *email, const char *password,
+                                    const char *const *fields)
+{
+    struct tk_response *r = register_as(s, email, password);
     tk_expect_problem(r, 422);
     tk_expect_field_errors_exactly(r, fields);
     tk_response_free(r);
@@ -62,11 +79,7 @@ static void expect_register_refused(struct tk_server *s, const char *email, cons
 
 static void expect_register_accepted(struct tk_server *s, const char *email, const char *password)
 {
-    struct tk_response *r = w4_register(s, email, password);
-    snprintf(r->what, sizeof r->what,
-             "POST /auth/register {\"email\": \"%.80s\", password of %zu "
-             "bytes}",
-             email, strlen(password));
+    struct tk_response *r = register_as(s, email, password);
     tk_expect_status(r, 201);
     tk_response_free(r);
 }
@@ -104,6 +117,31 @@ static void expect_login_200(struct tk_server *s, const struct w4_user *u, const
 }
 
 /* ------------------------------------------------------------------ register */
+
+/* The suite's shared server, with a new user on it (tag names the user's e-mail). */
+static struct tk_server *shared_user(const char *tag, struct w4_user *u)
+{
+    struct tk_server *s = tk_shared();
+    w4_user_new(s, tag, u);
+    return s;
+}
+
+/* POST /auth/refresh with token: 200 (want 200), or the 401 with its challenge (want 401). The
+ * request is named in failures by what, formatted from fmt. */
+__attribute__((format(printf, 4, 5))) static void
+expect_refresh(struct tk_server *s, const char *token, long want, const char *fmt, ...)
+{
+    struct tk_response *r = w4_refresh(s, token);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->what, sizeof r->what, fmt, ap);
+    va_end(ap);
+    if (want == 200)
+        tk_expect_status(r, 200);
+    else
+        w4_expect_401_challenge(r);
+    tk_response_free(r);
+}
 
 GRADED(auth, register_returns_exactly_id_email_created_at, 2)
 {
@@ -406,33 +444,21 @@ GRADED(auth, login_gives_422_only_for_types_and_upper_bounds, 2, .fini = w4_priv
     /* Over an upper bound, or of the wrong type: 422 on that field. */
     char *pw129 = api_repeat("x", 129);
     struct tk_response *r = w4_login(s, u.email, pw129);
-    snprintf(r->what, sizeof r->what, "POST /auth/login with a 129-character password");
-    tk_expect_problem(r, 422);
-    tk_expect_field_error(r, "password");
-    tk_response_free(r);
+    expect_field_422(r, "POST /auth/login with a 129-character password", "password");
     free(pw129);
     char *local = api_repeat("l", 243), long_email[300];
     snprintf(long_email, sizeof long_email, "%s@example.com", local); /* 255 */
     free(local);
     r = w4_login(s, long_email, u.password);
-    snprintf(r->what, sizeof r->what, "POST /auth/login with a 255-character e-mail");
-    tk_expect_problem(r, 422);
-    tk_expect_field_error(r, "email");
-    tk_response_free(r);
+    expect_field_422(r, "POST /auth/login with a 255-character e-mail", "email");
 
     char body[512];
     snprintf(body, sizeof body, "{\"email\":42,\"password\":\"%s\"}", u.password);
     r = tk_post_json(s, "/auth/login", body);
-    snprintf(r->what, sizeof r->what, "POST /auth/login {\"email\": 42, ...}");
-    tk_expect_problem(r, 422);
-    tk_expect_field_error(r, "email");
-    tk_response_free(r);
+    expect_field_422(r, "POST /auth/login {\"email\": 42, ...}", "email");
     snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":[\"x\"]}", u.email);
     r = tk_post_json(s, "/auth/login", body);
-    snprintf(r->what, sizeof r->what, "POST /auth/login {..., \"password\": [\"x\"]}");
-    tk_expect_problem(r, 422);
-    tk_expect_field_error(r, "password");
-    tk_response_free(r);
+    expect_field_422(r, "POST /auth/login {..., \"password\": [\"x\"]}", "password");
 
     expect_login_200(s, &u, "the right password, after all that");
 }
@@ -441,9 +467,8 @@ GRADED(auth, login_gives_422_only_for_types_and_upper_bounds, 2, .fini = w4_priv
 
 GRADED(auth, refresh_rotates_the_token_pair, 2)
 {
-    struct tk_server *s = tk_shared();
     struct w4_user u;
-    w4_user_new(s, "rotate", &u);
+    struct tk_server *s = shared_user("rotate", &u);
     struct tk_response *r = w4_refresh(s, u.refresh);
     struct w4_user next = u;
     w4_expect_token_pair(r);
@@ -461,17 +486,13 @@ GRADED(auth, refresh_rotates_the_token_pair, 2)
     tk_response_free(r);
 
     /* And the new refresh token works in turn. */
-    r = w4_refresh(s, next.refresh);
-    snprintf(r->what, sizeof r->what, "POST /auth/refresh with the rotated refresh token");
-    tk_expect_status(r, 200);
-    tk_response_free(r);
+    expect_refresh(s, next.refresh, 200, "POST /auth/refresh with the rotated refresh token");
 }
 
 GRADED(auth, reused_refresh_token_revokes_its_family, 3)
 {
-    struct tk_server *s = tk_shared();
     struct w4_user u;
-    w4_user_new(s, "reuse", &u);
+    struct tk_server *s = shared_user("reuse", &u);
     char first[W4_REFRESH_MAX];
     snprintf(first, sizeof first, "%s", u.refresh);
 
@@ -479,16 +500,11 @@ GRADED(auth, reused_refresh_token_revokes_its_family, 3)
     w4_user_take_tokens(&u, r); /* u.refresh: the second token of the family */
     tk_response_free(r);
 
-    r = w4_refresh(s, first);
-    snprintf(r->what, sizeof r->what, "POST /auth/refresh with a spent refresh token");
-    w4_expect_401_challenge(r);
-    tk_response_free(r);
+    expect_refresh(s, first, 401, "POST /auth/refresh with a spent refresh token");
 
-    r = w4_refresh(s, u.refresh);
-    snprintf(r->what, sizeof r->what,
-             "POST /auth/refresh with the newer token of a family whose spent token came back");
-    w4_expect_401_challenge(r);
-    tk_response_free(r);
+    expect_refresh(
+        s, u.refresh, 401,
+        "POST /auth/refresh with the newer token of a family whose spent token came back");
 }
 
 struct racer {
@@ -547,9 +563,8 @@ done:
 
 GRADED(auth, concurrent_refreshes_with_one_token_one_wins, 3)
 {
-    struct tk_server *s = tk_shared();
     struct w4_user u;
-    w4_user_new(s, "race", &u);
+    struct tk_server *s = shared_user("race", &u);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char url[128];
     snprintf(url, sizeof url, "%s/auth/refresh", tk_server_url(s));
@@ -583,21 +598,18 @@ GRADED(auth, concurrent_refreshes_with_one_token_one_wins, 3)
         /* The loser counts as reuse: the family, the winner's new token included, is revoked. */
         const struct racer *winner = a == 200 ? &racers[0] : &racers[1];
         cr_assert(winner->refresh[0], "round %d: the 200 carried no refresh_token", round);
-        struct tk_response *r = w4_refresh(s, winner->refresh);
-        snprintf(r->what, sizeof r->what,
-                 "round %d: POST /auth/refresh with the winner's token, after the loser's reuse "
-                 "revoked the family",
-                 round);
-        w4_expect_401_challenge(r);
-        tk_response_free(r);
+        expect_refresh(
+            s, winner->refresh, 401,
+            "round %d: POST /auth/refresh with the winner's token, after the loser's reuse "
+            "revoked the family",
+            round);
     }
 }
 
 GRADED(auth, refresh_with_a_token_that_is_not_one_is_401, 1)
 {
-    struct tk_server *s = tk_shared();
     struct w4_user u;
-    w4_user_new(s, "badrefresh", &u);
+    struct tk_server *s = shared_user("badrefresh", &u);
     char near_miss[W4_REFRESH_MAX];
     snprintf(near_miss, sizeof near_miss, "%s", u.refresh);
     char *last = near_miss + strlen(near_miss) - 1;
@@ -610,16 +622,10 @@ GRADED(auth, refresh_with_a_token_that_is_not_one_is_401, 1)
         {near_miss, "the user's refresh token with its last character changed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct tk_response *r = w4_refresh(s, cases[i].token);
-        snprintf(r->what, sizeof r->what, "POST /auth/refresh with %s", cases[i].what);
-        w4_expect_401_challenge(r);
-        tk_response_free(r);
+        expect_refresh(s, cases[i].token, 401, "POST /auth/refresh with %s", cases[i].what);
     }
     /* None of that spent or revoked the real one. */
-    struct tk_response *r = w4_refresh(s, u.refresh);
-    snprintf(r->what, sizeof r->what, "POST /auth/refresh with the user's own refresh token");
-    tk_expect_status(r, 200);
-    tk_response_free(r);
+    expect_refresh(s, u.refresh, 200, "POST /auth/refresh with the user's own refresh token");
 }
 
 /* ------------------------------------------------------------------ throttling */

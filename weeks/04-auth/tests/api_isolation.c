@@ -46,15 +46,22 @@ static void pair_start(struct pair *p, const char *const *settings)
     w4_user_new(p->s, "bob", &p->b);
 }
 
-/* POSTs json to /tasks as u, expecting 201; returns the id. */
-static long long create_as(struct tk_server *s, const struct w4_user *u, const char *json)
+/* POSTs json (may be NULL) to path as u, expecting status want; returns the id it answers. */
+static long long post_as(struct tk_server *s, const struct w4_user *u, const char *path,
+                         const char *json, long want)
 {
-    struct tk_response *r = w4_as(s, u->auth, "POST", "/tasks", json);
-    snprintf(r->what, sizeof r->what, "POST /tasks as %.100s", u->email);
-    tk_expect_status(r, 201);
+    struct tk_response *r = w4_as(s, u->auth, "POST", path, json);
+    snprintf(r->what, sizeof r->what, "POST %s as %.100s", path, u->email);
+    tk_expect_status(r, want);
     long long id = tk_json_int(r, "id");
     tk_response_free(r);
     return id;
+}
+
+/* POSTs json to /tasks as u, expecting 201; returns the id. */
+static long long create_as(struct tk_server *s, const struct w4_user *u, const char *json)
+{
+    return post_as(s, u, "/tasks", json, 201);
 }
 
 static bool has_id(const long long *ids, size_t n, long long id)
@@ -199,63 +206,21 @@ GRADED(isolation, cached_task_is_not_served_to_another_user, 2, .fini = isolatio
 
 static const char *worker_bin(void)
 {
-    static char path[1024];
-    const char *given = getenv("TASKD_WORKER_BIN");
-    const char *bin = getenv("TASKD_BIN");
-    if (given && *given) {
-        snprintf(path, sizeof path, "%s", given);
-    } else {
-        cr_assert(bin && *bin, "TASKD_BIN is not set: run these tests through make test-week-4");
-        const char *slash = strrchr(bin, '/');
-        snprintf(path, sizeof path, "%.*s/taskd-worker", slash ? (int)(slash - bin) : 1,
-                 slash ? bin : ".");
-    }
-    cr_assert(access(path, X_OK) == 0,
-              "cannot run the worker %s: %s (build it beside TASKD_BIN, or set TASKD_WORKER_BIN)",
-              path, strerror(errno));
-    return path;
+    return tk_bin_beside("taskd-worker", "TASKD_WORKER_BIN");
 }
 
 /* A worker on s's database and queue, once it says it has started. */
 static void worker_start(struct tk_server *s)
 {
-    const char *env[40];
-    size_t n = 0;
-    char db[1024];
-    snprintf(db, sizeof db, "DATABASE_URL=%s", tk_server_database_url(s));
-    env[n++] = db;
-    env[n++] = w4_private_queue_prefix();
-    char taskd_env[2048];
-    snprintf(taskd_env, sizeof taskd_env, "%s", getenv("TASKD_ENV") ? getenv("TASKD_ENV") : "");
-    for (char *save = NULL, *tok = strtok_r(taskd_env, " ", &save); tok && n < 39;
-         tok = strtok_r(NULL, " ", &save))
-        env[n++] = tok;
-    env[n] = NULL;
-    worker = tk_proc_start((const char *const[]){worker_bin(), NULL}, env);
-    long deadline = tk_now_ms() + WORKER_START_MS;
-    for (;;) {
-        char *log = tk_proc_log(worker);
-        bool started = strstr(log, "\"worker started\"") != NULL;
-        if (!started && (!tk_proc_running(worker) || tk_now_ms() >= deadline))
-            cr_assert_fail(
-                "taskd-worker did not log \"worker started\" within %d ms; its log:\n%.1500s",
-                WORKER_START_MS, log);
-        free(log);
-        if (started)
-            return;
-        tk_sleep_ms(20);
-    }
+    const char *prefix[] = {w4_private_queue_prefix(), NULL};
+    worker = tk_proc_start_beside(s, (const char *const[]){worker_bin(), NULL}, prefix);
+    tk_proc_wait_log(worker, "\"worker started\"", WORKER_START_MS);
 }
 
 /* POST /exports as u: 202 and the job id. */
 static long long export_as(struct tk_server *s, const struct w4_user *u)
 {
-    struct tk_response *r = w4_as(s, u->auth, "POST", "/exports", NULL);
-    snprintf(r->what, sizeof r->what, "POST /exports as %.100s", u->email);
-    tk_expect_status(r, 202);
-    long long id = tk_json_int(r, "id");
-    tk_response_free(r);
-    return id;
+    return post_as(s, u, "/exports", NULL, 202);
 }
 
 /* Polls GET /jobs/{id} as u until it has succeeded. */

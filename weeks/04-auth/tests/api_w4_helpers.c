@@ -337,21 +337,6 @@ const char *w4_claims(long long id, long iat_offset, long exp_offset, char *buf,
     return buf;
 }
 
-static int b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 cJSON *w4_jwt_payload(const char *token)
 {
     const char *dot1 = strchr(token, '.');
@@ -359,24 +344,13 @@ cJSON *w4_jwt_payload(const char *token)
     cr_assert(dot1 && dot2 && !strchr(dot2 + 1, '.') && dot2[1],
               "expected an access token of three parts (header.claims.signature), got \"%.80s\"",
               token);
-    struct buf out = BUF_INIT;
-    unsigned acc = 0;
-    int bits = 0;
-    for (const char *p = dot1 + 1; p < dot2; p++) {
-        int v = b64url_value(*p);
-        cr_assert(v >= 0, "the access token's claims are not base64url: \"%.80s\"", token);
-        acc = acc << 6 | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            cr_assert(buf_putc(&out, (char)(acc >> bits & 0xff)) == 0, "out of memory");
-        }
-    }
-    cr_assert(buf_append(&out, "", 0) == 0, "out of memory");
-    cJSON *claims = cJSON_Parse(out.data);
+    size_t n = 0;
+    unsigned char *json = tk_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &n);
+    cr_assert(json, "the access token's claims are not base64url: \"%.80s\"", token);
+    cJSON *claims = cJSON_ParseWithLength((const char *)json, n);
     cr_assert(cJSON_IsObject(claims), "the access token's claims are not a JSON object: %.200s",
-              out.data);
-    buf_free(&out);
+              json);
+    free(json);
     return claims;
 }
 

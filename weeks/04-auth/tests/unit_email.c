@@ -3,6 +3,7 @@
  * POST /auth/register trusts email_normalize for every rule of API.md's "dot-atom ASCII, local
  * part ≤ 64, domain with ≥ 2 labels", and for the lower-casing that makes "Ann@X.org" and
  * "ann@x.org" one account. One rule per test, each with a case just inside and just outside. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,13 @@ static void expect_refused(const char *in, const char *mentions)
     expect_refused_n(in, strlen(in), mentions);
 }
 
+/* expect_refused for each of ins (NULL-terminated), all with the same message. */
+static void expect_all_refused(const char *mentions, const char *const *ins)
+{
+    for (size_t i = 0; ins[i]; i++)
+        expect_refused(ins[i], mentions);
+}
+
 /* Builds "<local>@<domain>" from parts of the given lengths, filled with 'a' (labels of the
  * domain are joined with dots every label_len characters). */
 static void make_address(char *out, size_t cap, size_t local_len, size_t label_len, size_t labels)
@@ -62,16 +70,27 @@ static void make_address(char *out, size_t cap, size_t local_len, size_t label_l
     out[w] = '\0';
 }
 
+/* An address of a local part of local_len and two labels of label_len is accepted; one
+ * character more (in the labels when grow_label, else in the local part) is refused with a
+ * message that mentions `mentions`. */
+static void expect_edge(size_t local_len, size_t label_len, bool grow_label, const char *mentions)
+{
+    char a[300];
+    make_address(a, sizeof a, local_len, label_len, 2);
+    ACCEPTS(a);
+    make_address(a, sizeof a, local_len + !grow_label, label_len + grow_label, 2);
+    expect_refused(a, mentions);
+}
+
 /* ------------------------------------------------------------------ accepted */
 
 GRADED(email, accepts_common_addresses_unchanged, 1)
 {
-    ACCEPTS("ann@example.com");
-    ACCEPTS("first.last@mail.example.org");
-    ACCEPTS("a@b.co");
-    ACCEPTS("user+tag@example.com");
-    ACCEPTS("x-y_z@sub-domain.example.net");
-    ACCEPTS("1234@123.45");
+    static const char *const ok[] = {
+        "ann@example.com",      "first.last@mail.example.org",  "a@b.co",
+        "user+tag@example.com", "x-y_z@sub-domain.example.net", "1234@123.45"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        ACCEPTS(ok[i]);
 }
 
 GRADED(email, accepts_every_atext_symbol_in_the_local_part, 1)
@@ -91,20 +110,19 @@ GRADED(email, folds_upper_case_ascii_to_lower_case, 2)
 
 GRADED(email, refuses_an_address_without_exactly_one_at, 1)
 {
-    expect_refused("", "e-mail address");
-    expect_refused("ann.example.com", "e-mail address");
-    expect_refused("ann@@example.com", "one @");
-    expect_refused("ann@example@com.org", "one @");
+    expect_all_refused("e-mail address", (const char *const[]){"", "ann.example.com", NULL});
+    expect_all_refused("one @",
+                       (const char *const[]){"ann@@example.com", "ann@example@com.org", NULL});
     expect_refused("ann@", "domain");
     expect_refused("@example.com", "before the @");
 }
 
 GRADED(email, refuses_white_space_rather_than_trimming_it, 1)
 {
-    expect_refused(" ann@example.com", "before the @");
-    expect_refused("ann@example.com ", "after the @");
-    expect_refused("ann smith@example.com", "before the @");
-    expect_refused("ann@exa mple.com", "after the @");
+    expect_all_refused("before the @",
+                       (const char *const[]){" ann@example.com", "ann smith@example.com", NULL});
+    expect_all_refused("after the @",
+                       (const char *const[]){"ann@example.com ", "ann@exa mple.com", NULL});
 }
 
 GRADED(email, refuses_non_ascii_and_control_bytes, 1)
@@ -121,10 +139,9 @@ GRADED(email, refuses_non_ascii_and_control_bytes, 1)
 
 GRADED(email, refuses_misplaced_dots_in_the_local_part, 2)
 {
-    expect_refused(".ann@example.com", "dot");
-    expect_refused("ann.@example.com", "dot");
+    expect_all_refused("dot", (const char *const[]){".ann@example.com", "ann.@example.com",
+                                                    ".@example.com", NULL});
     expect_refused("an..n@example.com", "two dots");
-    expect_refused(".@example.com", "dot");
     ACCEPTS("a.n.n@example.com");
 }
 
@@ -139,11 +156,7 @@ GRADED(email, refuses_characters_outside_atext_in_the_local_part, 1)
 
 GRADED(email, takes_a_local_part_of_64_characters_and_not_65, 2)
 {
-    char a[300];
-    make_address(a, sizeof a, 64, 7, 2);
-    ACCEPTS(a);
-    make_address(a, sizeof a, 65, 7, 2);
-    expect_refused(a, "64");
+    expect_edge(64, 7, false, "64");
 }
 
 /* ------------------------------------------------------------------ domain */
@@ -156,35 +169,27 @@ GRADED(email, refuses_a_domain_of_one_label, 1)
 
 GRADED(email, refuses_empty_labels_in_the_domain, 1)
 {
-    expect_refused("ann@.example.com", "single dots");
-    expect_refused("ann@example.com.", "single dots");
-    expect_refused("ann@example..com", "single dots");
-    expect_refused("ann@.", "single dots");
+    expect_all_refused("single dots", (const char *const[]){"ann@.example.com", "ann@example.com.",
+                                                            "ann@example..com", "ann@.", NULL});
 }
 
 GRADED(email, refuses_hyphens_at_either_end_of_a_label, 1)
 {
-    expect_refused("ann@-example.com", "hyphen");
-    expect_refused("ann@example-.com", "hyphen");
-    expect_refused("ann@example.-com", "hyphen");
-    expect_refused("ann@example.com-", "hyphen");
+    expect_all_refused("hyphen",
+                       (const char *const[]){"ann@-example.com", "ann@example-.com",
+                                             "ann@example.-com", "ann@example.com-", NULL});
     ACCEPTS("ann@ex--ample.com");
 }
 
 GRADED(email, refuses_other_characters_in_the_domain, 1)
 {
-    expect_refused("ann@exam_ple.com", "after the @");
-    expect_refused("ann@[127.0.0.1]", "after the @");
-    expect_refused("ann@example.com+x", "after the @");
+    expect_all_refused("after the @", (const char *const[]){"ann@exam_ple.com", "ann@[127.0.0.1]",
+                                                            "ann@example.com+x", NULL});
 }
 
 GRADED(email, takes_a_label_of_63_characters_and_not_64, 1)
 {
-    char a[300];
-    make_address(a, sizeof a, 3, 63, 2);
-    ACCEPTS(a);
-    make_address(a, sizeof a, 3, 64, 2);
-    expect_refused(a, "63");
+    expect_edge(3, 63, true, "63");
 }
 
 /* ------------------------------------------------------------------ whole length */

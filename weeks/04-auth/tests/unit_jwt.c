@@ -42,6 +42,9 @@ static const unsigned char OTHER_KEY[] = "another key of the right length, not o
 
 #define HEADER      "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 #define GOOD_CLAIMS "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}"
+/* GOOD_CLAIMS with another sub (JSON text: "\"007\"", or 42 for a number). */
+#define CLAIMS_WITH_SUB(sub)                                                                       \
+    "{\"sub\":" sub ",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}"
 
 /* ------------------------------------------------------------------ forging tokens */
 
@@ -171,6 +174,33 @@ static void expect_accepted(char *token, const char *what)
     cr_assert_eq(rc, 0, "expected %s to be accepted (0), got %d", what, rc);
     cr_assert_eq(c.sub, 42, "expected sub 42 from %s, got %lld", what, (long long)c.sub);
     free(token);
+}
+
+/* A good token followed by suffix, refused. */
+static void refuse_good_token_plus(const char *suffix, const char *what)
+{
+    char *good = sign(HEADER, GOOD_CLAIMS);
+    struct buf t = BUF_INIT;
+    buf_printf(&t, "%s%s", good, suffix);
+    expect_refused(steal(&t), what);
+    free(good);
+}
+
+/* A good token with part i replaced by text, refused. */
+static void refuse_good_token_with_part(int i, const char *text, const char *what)
+{
+    char *good = sign(HEADER, GOOD_CLAIMS);
+    expect_refused(with_part(good, i, text), what);
+    free(good);
+}
+
+/* {"alg":"none"}.GOOD_CLAIMS with signature part sig (NULL: none at all), refused. */
+static void refuse_alg_none(const char *sig, const char *what)
+{
+    char *h = b64("{\"alg\":\"none\"}", 14), *c = b64(GOOD_CLAIMS, strlen(GOOD_CLAIMS));
+    expect_refused(join(h, c, sig), what);
+    free(h);
+    free(c);
 }
 
 /* ------------------------------------------------------------------ base64url */
@@ -409,86 +439,327 @@ GRADED(jwt, control_a_token_of_exactly_JWT_TOKEN_MAX_bytes_is_accepted, 1)
     expect_accepted(token, "a token of exactly JWT_TOKEN_MAX bytes");
 }
 
-/* ------------------------------------------------------------------ attacks: header */
+/* ------------------------------------------------------------------ attacks signed with our key
+ *
+ * Most attacks are one token, signed with the right key, that breaks one rule: its header and
+ * claims are all there is to it. They stand here, one row each, named by their test; the tests
+ * follow the table, one graded test per token, each finding its row by its own name
+ * (criterion_current_test). Attacks that need more than a header and claims (no signature, a
+ * flipped bit, another spelling of base64, the wrong shape) follow in sections of their own. */
 
-GRADED(jwt, refuses_alg_none_with_an_empty_signature, 1)
-{
-    char *h = b64("{\"alg\":\"none\"}", 14), *c = b64(GOOD_CLAIMS, strlen(GOOD_CLAIMS));
-    expect_refused(join(h, c, ""), "alg none with an empty signature");
-    free(h);
-    free(c);
-}
+struct signed_attack {
+    const char *test; /* the GRADED test that refuses it */
+    const char *header, *claims;
+    const char *what; /* how a failure names the token */
+};
 
-GRADED(jwt, refuses_alg_none_without_a_signature_part, 1)
+static const struct signed_attack signed_attacks[] = {
+    /* header */
+    {"refuses_alg_none_even_with_a_valid_hs256_signature", "{\"alg\":\"none\",\"typ\":\"JWT\"}",
+     GOOD_CLAIMS, "alg none (signed with our key)"},
+    {"refuses_alg_hs512", "{\"alg\":\"HS512\",\"typ\":\"JWT\"}", GOOD_CLAIMS, "alg HS512"},
+    {"refuses_alg_rs256", "{\"alg\":\"RS256\",\"typ\":\"JWT\"}", GOOD_CLAIMS, "alg RS256"},
+    {"refuses_alg_in_lowercase", "{\"alg\":\"hs256\",\"typ\":\"JWT\"}", GOOD_CLAIMS,
+     "alg \"hs256\""},
+    {"refuses_a_header_without_alg", "{\"typ\":\"JWT\"}", GOOD_CLAIMS, "a header without alg"},
+    {"refuses_alg_that_is_not_a_string", "{\"alg\":[\"HS256\"]}", GOOD_CLAIMS, "alg [\"HS256\"]"},
+    {"refuses_a_crit_header", "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}", GOOD_CLAIMS,
+     "a header with crit"},
+    /* cJSON finds the first (HS256); a parser that keeps the last sees none. */
+    {"refuses_alg_given_twice", "{\"alg\":\"HS256\",\"alg\":\"none\"}", GOOD_CLAIMS,
+     "a header with alg twice"},
+    {"refuses_typ_other_than_jwt", "{\"alg\":\"HS256\",\"typ\":\"JWS\"}", GOOD_CLAIMS, "typ JWS"},
+    {"refuses_a_header_that_is_not_json", "{\"alg\":\"HS256\"", GOOD_CLAIMS,
+     "a header that is not JSON"},
+    {"refuses_a_header_with_garbage_after_the_json", "{\"alg\":\"HS256\"}x", GOOD_CLAIMS,
+     "a header with bytes after its JSON"},
+    {"refuses_a_header_that_is_an_array", "[{\"alg\":\"HS256\"}]", GOOD_CLAIMS,
+     "a header that is an array"},
+    /* times */
+    /* exp = now - 31 */
+    {"refuses_exp_one_second_past_the_leeway", HEADER,
+     "{\"sub\":\"42\",\"iat\":1699999000,\"exp\":1699999969,\"iss\":\"taskd\"}",
+     "a token expired 31 s ago (leeway 30 s)"},
+    /* exp = now - 30: exp <= now - leeway is expired. */
+    {"refuses_exp_exactly_at_the_leeway_edge", HEADER,
+     "{\"sub\":\"42\",\"iat\":1699999000,\"exp\":1699999970,\"iss\":\"taskd\"}",
+     "a token expired exactly 30 s ago"},
+    {"refuses_nbf_beyond_the_leeway", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"nbf\":1700000031,\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "a token with nbf 31 s ahead"},
+    {"refuses_iat_beyond_the_leeway", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000031,\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "a token issued 31 s in the future"},
+    /* iat now + 20 (inside the leeway), exp now + 10 (not expired): only the order is wrong. */
+    {"refuses_exp_before_iat", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000020,\"exp\":1700000010,\"iss\":\"taskd\"}",
+     "a token with exp before iat"},
+    {"refuses_iat_as_a_string", HEADER,
+     "{\"sub\":\"42\",\"iat\":\"1700000000\",\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "iat as a string"},
+    {"refuses_iat_as_a_fraction", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000.5,\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "iat 1700000000.5"},
+    {"refuses_exp_beyond_2_pow_53", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":9007199254740994,\"iss\":\"taskd\"}",
+     "exp 2^53 + 2"},
+    {"refuses_nbf_as_a_string", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"nbf\":\"0\",\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "nbf as a string"},
+    /* claims */
+    {"refuses_a_wrong_issuer", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"evil\"}", "iss evil"},
+    {"refuses_iss_that_is_not_a_string", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":[\"taskd\"]}",
+     "iss [\"taskd\"]"},
+    {"refuses_a_missing_sub", HEADER, "{\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "a token without sub"},
+    {"refuses_a_missing_iat", HEADER, "{\"sub\":\"42\",\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "a token without iat"},
+    {"refuses_a_missing_exp", HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"iss\":\"taskd\"}",
+     "a token without exp"},
+    {"refuses_a_missing_iss", HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900}",
+     "a token without iss"},
+    {"refuses_sub_with_a_leading_zero", HEADER, CLAIMS_WITH_SUB("\"007\""), "sub \"007\""},
+    {"refuses_sub_negative", HEADER, CLAIMS_WITH_SUB("\"-1\""), "sub \"-1\""},
+    {"refuses_sub_in_exponent_form", HEADER, CLAIMS_WITH_SUB("\"1e3\""), "sub \"1e3\""},
+    {"refuses_sub_empty", HEADER, CLAIMS_WITH_SUB("\"\""), "sub \"\""},
+    {"refuses_sub_of_2_pow_63", HEADER, CLAIMS_WITH_SUB("\"9223372036854775808\""), "sub 2^63"},
+    {"refuses_sub_zero", HEADER, CLAIMS_WITH_SUB("\"0\""), "sub \"0\""},
+    {"refuses_sub_as_a_number", HEADER, CLAIMS_WITH_SUB("42"), "sub 42 as a JSON number"},
+    {"refuses_sub_given_twice", HEADER,
+     "{\"sub\":\"42\",\"sub\":\"1\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}",
+     "claims with sub twice"},
+    {"refuses_a_jti_longer_than_ours", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\",\"jti\":"
+     "\"0123456789abcdef0123456789abcdef0\"}",
+     "a 33-character jti"},
+    {"refuses_a_jti_that_is_not_a_string", HEADER,
+     "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\",\"jti\":7}",
+     "jti 7 as a number"},
+    {"refuses_claims_that_are_an_array", HEADER, "[" GOOD_CLAIMS "]", "claims that are an array"},
+    {"refuses_claims_that_are_not_json", HEADER, "sub=42", "claims that are not JSON"},
+};
+
+/* Refuses the calling test's row of signed_attacks. */
+static void refuses_its_signed_attack(void)
 {
-    char *h = b64("{\"alg\":\"none\"}", 14), *c = b64(GOOD_CLAIMS, strlen(GOOD_CLAIMS));
-    expect_refused(join(h, c, NULL), "alg none with no signature part");
-    free(h);
-    free(c);
+    const char *name = criterion_current_test->name;
+    for (size_t i = 0; i < sizeof signed_attacks / sizeof signed_attacks[0]; i++) {
+        const struct signed_attack *a = &signed_attacks[i];
+        if (strcmp(a->test, name) == 0) {
+            expect_refused(sign(a->header, a->claims), a->what);
+            return;
+        }
+    }
+    cr_assert_fail("test bug: %s has no row in signed_attacks", name);
 }
 
 GRADED(jwt, refuses_alg_none_even_with_a_valid_hs256_signature, 1)
 {
-    expect_refused(sign("{\"alg\":\"none\",\"typ\":\"JWT\"}", GOOD_CLAIMS),
-                   "alg none (signed with our key)");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_alg_hs512, 1)
 {
-    expect_refused(sign("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", GOOD_CLAIMS), "alg HS512");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_alg_rs256, 1)
 {
-    expect_refused(sign("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", GOOD_CLAIMS), "alg RS256");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_alg_in_lowercase, 1)
 {
-    expect_refused(sign("{\"alg\":\"hs256\",\"typ\":\"JWT\"}", GOOD_CLAIMS), "alg \"hs256\"");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_a_header_without_alg, 1)
 {
-    expect_refused(sign("{\"typ\":\"JWT\"}", GOOD_CLAIMS), "a header without alg");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_alg_that_is_not_a_string, 1)
 {
-    expect_refused(sign("{\"alg\":[\"HS256\"]}", GOOD_CLAIMS), "alg [\"HS256\"]");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_a_crit_header, 1)
 {
-    expect_refused(sign("{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}", GOOD_CLAIMS),
-                   "a header with crit");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_alg_given_twice, 1)
 {
-    /* cJSON finds the first (HS256); a parser that keeps the last sees none. */
-    expect_refused(sign("{\"alg\":\"HS256\",\"alg\":\"none\"}", GOOD_CLAIMS),
-                   "a header with alg twice");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_typ_other_than_jwt, 1)
 {
-    expect_refused(sign("{\"alg\":\"HS256\",\"typ\":\"JWS\"}", GOOD_CLAIMS), "typ JWS");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_a_header_that_is_not_json, 1)
 {
-    expect_refused(sign("{\"alg\":\"HS256\"", GOOD_CLAIMS), "a header that is not JSON");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_a_header_with_garbage_after_the_json, 1)
 {
-    expect_refused(sign("{\"alg\":\"HS256\"}x", GOOD_CLAIMS), "a header with bytes after its JSON");
+    refuses_its_signed_attack();
 }
 
 GRADED(jwt, refuses_a_header_that_is_an_array, 1)
 {
-    expect_refused(sign("[{\"alg\":\"HS256\"}]", GOOD_CLAIMS), "a header that is an array");
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_exp_one_second_past_the_leeway, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_exp_exactly_at_the_leeway_edge, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_nbf_beyond_the_leeway, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_iat_beyond_the_leeway, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_exp_before_iat, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_iat_as_a_string, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_iat_as_a_fraction, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_exp_beyond_2_pow_53, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_nbf_as_a_string, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_wrong_issuer, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_iss_that_is_not_a_string, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_missing_sub, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_missing_iat, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_missing_exp, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_missing_iss, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_with_a_leading_zero, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_negative, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_in_exponent_form, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_empty, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_of_2_pow_63, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_zero, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_as_a_number, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_given_twice, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_jti_longer_than_ours, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_a_jti_that_is_not_a_string, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_claims_that_are_an_array, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_claims_that_are_not_json, 1)
+{
+    refuses_its_signed_attack();
+}
+
+/* ------------------------------------------------------------------ attacks: header */
+
+GRADED(jwt, refuses_alg_none_with_an_empty_signature, 1)
+{
+    refuse_alg_none("", "alg none with an empty signature");
+}
+
+GRADED(jwt, refuses_alg_none_without_a_signature_part, 1)
+{
+    refuse_alg_none(NULL, "alg none with no signature part");
 }
 
 /* ------------------------------------------------------------------ attacks: signature */
@@ -563,11 +834,7 @@ GRADED(jwt, refuses_a_signature_with_an_extra_byte, 1)
 GRADED(jwt, refuses_padding_in_a_part, 1)
 {
     /* 32 bytes padded is the standard spelling: a lenient decoder would accept the same bytes. */
-    char *good = sign(HEADER, GOOD_CLAIMS);
-    struct buf t = BUF_INIT;
-    buf_printf(&t, "%s=", good);
-    expect_refused(steal(&t), "a signature with '=' padding");
-    free(good);
+    refuse_good_token_plus("=", "a signature with '=' padding");
 }
 
 /* A good token whose signature contains c (found by varying the jti). */
@@ -617,204 +884,14 @@ GRADED(jwt, refuses_non_zero_unused_bits_in_the_last_character, 1)
 
 GRADED(jwt, refuses_white_space_in_a_part, 1)
 {
-    char *good = sign(HEADER, GOOD_CLAIMS);
-    struct buf t = BUF_INIT;
-    buf_printf(&t, "%s\n", good);
-    expect_refused(steal(&t), "a token ending in a newline");
-    free(good);
-}
-
-/* ------------------------------------------------------------------ attacks: times */
-
-GRADED(jwt, refuses_exp_one_second_past_the_leeway, 1)
-{
-    /* exp = now - 31 */
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1699999000,\"exp\":1699999969,"
-                                "\"iss\":\"taskd\"}"),
-                   "a token expired 31 s ago (leeway 30 s)");
-}
-
-GRADED(jwt, refuses_exp_exactly_at_the_leeway_edge, 1)
-{
-    /* exp = now - 30: exp <= now - leeway is expired. */
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1699999000,\"exp\":1699999970,"
-                                "\"iss\":\"taskd\"}"),
-                   "a token expired exactly 30 s ago");
-}
-
-GRADED(jwt, refuses_nbf_beyond_the_leeway, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"nbf\":1700000031,"
-                                "\"exp\":1700000900,\"iss\":\"taskd\"}"),
-                   "a token with nbf 31 s ahead");
-}
-
-GRADED(jwt, refuses_iat_beyond_the_leeway, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000031,\"exp\":1700000900,"
-                                "\"iss\":\"taskd\"}"),
-                   "a token issued 31 s in the future");
-}
-
-GRADED(jwt, refuses_exp_before_iat, 1)
-{
-    /* iat now + 20 (inside the leeway), exp now + 10 (not expired): only the order is wrong. */
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000020,\"exp\":1700000010,"
-                                "\"iss\":\"taskd\"}"),
-                   "a token with exp before iat");
-}
-
-GRADED(jwt, refuses_iat_as_a_string, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":\"1700000000\",\"exp\":1700000900,"
-                                "\"iss\":\"taskd\"}"),
-                   "iat as a string");
-}
-
-GRADED(jwt, refuses_iat_as_a_fraction, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000.5,\"exp\":1700000900,"
-                                "\"iss\":\"taskd\"}"),
-                   "iat 1700000000.5");
-}
-
-GRADED(jwt, refuses_exp_beyond_2_pow_53, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":9007199254740994,"
-                                "\"iss\":\"taskd\"}"),
-                   "exp 2^53 + 2");
-}
-
-GRADED(jwt, refuses_nbf_as_a_string, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"nbf\":\"0\","
-                                "\"exp\":1700000900,\"iss\":\"taskd\"}"),
-                   "nbf as a string");
-}
-
-/* ------------------------------------------------------------------ attacks: claims */
-
-GRADED(jwt, refuses_a_wrong_issuer, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,"
-                                "\"iss\":\"evil\"}"),
-                   "iss evil");
-}
-
-GRADED(jwt, refuses_iss_that_is_not_a_string, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,"
-                                "\"iss\":[\"taskd\"]}"),
-                   "iss [\"taskd\"]");
-}
-
-GRADED(jwt, refuses_a_missing_sub, 1)
-{
-    expect_refused(sign(HEADER, "{\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}"),
-                   "a token without sub");
-}
-
-GRADED(jwt, refuses_a_missing_iat, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"exp\":1700000900,\"iss\":\"taskd\"}"),
-                   "a token without iat");
-}
-
-GRADED(jwt, refuses_a_missing_exp, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"iss\":\"taskd\"}"),
-                   "a token without exp");
-}
-
-GRADED(jwt, refuses_a_missing_iss, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900}"),
-                   "a token without iss");
-}
-
-static char *token_with_sub(const char *sub_json)
-{
-    char claims[200];
-    snprintf(claims, sizeof claims,
-             "{\"sub\":%s,\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}", sub_json);
-    return sign(HEADER, claims);
-}
-
-GRADED(jwt, refuses_sub_with_a_leading_zero, 1)
-{
-    expect_refused(token_with_sub("\"007\""), "sub \"007\"");
-}
-
-GRADED(jwt, refuses_sub_negative, 1)
-{
-    expect_refused(token_with_sub("\"-1\""), "sub \"-1\"");
-}
-
-GRADED(jwt, refuses_sub_in_exponent_form, 1)
-{
-    expect_refused(token_with_sub("\"1e3\""), "sub \"1e3\"");
-}
-
-GRADED(jwt, refuses_sub_empty, 1)
-{
-    expect_refused(token_with_sub("\"\""), "sub \"\"");
-}
-
-GRADED(jwt, refuses_sub_of_2_pow_63, 1)
-{
-    expect_refused(token_with_sub("\"9223372036854775808\""), "sub 2^63");
-}
-
-GRADED(jwt, refuses_sub_zero, 1)
-{
-    expect_refused(token_with_sub("\"0\""), "sub \"0\"");
-}
-
-GRADED(jwt, refuses_sub_as_a_number, 1)
-{
-    expect_refused(token_with_sub("42"), "sub 42 as a JSON number");
-}
-
-GRADED(jwt, refuses_sub_given_twice, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"sub\":\"1\",\"iat\":1700000000,"
-                                "\"exp\":1700000900,\"iss\":\"taskd\"}"),
-                   "claims with sub twice");
-}
-
-GRADED(jwt, refuses_a_jti_longer_than_ours, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,"
-                                "\"iss\":\"taskd\",\"jti\":\"0123456789abcdef0123456789abcdef0\"}"),
-                   "a 33-character jti");
-}
-
-GRADED(jwt, refuses_a_jti_that_is_not_a_string, 1)
-{
-    expect_refused(sign(HEADER, "{\"sub\":\"42\",\"iat\":1700000000,\"exp\":1700000900,"
-                                "\"iss\":\"taskd\",\"jti\":7}"),
-                   "jti 7 as a number");
-}
-
-GRADED(jwt, refuses_claims_that_are_an_array, 1)
-{
-    expect_refused(sign(HEADER, "[" GOOD_CLAIMS "]"), "claims that are an array");
-}
-
-GRADED(jwt, refuses_claims_that_are_not_json, 1)
-{
-    expect_refused(sign(HEADER, "sub=42"), "claims that are not JSON");
+    refuse_good_token_plus("\n", "a token ending in a newline");
 }
 
 /* ------------------------------------------------------------------ attacks: shape */
 
 GRADED(jwt, refuses_three_dots, 1)
 {
-    char *good = sign(HEADER, GOOD_CLAIMS);
-    struct buf t = BUF_INIT;
-    buf_printf(&t, "%s.e30", good);
-    expect_refused(steal(&t), "a token with a fourth part");
-    free(good);
+    refuse_good_token_plus(".e30", "a token with a fourth part");
 }
 
 GRADED(jwt, refuses_one_dot, 1)
@@ -826,23 +903,17 @@ GRADED(jwt, refuses_one_dot, 1)
 
 GRADED(jwt, refuses_an_empty_header_part, 1)
 {
-    char *good = sign(HEADER, GOOD_CLAIMS);
-    expect_refused(with_part(good, 0, ""), "a token with an empty header part");
-    free(good);
+    refuse_good_token_with_part(0, "", "a token with an empty header part");
 }
 
 GRADED(jwt, refuses_an_empty_claims_part, 1)
 {
-    char *good = sign(HEADER, GOOD_CLAIMS);
-    expect_refused(with_part(good, 1, ""), "a token with an empty claims part");
-    free(good);
+    refuse_good_token_with_part(1, "", "a token with an empty claims part");
 }
 
 GRADED(jwt, refuses_an_empty_signature_part, 1)
 {
-    char *good = sign(HEADER, GOOD_CLAIMS);
-    expect_refused(with_part(good, 2, ""), "an HS256 token with an empty signature");
-    free(good);
+    refuse_good_token_with_part(2, "", "an HS256 token with an empty signature");
 }
 
 GRADED(jwt, refuses_a_token_one_byte_over_the_limit, 1)

@@ -111,11 +111,26 @@ static int64_t store_ok(struct fx *f, int64_t user, int64_t family, unsigned cha
     return got;
 }
 
+/* The fixture with one user, ada@example.com, in it. */
+static struct user fx_with_ada(struct fx *f)
+{
+    fx_open(f);
+    return create_ok(f, "ada@example.com");
+}
+
 static int spend(struct fx *f, const unsigned char hash[32], int64_t *user, int64_t *family)
 {
     int64_t u = -1, fam = -1;
     int rc = refresh_spend(f->pool, hash, user ? user : &u, family ? family : &fam);
     return rc;
+}
+
+/* Spends hash and asserts the result is want; `what` names the token in the failure. */
+static void expect_spend(struct fx *f, const unsigned char hash[32], int want, const char *what)
+{
+    int rc = spend(f, hash, NULL, NULL);
+    cr_assert_eq(rc, want, "expected %s to be refused with %d (%s), got %d (%s)", what, want,
+                 err_str(want), rc, err_str(rc));
 }
 
 /* ------------------------------------------------------------------ users */
@@ -161,8 +176,7 @@ GRADED(users_repo, a_created_user_is_found_by_email_and_by_id, 2)
 GRADED(users_repo, a_new_password_hash_replaces_the_old_one, 1)
 {
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     int rc = users_set_password_hash(f.pool, u.id, HASH_B);
     cr_assert_eq(rc, 0, "expected users_set_password_hash to succeed, got %d (%s)", rc,
                  err_str(rc));
@@ -176,27 +190,55 @@ GRADED(users_repo, a_new_password_hash_replaces_the_old_one, 1)
     fx_close(&f);
 }
 
-struct create_arg {
+/* Two calls of one operation racing: each thread waits at the barrier, then runs op. */
+struct racer {
     struct pg_pool *pool;
     pthread_barrier_t *start;
-    const char *email;
+    int (*op)(struct pg_pool *pool, const void *arg);
+    const void *arg;
     int rc;
 };
 
-static void *create_thread(void *arg)
+static void *racer_thread(void *arg)
 {
-    struct create_arg *a = arg;
-    struct user u;
-    pthread_barrier_wait(a->start);
-    a->rc = users_create(a->pool, a->email, HASH_A, &u);
+    struct racer *r = arg;
+    pthread_barrier_wait(r->start);
+    r->rc = r->op(r->pool, r->arg);
     return NULL;
+}
+
+/* Runs op(pool, arg) on two threads released at the same moment; rc[] gets their results.
+ * True when exactly one succeeded and the other was ERR_CONFLICT. */
+static bool race_two(struct pg_pool *pool, int (*op)(struct pg_pool *, const void *),
+                     const void *arg, int rc[2])
+{
+    pthread_barrier_t start;
+    cr_assert_eq(pthread_barrier_init(&start, NULL, 2), 0, "test bug: barrier");
+    struct racer r[2] = {{pool, &start, op, arg, 1}, {pool, &start, op, arg, 1}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, racer_thread, &r[i]), 0,
+                     "test bug: pthread_create");
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+    rc[0] = r[0].rc;
+    rc[1] = r[1].rc;
+    int ok = (rc[0] == 0) + (rc[1] == 0);
+    int conflict = (rc[0] == ERR_CONFLICT) + (rc[1] == ERR_CONFLICT);
+    return ok == 1 && conflict == 1;
+}
+
+static int create_op(struct pg_pool *pool, const void *email)
+{
+    struct user u;
+    return users_create(pool, email, HASH_A, &u);
 }
 
 GRADED(users_repo, an_email_is_taken_once_even_by_two_at_once, 2)
 {
     struct fx f;
-    fx_open(&f);
-    create_ok(&f, "ada@example.com");
+    fx_with_ada(&f);
     struct user u;
     int rc = users_create(f.pool, "ada@example.com", HASH_B, &u);
     cr_assert_eq(rc, ERR_CONFLICT, "expected a taken e-mail to be ERR_CONFLICT, got %d (%s)", rc,
@@ -205,22 +247,11 @@ GRADED(users_repo, an_email_is_taken_once_even_by_two_at_once, 2)
     for (int round = 0; round < ROUNDS; round++) {
         char email[64];
         snprintf(email, sizeof email, "race%d@example.com", round);
-        pthread_barrier_t start;
-        cr_assert_eq(pthread_barrier_init(&start, NULL, 2), 0, "test bug: barrier");
-        struct create_arg a[2] = {{f.pool, &start, email, 1}, {f.pool, &start, email, 1}};
-        pthread_t th[2];
-        for (int i = 0; i < 2; i++)
-            cr_assert_eq(pthread_create(&th[i], NULL, create_thread, &a[i]), 0,
-                         "test bug: pthread_create");
-        for (int i = 0; i < 2; i++)
-            pthread_join(th[i], NULL);
-        pthread_barrier_destroy(&start);
-        int ok = (a[0].rc == 0) + (a[1].rc == 0);
-        int conflict = (a[0].rc == ERR_CONFLICT) + (a[1].rc == ERR_CONFLICT);
-        cr_assert(ok == 1 && conflict == 1,
+        int raced[2];
+        cr_assert(race_two(f.pool, create_op, email, raced),
                   "round %d: expected exactly one of two simultaneous registrations of %s to "
                   "succeed and the other to be ERR_CONFLICT, got %d (%s) and %d (%s)",
-                  round, email, a[0].rc, err_str(a[0].rc), a[1].rc, err_str(a[1].rc));
+                  round, email, raced[0], err_str(raced[0]), raced[1], err_str(raced[1]));
     }
     long long n = pg_test_scalar(f.raw, "SELECT count(*) FROM users");
     cr_assert_eq(n, 1 + ROUNDS, "expected %d users in the table, found %lld", 1 + ROUNDS, n);
@@ -230,8 +261,7 @@ GRADED(users_repo, an_email_is_taken_once_even_by_two_at_once, 2)
 GRADED(users_repo, a_deleted_user_is_found_by_neither_lookup, 1)
 {
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     delete_user(&f, u.id);
     struct user got;
     int rc = users_by_email(f.pool, "ada@example.com", &got);
@@ -253,8 +283,7 @@ GRADED(users_repo, a_deleted_user_is_found_by_neither_lookup, 1)
 GRADED(users_repo, a_spent_refresh_token_presented_again_revokes_its_family, 3)
 {
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     unsigned char first[32], second[32], other[32];
     int64_t exp = clock_now_us() + HOUR;
     int64_t family = store_ok(&f, u.id, 0, first, exp);
@@ -278,11 +307,7 @@ GRADED(users_repo, a_spent_refresh_token_presented_again_revokes_its_family, 3)
     cr_assert_eq(live_in_family(&f, family), 0,
                  "expected reuse to revoke every token of the family, %lld left live",
                  live_in_family(&f, family));
-    rc = spend(&f, second, NULL, NULL);
-    cr_assert_eq(rc, ERR_CONFLICT,
-                 "expected the family's unspent token to be refused as revoked (ERR_CONFLICT), "
-                 "got %d (%s)",
-                 rc, err_str(rc));
+    expect_spend(&f, second, ERR_CONFLICT, "the family's unspent token (revoked)");
     rc = spend(&f, other, &uid, &fid);
     cr_assert_eq(rc, 0, "expected another login's token to be untouched and spendable, got %d (%s)",
                  rc, err_str(rc));
@@ -296,20 +321,14 @@ GRADED(users_repo, a_token_stored_after_its_family_was_revoked_is_refused, 1)
     /* The winner of a refresh race stores its next token while the loser revokes the family:
      * that token must not outlive the revocation. */
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     unsigned char first[32], late[32];
     int64_t exp = clock_now_us() + HOUR;
     int64_t family = store_ok(&f, u.id, 0, first, exp);
     cr_assert_eq(spend(&f, first, NULL, NULL), 0, "expected the first spend to succeed");
-    int rc = spend(&f, first, NULL, NULL);
-    cr_assert_eq(rc, ERR_CONFLICT, "expected reuse to be ERR_CONFLICT, got %d (%s)", rc,
-                 err_str(rc));
+    expect_spend(&f, first, ERR_CONFLICT, "a reused token");
     store_ok(&f, u.id, family, late, exp);
-    rc = spend(&f, late, NULL, NULL);
-    cr_assert_eq(rc, ERR_CONFLICT,
-                 "expected a token of a revoked family to be refused (ERR_CONFLICT), got %d (%s)",
-                 rc, err_str(rc));
+    expect_spend(&f, late, ERR_CONFLICT, "a token of a revoked family");
     cr_assert_eq(live_in_family(&f, family), 0, "expected no live token left in the family");
     fx_close(&f);
 }
@@ -317,17 +336,12 @@ GRADED(users_repo, a_token_stored_after_its_family_was_revoked_is_refused, 1)
 GRADED(users_repo, an_unknown_or_expired_refresh_token_is_not_found, 1)
 {
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     unsigned char unknown[32], expired[32];
     random_hash(unknown);
-    int rc = spend(&f, unknown, NULL, NULL);
-    cr_assert_eq(rc, ERR_NOT_FOUND, "expected an unknown token to be ERR_NOT_FOUND, got %d (%s)",
-                 rc, err_str(rc));
+    expect_spend(&f, unknown, ERR_NOT_FOUND, "an unknown token");
     int64_t family = store_ok(&f, u.id, 0, expired, clock_now_us() - 10 * SEC);
-    rc = spend(&f, expired, NULL, NULL);
-    cr_assert_eq(rc, ERR_NOT_FOUND, "expected an expired token to be ERR_NOT_FOUND, got %d (%s)",
-                 rc, err_str(rc));
+    expect_spend(&f, expired, ERR_NOT_FOUND, "an expired token");
     cr_assert_eq(live_in_family(&f, family), 1,
                  "expected an expired token to revoke nothing (it was never spent)");
     long long spent = pg_test_scalar(f.raw, "SELECT count(*) FROM refresh_tokens "
@@ -336,46 +350,24 @@ GRADED(users_repo, an_unknown_or_expired_refresh_token_is_not_found, 1)
     fx_close(&f);
 }
 
-struct spend_arg {
-    struct pg_pool *pool;
-    pthread_barrier_t *start;
-    const unsigned char *hash;
-    int rc;
-};
-
-static void *spend_thread(void *arg)
+static int spend_op(struct pg_pool *pool, const void *hash)
 {
-    struct spend_arg *a = arg;
     int64_t uid = 0, fid = 0;
-    pthread_barrier_wait(a->start);
-    a->rc = refresh_spend(a->pool, a->hash, &uid, &fid);
-    return NULL;
+    return refresh_spend(pool, hash, &uid, &fid);
 }
 
 GRADED(users_repo, of_two_refreshes_with_one_token_exactly_one_wins, 2)
 {
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     for (int round = 0; round < ROUNDS; round++) {
         unsigned char token[32];
         int64_t family = store_ok(&f, u.id, 0, token, clock_now_us() + HOUR);
-        pthread_barrier_t start;
-        cr_assert_eq(pthread_barrier_init(&start, NULL, 2), 0, "test bug: barrier");
-        struct spend_arg a[2] = {{f.pool, &start, token, 1}, {f.pool, &start, token, 1}};
-        pthread_t th[2];
-        for (int i = 0; i < 2; i++)
-            cr_assert_eq(pthread_create(&th[i], NULL, spend_thread, &a[i]), 0,
-                         "test bug: pthread_create");
-        for (int i = 0; i < 2; i++)
-            pthread_join(th[i], NULL);
-        pthread_barrier_destroy(&start);
-        int ok = (a[0].rc == 0) + (a[1].rc == 0);
-        int conflict = (a[0].rc == ERR_CONFLICT) + (a[1].rc == ERR_CONFLICT);
-        cr_assert(ok == 1 && conflict == 1,
+        int rc[2];
+        cr_assert(race_two(f.pool, spend_op, token, rc),
                   "round %d: expected exactly one spend to succeed and the other to be "
                   "ERR_CONFLICT, got %d (%s) and %d (%s)",
-                  round, a[0].rc, err_str(a[0].rc), a[1].rc, err_str(a[1].rc));
+                  round, rc[0], err_str(rc[0]), rc[1], err_str(rc[1]));
         cr_assert_eq(live_in_family(&f, family), 0,
                      "round %d: expected the losing spend to revoke the family", round);
     }
@@ -385,8 +377,7 @@ GRADED(users_repo, of_two_refreshes_with_one_token_exactly_one_wins, 2)
 GRADED(users_repo, a_deleted_user_cannot_refresh, 1)
 {
     struct fx f;
-    fx_open(&f);
-    struct user u = create_ok(&f, "ada@example.com");
+    struct user u = fx_with_ada(&f);
     unsigned char token[32];
     store_ok(&f, u.id, 0, token, clock_now_us() + HOUR);
     delete_user(&f, u.id);

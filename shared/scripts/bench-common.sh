@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench-common.sh — sourced by bench.sh and bench-compare.sh: the wrk load both use (BENCH_SECONDS,
+# BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_WRK_THREADS), the nginx `return 200` ceiling that every
+# benchmark measures taskd against, and the free port it listens on. The functions need $out
+# (the benchmark's output directory, absolute) and nginx on PATH; nginx_start sets $nginx_port.
+# The settings are read by the sourcing script, which also sets $out:
+# shellcheck disable=SC2034,SC2154
+secs=${BENCH_SECONDS:-8}
+conns=${BENCH_CONNECTIONS:-32}
+rounds=${BENCH_ROUNDS:-3}
+threads=${BENCH_WRK_THREADS:-2}
+PATH=$PATH:/usr/sbin
+
+# A port nobody listens on, below the kernel's ephemeral range: a port that an outgoing connection
+# (wrk's, curl's, another test's) uses as its local end cannot be listened on, yet refuses a
+# connect just like a free one. Callers still retry: someone may take the port before we bind it.
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${ephemeral_low:-0}" -gt 12000 ] || ephemeral_low=32768
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((10000 + RANDOM % (ephemeral_low - 10000)))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "bench: no free port found" >&2
+  exit 1
+}
+
+write_nginx_conf() { # write_nginx_conf PORT
+  cat > "$out/nginx/nginx.conf" <<CONF
+worker_processes 2;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $out/nginx/body;
+  proxy_temp_path $out/nginx/proxy;
+  fastcgi_temp_path $out/nginx/fastcgi;
+  uwsgi_temp_path $out/nginx/uwsgi;
+  scgi_temp_path $out/nginx/scgi;
+  server {
+    listen 127.0.0.1:$1;
+    location / { default_type application/json; return 200 '{"status":"ok"}'; }
+  }
+}
+CONF
+}
+
+# Starts nginx on a free port (five tries: the port may be taken between the check and the bind).
+nginx_start() {
+  mkdir -p "$out/nginx/logs"
+  rm -f "$out/nginx/nginx.pid" # a stale one would make nginx_stop signal whoever has that pid now
+  for _ in 1 2 3 4 5; do
+    nginx_port=$(free_port)
+    write_nginx_conf "$nginx_port"
+    if nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" 2>> "$out/nginx/logs/start.log"; then return; fi
+  done
+  tail -n 5 "$out/nginx/logs/start.log" >&2
+  echo "bench: nginx did not start" >&2
+  exit 1
+}
+
+nginx_stop() {
+  if [ -f "$out/nginx/nginx.pid" ]; then
+    nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -s stop 2>/dev/null || true
+  fi
+}

@@ -8,7 +8,7 @@
 # into an archive, so a target links only the modules it reaches (and no stubs).
 
 FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -MMD -MP -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_SRCS := $(wildcard shared/fuzz/fuzz_*.c weeks/*/fuzz/fuzz_*.c)
 fuzz_name = $(patsubst fuzz_%,%,$(basename $(notdir $(1))))
 fuzz_src = $(filter %/fuzz_$(1).c,$(FUZZ_SRCS))
@@ -20,12 +20,13 @@ build/fuzz/obj/%.o: %.c | deps-quiet
 	@bash shared/scripts/install-deps.sh --quiet fuzz
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(call incs_for,$<) -c $< -o $@
-# build/fuzz/lib-week-N.a: the core and weeks 1..N (lib-week-0.a: the core alone).
+# build/fuzz/lib-week-N.a: the core and weeks 1..N (lib-week-0.a: the core alone, which links
+# the libraries week 1 lists).
 build/fuzz/lib-week-%.a: $$(call obj_fuzz,$$(CORE_SRCS) $$(call srcs_upto,$$*))
 	rm -f $@ && ar rcs $@ $^
 obj_fuzz = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 $(FUZZ_TARGETS): build/fuzz/%: $$(call obj_fuzz,$$(call fuzz_src,$$*)) build/fuzz/lib-week-$$(call fuzz_week,$$*).a
-	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(call pkg_libs,$(or $(call fuzz_week,$*),1))
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(call pkg_libs,$(patsubst 0,1,$(call fuzz_week,$*)))
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS) ## fuzz every parser of client input with libFuzzer (shared/fuzz, weeks/NN/fuzz; FUZZ_SECONDS each)

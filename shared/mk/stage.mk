@@ -5,7 +5,7 @@
 # weeks/NN-slug/ directory and nothing else: no list in this file names a week.
 #
 # Layering is enforced by the include path, which depends on where a source file lives:
-#   shared/src/*.c                 -Ishared/src
+#   shared/src/*.c, shared/fuzz/*.c -Ishared/src
 #   shared/testkit/*.c             -Ishared/src -Ishared/testkit
 #   weeks/NN-*/{src,bin,fuzz}, stage.c, labs/NN-*/
 #                                  -Ishared/src -Iweeks/01..NN/src
@@ -32,9 +32,10 @@ pkg_libs = $(shell pkg-config --libs $(call pkgs,$(1)) 2>/dev/null) -lpthread -l
 
 # ---- include paths by location (see the table above) ----
 week_incs = -Ishared/src $(foreach n,$(call upto,$(1)),-I$(call week_dir,$(n))/src)
-test_incs = $(call week_incs,$(1)) -Ishared/testkit $(foreach n,$(call upto,$(1)),-I$(call week_dir,$(n))/tests/support)
+test_incs = $(call week_incs,$(1)) -Ishared/testkit \
+  $(addprefix -I,$(wildcard $(foreach n,$(call upto,$(1)),$(call week_dir,$(n))/tests/support)))
 incs_for = $(strip \
-  $(if $(filter shared/src/%,$(1)),-Ishared/src, \
+  $(if $(filter shared/src/% shared/fuzz/%,$(1)),-Ishared/src, \
   $(if $(filter shared/testkit/%,$(1)),-Ishared/src -Ishared/testkit, \
   $(if $(and $(filter weeks/%,$(1)),$(findstring /tests/,$(1))),$(call test_incs,$(call week_of,$(1))), \
   $(if $(filter weeks/% labs/%,$(1)),$(call week_incs,$(call week_of,$(1))), \

@@ -46,6 +46,17 @@ static const char *last_url(const char *out, char *url, size_t len)
     return url;
 }
 
+const char *pg_api_url_password(const char *url, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (at && colon && colon < at)
+        snprintf(buf, len, "%.*s", (int)(at - colon - 1), colon + 1);
+    return buf;
+}
+
 void pg_api_psql(const char *url, const char *sql, char *out, size_t len)
 {
     const char *argv[] = {"/usr/bin/env",    "psql", "-X", "-A", "-t", "-v",

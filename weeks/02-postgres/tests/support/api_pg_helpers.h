@@ -17,6 +17,9 @@
 /* The last non-empty line of out, copied into buf (trailing newlines dropped). */
 const char *pg_api_last_line(const char *out, char *buf, size_t len);
 
+/* The password part of postgres://user:password@host/..., into buf ("" when there is none). */
+const char *pg_api_url_password(const char *url, char *buf, size_t len);
+
 /* One psql statement on url, in a session of its own; the unaligned, tuples-only result into
  * out (trailing newlines removed; out may be NULL). Fails the test when psql does. */
 void pg_api_psql(const char *url, const char *sql, char *out, size_t len);
@@ -25,7 +28,7 @@ void pg_api_psql(const char *url, const char *sql, char *out, size_t len);
  * last line it prints, which must be a postgres URL, into url. Fails the test otherwise. */
 const char *pg_api_fresh_db(char *url, size_t len);
 
-/* ---- a cluster of the test's own ---- */
+/* ---- a cluster of the test's own (later weeks reuse these for their own services) ---- */
 
 /* `services.sh command [service]` with TASKD_RUN_DIR=run_dir; stdout and stderr into out (may be
  * NULL). Fails the test unless it exits 0. */
@@ -42,7 +45,8 @@ void pg_api_cluster_start(const char *tag, char *run_dir, size_t run_dir_len, ch
 /* Destroys that cluster (services.sh destroy, output discarded) and removes run_dir, then
  * empties run_dir; does nothing when run_dir is "". Never asserts (it is meant for .fini and
  * atexit cleanups); returns 0, or -1 when services.sh destroy failed (after saying so on
- * stderr; the directory is removed anyway). */
+ * stderr; the directory is removed anyway). Works on any services.sh run directory (week 3's
+ * Redis of its own too). */
 int pg_api_cluster_destroy(char *run_dir);
 
 #endif

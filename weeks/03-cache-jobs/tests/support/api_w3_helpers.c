@@ -4,17 +4,14 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 
 #define SHOWN 300 /* body characters quoted in a failure message */
 
@@ -119,12 +116,7 @@ void w3_expect_ready_check(struct tk_server *s, const char *name, const char *wa
 
 void w3_services(const char *run_dir, const char *command, const char *service)
 {
-    char out[4096], env[512];
-    snprintf(env, sizeof env, "TASKD_RUN_DIR=%s", run_dir);
-    const char *argv[] = {"/bin/bash", W3_SERVICES_SH, command, service, NULL};
-    int rc = tk_run(argv, (const char *const[]){env, NULL}, out, sizeof out);
-    cr_assert(rc == 0, "services.sh %s %s (TASKD_RUN_DIR=%s): expected exit 0, got %d: %.600s",
-              command, service ? service : "", run_dir, rc, out);
+    pg_api_services(run_dir, command, service, NULL, 0);
 }
 
 /* The value of NAME=value in the file at path, into out; false when there is no such line. */
@@ -200,39 +192,7 @@ void w3_redis_start(const char *tag, char *run_dir, size_t run_dir_len, char *ur
               run_dir, env_path);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(path); /* best effort: keep going */
-    return 0;
-}
-
 int w3_redis_destroy(char *run_dir)
 {
-    if (!run_dir[0])
-        return 0;
-    char env[512];
-    snprintf(env, sizeof env, "TASKD_RUN_DIR=%s", run_dir);
-    const char *argv[] = {"/usr/bin/env", env, "/bin/bash", W3_SERVICES_SH, "destroy", NULL};
-    int status = -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, STDOUT_FILENO);
-            dup2(null, STDERR_FILENO);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    if (pid < 0 || waitpid(pid, &status, 0) < 0)
-        status = -1;
-    int rc = 0;
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "w3: services.sh destroy failed (run dir %s)\n", run_dir);
-        rc = -1;
-    }
-    nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    run_dir[0] = '\0';
-    return rc;
+    return pg_api_cluster_destroy(run_dir);
 }

@@ -15,9 +15,6 @@
 
 #include "testkit.h"
 
-/* services.sh, relative to the repository root (where the suites run). */
-#define W3_SERVICES_SH "shared/scripts/services.sh"
-
 /* ---- servers ---- */
 
 /* A private server (fresh database) with these "NAME=value" settings (NULL-terminated; may be

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api_helpers.h"
+#include "api_pg_helpers.h"
 #include "buf.h"
 
 /* ------------------------------------------------------------------ servers */
@@ -396,40 +397,12 @@ long long w4_now_us(void)
 
 void w4_psql(const char *url, const char *sql, char *out, size_t len)
 {
-    const char *argv[] = {"/usr/bin/env",    "psql", "-X", "-A", "-t", "-v",
-                          "ON_ERROR_STOP=1", url,    "-c", sql,  NULL};
-    char buf[8192];
-    int rc = tk_run(argv, NULL, buf, sizeof buf);
-    cr_assert(rc == 0, "psql -c \"%s\" failed (exit %d): %s", sql, rc, buf);
-    size_t k = strlen(buf);
-    while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
-        buf[--k] = '\0';
-    if (out)
-        snprintf(out, len, "%s", buf);
+    pg_api_psql(url, sql, out, len);
 }
 
 const char *w4_fresh_db(char *url, size_t len)
 {
-    const char *cmd = getenv("TK_FRESH_DB_CMD");
-    cr_assert(cmd && *cmd, "TK_FRESH_DB_CMD is not set: run these tests through make test-week-4");
-    char out[2048];
-    const char *argv[] = {"/bin/bash", "-c", cmd, NULL};
-    int rc = tk_run(argv, NULL, out, sizeof out);
-    cr_assert(rc == 0, "TK_FRESH_DB_CMD (%s): expected exit 0 and a URL, got %d:\n%s", cmd, rc,
-              out);
-    /* The URL is the last line that starts with "postgres" (anything else is chatter). */
-    const char *found = NULL;
-    for (const char *line = out; *line;) {
-        if (strncmp(line, "postgres", 8) == 0)
-            found = line;
-        const char *eol = strchr(line, '\n');
-        if (!eol)
-            break;
-        line = eol + 1;
-    }
-    cr_assert(found, "TK_FRESH_DB_CMD (%s): expected a postgres URL, got:\n%s", cmd, out);
-    snprintf(url, len, "%.*s", (int)strcspn(found, "\r\n"), found);
-    return url;
+    return pg_api_fresh_db(url, len);
 }
 
 void w4_drop_db(const char *url)

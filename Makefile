@@ -54,6 +54,7 @@ help: ## list the targets
 	@echo "The C backend lab — targets (N is a week number, 1..$(LAST_WEEK) built so far):"
 	@sed -nE 's/^(\$$\([A-Z_]+\): *)?([a-zA-Z0-9%_$$()-]+):.*## (.*)/  make \2\t\3/p' $(MAKEFILE_LIST) \
 	  | sed -E 's/^(  make [^\t]*)%/\1N/' | expand -t 24
+	@echo "  SANITIZE=1 with any build or test target: AddressSanitizer + UBSan, into build-san/"
 
 deps: ## install the system packages every week needs (apt; uses sudo when not root)
 	@bash shared/scripts/install-deps.sh

@@ -12,21 +12,28 @@
 #include "json.h"
 #include "problem.h"
 
+/* One strict parse, rendering what it accepts; errs may be NULL (rule breaks not collected). */
+static void parse_and_render(const uint8_t *data, size_t size, struct field_errors *errs)
+{
+    cJSON *tree = NULL;
+    const char *why = NULL;
+    if (json_parse_strict((const char *)data, size, &tree, errs, &why) != 0)
+        return;
+    struct buf b = BUF_INIT;
+    (void)json_render(tree, &b);
+    buf_free(&b);
+    cJSON_Delete(tree);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* Both ways a caller may parse: without a list of rule breaks, then collecting them. */
+    parse_and_render(data, size, NULL);
     struct field_errors *errs = field_errors_new();
-    cJSON *tree = NULL;
-    const char *why = NULL;
-    if (!errs)
-        return 0;
-    if (json_parse_strict((const char *)data, size, &tree, errs, &why) == 0) {
-        struct buf b = BUF_INIT;
-        (void)json_render(tree, &b);
-        buf_free(&b);
-    }
-    cJSON_Delete(tree);
+    if (errs)
+        parse_and_render(data, size, errs);
     field_errors_free(errs);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* api_pg_helpers.h — PostgreSQL-side helpers shared by week 2's black-box suites (api_*.c).
+/* api_pg_helpers.h — PostgreSQL-side helpers shared by week 2's black-box suites (api_*.c), and
+ * linked into every later week's too (tests/support/api_*.c, see shared/mk/tests.mk).
  *
  * The week-2 suites still talk to the service over HTTP only, but several of them also need to
  * reach PostgreSQL from outside the service: run a statement with psql, get a brand-new database

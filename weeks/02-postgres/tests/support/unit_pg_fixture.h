@@ -3,7 +3,9 @@
  * The unit tests of the PostgreSQL code need a real server (there is no honest fake of SQL
  * semantics). `make test-week-2` starts the local one and sets TK_FRESH_DB_CMD, which prints
  * the URL of a new, empty database; each test takes its own, so tests never see each other's
- * rows and may run in parallel. */
+ * rows and may run in parallel. It sits in tests/support/, so the unit suites of later weeks link
+ * it too; pg_test_migrated_url applies the migrations of the binary it is linked into (week 3's
+ * include 0002_jobs). */
 #ifndef TASKD_UNIT_PG_FIXTURE_H
 #define TASKD_UNIT_PG_FIXTURE_H
 

@@ -5,7 +5,7 @@
  * Stage 3 wraps the PostgreSQL repository in this one: the handlers of week 1 do not change,
  * they still call task_repo_get. A get looks in the cache first (HIT); otherwise it reads the
  * store and puts what it read in the cache for the next reader (MISS). Which of the two it was
- * is noted in the request's locals, which the scope carries, for X-Cache (xcache.h). Writes go to
+ * is noted in the request's locals, which the scope carries, for X-Cache (xcache_http.h). Writes go to
  * the store, then invalidate the entry *before* the handler answers, so a client that got its
  * 200/204 can never read the old task again.
  *
@@ -34,7 +34,7 @@
 #include "task.h"
 #include "task_repo.h"
 #include "timeutil.h"
-#include "xcache.h"
+#include "xcache_http.h"
 
 /* A deleted task's tombstone: no version will ever reach it, so nothing can refill the key. */
 #define DELETED_VERSION (INT64_MAX / 2)

@@ -4,7 +4,12 @@
 # run and every invocation gets a fresh database, migrated when taskd starts.
 # BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS tune the runs.
 
-.PHONY: bench-cache bench-modes
+.PHONY: bench bench-cache bench-modes
+
+bench: week-$(LAST_WEEK) ## wrk on the newest stage beside nginx's return-200 ceiling and pgbench (ratios; build/bench/)
+	@bash shared/scripts/install-deps.sh --quiet bench
+	@$(call services_prefix,$(LAST_WEEK)) $(if $(call week_fresh_db,$(LAST_WEEK)),DATABASE_URL="$$($(call week_fresh_db,$(LAST_WEEK)))") \
+	  $(call week_run_env,$(LAST_WEEK)) bash shared/scripts/bench.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench
 
 # Shell prefix: the newest stage's services, a fresh database and its run settings, then the script.
 bench_compare_env = $(call services_prefix,$(LAST_WEEK)) $(if $(call week_fresh_db,$(LAST_WEEK)),DATABASE_URL="$$($(call week_fresh_db,$(LAST_WEEK)))") \

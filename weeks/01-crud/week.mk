@@ -1,2 +1,2 @@
-# Week 1's build facts: the pkg-config packages its code links against.
-WEEK_PKGS_1 := libmicrohttpd libcjson libsodium sqlite3
+# Week 1's build facts: none beyond its code and its packages file (libmicrohttpd, cJSON,
+# libsodium, SQLite), and no services: stage 1 keeps its tasks in a SQLite file under .run/.

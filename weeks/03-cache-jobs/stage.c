@@ -14,7 +14,7 @@
 #include "jobs_http.h"
 #include "queue.h"
 #include "stage3.h"
-#include "xcache.h"
+#include "xcache_http.h"
 
 extern const struct stage stage_02;
 

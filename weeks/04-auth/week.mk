@@ -2,7 +2,6 @@
 # linked), HS256 JWTs with OpenSSL's HMAC, refresh tokens, login throttling in Redis. Every
 # earlier black-box suite runs again with a logged-in user: TK_AUTH=1 tells the test kit to
 # register and log in on every server it starts, and to send the token with every request.
-WEEK_PKGS_4 := libcrypto
 WEEK_SERVICES_4 :=
 # The signing key of local runs and tests: a random file services.sh makes once (.run/jwt-secret).
 WEEK_TEST_ENV_4 := JWT_SECRET_FILE=.run/jwt-secret

@@ -18,7 +18,7 @@
 #include "http_json.h"
 #include "log.h"
 #include "problem.h"
-#include "scope.h"
+#include "scope_http.h"
 #include "task.h"
 #include "task_repo.h"
 #include "timeutil.h"

@@ -24,7 +24,7 @@
 
 struct locals;
 
-/* On whose behalf a call runs. Handlers build it with scope_from_req (scope.h). */
+/* On whose behalf a call runs. Handlers build it with scope_from_req (scope_http.h). */
 struct scope {
     int64_t owner_id; /* 0 = anonymous: in week 1 every request is */
     /* The request's own values (locals.h), or NULL for a call made outside any request (a

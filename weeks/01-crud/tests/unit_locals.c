@@ -1,4 +1,4 @@
-/* unit_locals.c — a request's typed values (locals.h) and the owner seam built on them (scope.h).
+/* unit_locals.c — a request's typed values (locals.h) and the owner seam built on them (scope_http.h).
  *
  * The table itself is tested directly: keys are told apart by address, never by name, unset
  * keys read as NULL / 0, and the fixed size is a clear ERR_NOMEM, not a silent overwrite. Then
@@ -16,7 +16,7 @@
 #include "err.h"
 #include "http.h"
 #include "locals.h"
-#include "scope.h"
+#include "scope_http.h"
 #include "testkit.h"
 
 static const struct locals_key key_a = {.name = "a"};

@@ -54,18 +54,6 @@ static const char *dump_path(void)
     return dump_file;
 }
 
-/* The password part of postgres://user:password@host..., into buf ("" when there is none). */
-static const char *url_password(const char *url, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-    if (at && colon && colon < at)
-        snprintf(buf, len, "%.*s", (int)(at - colon - 1), colon + 1);
-    return buf;
-}
-
 /* backup.sh url file: exits 0, names the file, and never shows the password. */
 static void backup(const char *url, const char *file)
 {
@@ -76,7 +64,7 @@ static void backup(const char *url, const char *file)
     cr_assert(access(file, R_OK) == 0, "backup.sh exited 0 but %s does not exist:\n%s", file, out);
     cr_assert(strstr(out, file), "backup.sh: expected its output to name the file %s:\n%s", file,
               out);
-    url_password(url, pw, sizeof pw);
+    pg_api_url_password(url, pw, sizeof pw);
     cr_assert(!pw[0] || !strstr(out, pw), "backup.sh printed the database password:\n%s", out);
 }
 

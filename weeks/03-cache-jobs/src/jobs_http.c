@@ -30,7 +30,7 @@
 #include "field_errors.h"
 #include "http.h"
 #include "http_json.h"
-#include "scope.h"
+#include "scope_http.h"
 #include "jobs_repo.h"
 #include "log.h"
 #include "problem.h"

@@ -23,7 +23,7 @@
 #include "task_repo_factory.h"
 #include "testkit.h"
 #include "timeutil.h"
-#include "../../02-postgres/tests/unit_pg_fixture.h"
+#include "unit_pg_fixture.h"
 #include "utf8.h"
 
 #define T0  INT64_C(1796115600000000) /* 2026-12-01T09:00:00Z in µs */

@@ -32,7 +32,7 @@ int auth_http_register(struct app *app, struct auth_ctx *ctx);
 
 /* The middleware: every /tasks*, /exports*, /jobs* and /me request needs a valid access token
  * of a live user (401 with WWW-Authenticate otherwise); it makes that user the request's owner
- * (scope.h), which scopes everything after it. 0 or an ERR_ code. */
+ * (scope_http.h), which scopes everything after it. 0 or an ERR_ code. */
 int auth_mw_register(struct app *app, struct auth_ctx *ctx);
 
 /* The user the middleware authenticated for req, or 0 on a route it leaves open. Kept in the

@@ -25,7 +25,7 @@
 #include "locals.h"
 #include "log.h"
 #include "problem.h"
-#include "scope.h"
+#include "scope_http.h"
 #include "timeutil.h"
 #include "users_repo.h"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_pg_helpers.h"
 #include "api_w4_helpers.h"
 #include "testkit.h"
 
@@ -144,18 +145,6 @@ GRADED(secrets, starts_with_a_strong_jwt_secret_file, 1, .fini = secrets_fini)
     cr_assert(status == 0, "taskd: expected a clean exit on SIGTERM, got %d", status);
 }
 
-/* The password part of postgres://user:password@host/..., into buf ("" when there is none). */
-static const char *url_password(const char *url, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-    if (at && colon && colon < at)
-        snprintf(buf, len, "%.*s", (int)(at - colon - 1), colon + 1);
-    return buf;
-}
-
 static void expect_absent(const char *log, const char *path, const char *value, const char *what)
 {
     cr_assert(value && *value, "test bug: nothing to look for (%s)", what);
@@ -233,7 +222,7 @@ GRADED(secrets, log_holds_no_password_token_or_secret, 3, .fini = w4_private_fin
     snprintf(secret_text, sizeof secret_text, "%.*s", (int)secret_len, (const char *)secret);
     expect_absent(log, path, secret_text, "JWT_SECRET");
     char db_password[256];
-    if (*url_password(tk_server_database_url(s), db_password, sizeof db_password))
+    if (*pg_api_url_password(tk_server_database_url(s), db_password, sizeof db_password))
         expect_absent(log, path, db_password, "the database password (of DATABASE_URL)");
     free(forged);
     free(log);

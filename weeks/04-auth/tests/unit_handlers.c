@@ -27,7 +27,7 @@
 #include "err.h"
 #include "http.h"
 #include "jwt.h"
-#include "scope.h"
+#include "scope_http.h"
 #include "task_http.h"
 #include "task_repo.h"
 #include "task_repo_factory.h"

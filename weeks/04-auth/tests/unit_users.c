@@ -19,7 +19,7 @@
 #include "testkit.h"
 #include "timeutil.h"
 #include "users_repo.h"
-#include "../../02-postgres/tests/unit_pg_fixture.h"
+#include "unit_pg_fixture.h"
 
 #define SEC    INT64_C(1000000)
 #define HOUR   (3600 * SEC)

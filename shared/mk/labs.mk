@@ -1,0 +1,45 @@
+# labs.mk — the labs: each week's files with the cores cut out, generated from LAB markers.
+#
+# labs/NN-slug/ holds a copy of each weeks/NN-slug/src file that has LAB markers (made by
+# shared/scripts/labgen.sh). Lab N is stage N with those files taken from labs/ instead: the
+# same main, stage.c files, earlier weeks and suites.
+
+LAB_CFLAGS = $(filter-out -Werror,$(CFLAGS)) -Werror -Wno-unused-parameter -Wno-unused-variable \
+	-Wno-unused-function -Wno-unused-but-set-variable -Wno-unused-label
+$(BUILD)/obj/labs/%.o: labs/%.c | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(LAB_CFLAGS) $(call incs_for,$<) -c $< -o $@
+
+lab_dir = labs/$(notdir $(call week_dir,$(1)))
+# Week N's own sources, each one replaced by its lab copy when labs/NN-slug/ has one.
+lab_own = $(foreach f,$(call src_of,$(1)),$(or $(wildcard $(call lab_dir,$(1))/$(notdir $(f))),$(f)))
+lab_modules = $(call obj,$(CORE_SRCS) $(foreach n,$(call before,$(1)),$(call src_of,$(n))) $(call lab_own,$(1))) \
+	$(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
+# Everything lab N is graded with: its stage, other programs, unit suite, the black-box suites.
+lab_parts = $(BUILD)/lab-$(1)/taskd $(call bin_targets,lab,$(1)) $(BUILD)/lab-$(1)/tests/unit \
+	$(call api_suites,$(1)) $(BUILD)/tools/grade
+
+$(BUILD)/lab-%/taskd: $(BUILD)/week-%/main.o $$(call obj,$$(call stages_upto,$$*)) $$(call lab_modules,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$*)
+$(BUILD)/lab-%/tests/unit: $$(call obj,$$(call unit_srcs,$$*)) $$(call lab_modules,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$*) $$(pkg-config --libs $(TEST_PKGS))
+$(foreach n,$(WEEK_NUMS),$(call bin_targets,lab,$(n))): $(BUILD)/%: $$(call obj,$$(call bin_src,$$*)) $$(call lab_modules,$$(call bin_week,$$*))
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$(call bin_week,$*))
+
+LAB_GOALS := $(addprefix lab-,$(WEEK_NUMS))
+LAB_CHECK_GOALS := $(addprefix lab-check-,$(WEEK_NUMS))
+.PHONY: labs $(LAB_GOALS) $(LAB_CHECK_GOALS)
+$(LAB_GOALS): lab-%: $$(call lab_parts,$$*) ## build stage N from your lab files and grade it with week N's suites
+	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
+	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*) || true
+# CI's proof that lab N is current and that its suite can fail (shared/scripts/lab-check.sh).
+$(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## check that lab N matches its markers and its pristine copy scores below 100%
+	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
+	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
+
+labs: ## (maintainers) regenerate every labs/NN-*/ from the LAB markers in weeks/ (fails on a bad marker)
+	@set -e; for d in $(WEEK_DIRS); do bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); \
+	  echo "labs/$$(basename $$d) regenerated"; done

@@ -1,0 +1,78 @@
+# tests.mk — each week's two suites, and how a stage is graded.
+#
+# weeks/NN/tests/unit_*.c is week N's unit suite: it links the stage's modules directly (no
+# main.c, no stage.c). weeks/NN/tests/api_*.c is its black-box suite: HTTP only, it links the test
+# kit and never the service's code. Suites are compiled once and run against any stage binary
+# (TASKD_BIN), which is how a later week re-runs an earlier week's black-box suite unchanged.
+#
+# Test helpers that later weeks reuse live in weeks/NN/tests/support/ and are linked, never
+# #include-d as .c files. The file name says which suites link it:
+#   support/unit_*.c   linked into the unit suites of weeks NN and later
+#   support/api_*.c    linked into the black-box suites of weeks NN and later (test kit only!)
+# Their headers are on the include path of the tests of weeks NN and later (see stage.mk).
+
+TEST_PKGS := $(shell awk '$$1 == "test" && $$2 == "pkg" { print $$3 }' shared/packages)
+TK_SRCS := $(wildcard shared/testkit/*.c)
+support = $(foreach n,$(call upto,$(2)),$(wildcard $(call week_dir,$(n))/tests/support/$(1)_*.c))
+unit_srcs = $(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(call support,unit,$(1)) $(TK_SRCS)
+api_srcs = $(wildcard $(call week_dir,$(1))/tests/api_*.c) $(call support,api,$(1)) $(TK_SRCS) shared/src/buf.c
+api_suites = $(foreach n,$(call upto,$(1)),$(BUILD)/week-$(n)/tests/api)
+
+$(BUILD)/week-%/tests/unit: $$(call obj,$$(call unit_srcs,$$*)) $$(call modules,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$*) $$(pkg-config --libs $(TEST_PKGS))
+$(BUILD)/week-%/tests/api: $$(call obj,$$(call api_srcs,$$*))
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $$(pkg-config --libs $(TEST_PKGS)) -lpthread
+
+$(BUILD)/tools/grade: shared/tools/grade.c | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $$(pkg-config --cflags --libs libcjson)
+
+# ---- the suites' environment ----
+# Settings of every server a suite starts (WEEK_TEST_ENV_N), of the test kit itself (week 4's
+# TK_AUTH=1: log in on every server, send the token), and a fresh database per server.
+week_test_env = $(call joined,WEEK_TEST_ENV,$(1))
+week_kit_env = $(call joined,WEEK_KIT_ENV,$(1))
+fresh_db_week = $(lastword $(foreach n,$(call upto,$(1)),$(if $(WEEK_FRESH_DB_$(n)),$(n))))
+week_fresh_db = $(if $(call fresh_db_week,$(1)),$(WEEK_FRESH_DB_$(call fresh_db_week,$(1))))
+suite_env = $(call services_prefix,$(1)) export TASKD_ENV="$(call week_test_env,$(1))" $(call week_kit_env,$(1)) \
+  $(if $(call week_fresh_db,$(1)),TK_FRESH_DB_CMD="$(call week_fresh_db,$(1))" TK_DROP_DB_CMD="$(WEEK_DROP_DB_$(call fresh_db_week,$(1)))") &&
+
+# ---- grading ----
+RESULTS := $(BUILD)/results
+TEST_GOALS := $(addprefix test-,$(WEEK_GOALS))
+.PHONY: $(TEST_GOALS) test grade test-sanitize test-valgrind
+$(TEST_GOALS): test-week-%: week-% $$(call api_suites,$$*) $(BUILD)/tools/grade ## grade stage N: its unit suite + the black-box suites of weeks 1..N
+	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/run-suites.sh week-$* $(RESULTS) \
+	  $(BUILD)/week-$*/taskd $(BUILD)/week-$*/tests/unit $(call api_suites,$*)
+
+grade: $(BUILD)/tools/grade ## print the table of every week and lab graded so far (writes build/grade.json)
+	@$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json
+
+# The whole check, as CI runs it; shared/scripts/test-all.sh runs the steps and keeps going.
+test: ## install what is missing, build everything, run every suite, check the labs, sanitizers, fuzz, grade
+	@bash shared/scripts/install-deps.sh
+	@$(MAKE) -j2 all $(BUILD)/tools/grade
+	@MAKE="$(MAKE)" BUILD=$(BUILD) WEEKS="$(WEEK_NUMS)" \
+	  SMOKE_KEEP_DATABASE_URL=$(if $(call week_services,$(LAST_WEEK)),1) \
+	  SMOKE_EXPECT_WORKER=$(if $(call bin_targets,week,$(LAST_WEEK)),1) \
+	  SMOKE_AUTH=$(if $(findstring TK_AUTH=1,$(call week_kit_env,$(LAST_WEEK))),1) \
+	  bash shared/scripts/test-all.sh
+
+test-sanitize: ## run the newest stage's suites under AddressSanitizer + UBSan (build-san/)
+	@$(MAKE) -j2 SANITIZE=1 BUILD=build-san week-$(LAST_WEEK) build-san/tools/grade \
+	  $(patsubst $(BUILD)/%,build-san/%,$(call api_suites,$(LAST_WEEK)))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) SANITIZE=1 BUILD=build-san test-week-$(LAST_WEEK) && echo "sanitizers: no report"
+
+# The same black-box suites against the newest stage running under valgrind's memcheck: slower
+# than the sanitizers, but it needs no special build and sees uninitialised reads.
+test-valgrind: week-$(LAST_WEEK) $(call api_suites,$(LAST_WEEK)) $(BUILD)/tools/grade ## run the newest stage's black-box suites with taskd under valgrind
+	@command -v valgrind >/dev/null || bash shared/scripts/install-deps.sh valgrind
+	@mkdir -p $(BUILD)/valgrind
+	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "%s" "$$@"\n' \
+	  "$$(pwd)/$(BUILD)/week-$(LAST_WEEK)/taskd" > $(BUILD)/valgrind/taskd && chmod +x $(BUILD)/valgrind/taskd
+	@$(call suite_env,$(LAST_WEEK)) status=0; for api in $(call api_suites,$(LAST_WEEK)); do \
+	  TASKD_BIN=$(BUILD)/valgrind/taskd TK_SUITE=valgrind timeout 1800 $$api --jobs=1 || status=1; done; \
+	  [ $$status -eq 0 ] && echo "valgrind: no error reported" || exit 1

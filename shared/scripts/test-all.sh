@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test-all.sh — the steps of `make test` after the build, in order, each run even when an
+# earlier one failed; exits non-zero when any did. The Makefile passes what it knows:
+#   BUILD     the build directory (build); MAKE, the make that runs the steps
+#   WEEKS     the week numbers, "1 2 3 4"
+#   SMOKE_*   what the newest stage needs for shared/scripts/smoke-run.sh
+set -uo pipefail
+build=${BUILD:-build}
+make=${MAKE:-make}
+read -r -a weeks <<<"${WEEKS:?WEEKS must list the week numbers}"
+status=0
+step() { "$@" || { echo "test: FAILED: $*" >&2; status=1; }; }
+
+rm -rf "$build/results"
+bash shared/scripts/services.sh prune-test-dbs >/dev/null 2>&1 || true
+step bash shared/scripts/test-labgen.sh
+for n in "${weeks[@]}"; do step "$make" test-week-"$n"; done
+for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
+step "$make" test-sanitize
+step "$make" fuzz FUZZ_SECONDS=10
+step bash shared/scripts/smoke-run.sh
+bash shared/scripts/services.sh down >/dev/null 2>&1 || true
+step "$build/tools/grade" "$build/results" "$build/grade.json"
+exit $status

@@ -14,7 +14,8 @@
  * - Statements are prepared once, on first use, and cached for the life of the connection.
  *   Every value a client sent is bound with sqlite3_bind_*; no client text is ever part of SQL.
  * - A write is BEGIN IMMEDIATE, one statement, COMMIT: when the statement changed nothing, the
- *   reason (404 or 412) is read inside the same transaction, so it is the reason at that moment.
+ *   question "missing, or If-Match failed?" is answered inside the same transaction, about the
+ *   same state the write saw.
  * - If-Match is part of the UPDATE/DELETE itself (compare-and-set in one statement); reading the
  *   version first and writing after would let two clients both pass the check.
  * - Listing is keyset paging: one statement per sort, whose "after the cursor" condition is
@@ -23,8 +24,6 @@
  * Timestamps are INTEGER microseconds since the epoch (timeutil.h); tags are a JSON array in a
  * TEXT column, searched with json_each. */
 #include <pthread.h>
-#include <cjson/cJSON.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,23 +33,17 @@
 #include "log.h"
 #include "task_repo.h"
 #include "task_repo_factory.h"
+#include "task_sql.h"
 #include "timeutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
-/* Every cached statement has a slot; the six listings come last, one per enum task_sort. */
+/* Every cached statement has a slot: the shared ones (task_sql.h), then ours; the six listings
+ * come last, one per enum task_sort. */
 enum stmt_id {
-    STMT_BEGIN,
+    STMT_BEGIN = TASK_SQL_STMTS,
     STMT_COMMIT,
     STMT_ROLLBACK,
-    STMT_INSERT,
-    STMT_GET,
-    STMT_GET_GUARDED,
-    STMT_EXISTS,
-    STMT_UPDATE,
-    STMT_DELETE,
-    STMT_KEY_INSERT,
-    STMT_KEY_SELECT,
     STMT_PING,
     STMT_LIST, /* + enum task_sort */
     STMT_COUNT = STMT_LIST + TASK_SORT_PRIORITY_DESC + 1,
@@ -60,9 +53,9 @@ struct sqlite_repo {
     struct task_repo base; /* first: a struct task_repo * points here */
     pthread_mutex_t lock;  /* one caller at a time on db and everything below */
     sqlite3 *db;
+    bool locked;                     /* lock initialised */
     sqlite3_stmt *stmts[STMT_COUNT]; /* NULL until first used */
-    bool have_key;
-    unsigned char key[TASK_REPO_KEY_BYTES];
+    struct task_sql_key key;
 };
 
 /* The columns every statement that returns a task returns, in the order row_read reads. */
@@ -129,7 +122,7 @@ static int db_error(struct sqlite_repo *r, int code, const char *what)
 }
 
 /* The cached statement for slot id, preparing sql on first use. */
-static int stmt_get(struct sqlite_repo *r, enum stmt_id id, const char *sql, sqlite3_stmt **out)
+static int stmt_get(struct sqlite_repo *r, int id, const char *sql, sqlite3_stmt **out)
 {
     if (!r->stmts[id]) {
         /* PERSISTENT tells SQLite the statement lives long, so it allocates it accordingly. */
@@ -153,41 +146,38 @@ static void stmt_release(sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
 }
 
-/* Binding stops at the first failure and remembers it, so a run of binds is checked once. The
- * bound strings are SQLITE_STATIC: each call site keeps them alive until stmt_release. */
-struct binder {
-    sqlite3_stmt *s;
-    int rc;
-};
-
-static void bind_i64(struct binder *b, int i, int64_t v)
+/* Binds the parameters of p (task_sql.h) to s in order. Strings are SQLITE_STATIC: each call
+ * site keeps p and what it points to alive until stmt_release. */
+static int bind_params(sqlite3_stmt *s, const struct task_sql_params *p)
 {
-    if (b->rc == SQLITE_OK)
-        b->rc = sqlite3_bind_int64(b->s, i, v);
+    int src = SQLITE_OK;
+    for (int i = 0; i < p->n && src == SQLITE_OK; i++) {
+        const struct task_sql_value *v = &p->v[i];
+        if (v->type == TASK_SQL_INT || v->type == TASK_SQL_BOOL) /* a BOOL is 0 or 1 here */
+            src = sqlite3_bind_int64(s, i + 1, v->i);
+        else if (v->s)
+            src = sqlite3_bind_text(s, i + 1, v->s, -1, SQLITE_STATIC);
+        else
+            src = sqlite3_bind_null(s, i + 1);
+    }
+    return src;
 }
 
-static void bind_null(struct binder *b, int i)
+/* The cached statement for slot id with p bound to it. */
+static int stmt_bound(struct sqlite_repo *r, int id, const char *sql,
+                      const struct task_sql_params *p, sqlite3_stmt **out)
 {
-    if (b->rc == SQLITE_OK)
-        b->rc = sqlite3_bind_null(b->s, i);
+    int rc = stmt_get(r, id, sql, out);
+    if (rc != 0)
+        return rc;
+    int src = bind_params(*out, p);
+    if (src == SQLITE_OK)
+        return 0;
+    stmt_release(*out);
+    return db_error(r, src, "bind");
 }
-
-static void bind_text(struct binder *b, int i, const char *v) /* NULL binds SQL NULL */
-{
-    if (b->rc == SQLITE_OK)
-        b->rc = v ? sqlite3_bind_text(b->s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(b->s, i);
-}
-
-static void bind_opt_i64(struct binder *b, int i, bool has, int64_t v)
-{
-    if (has)
-        bind_i64(b, i, v);
-    else
-        bind_null(b, i);
-}
-
 /* Runs a statement that returns no rows (BEGIN, COMMIT, ...). */
-static int exec_stmt(struct sqlite_repo *r, enum stmt_id id, const char *sql)
+static int exec_stmt(struct sqlite_repo *r, int id, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int rc = stmt_get(r, id, sql, &s);
@@ -220,67 +210,86 @@ static int tx_end(struct sqlite_repo *r, int rc)
 
 /* ------------------------------------------------------------------ rows */
 
-static int column_strdup(sqlite3_stmt *s, int col, char **out)
-{
-    const unsigned char *v = sqlite3_column_text(s, col);
-    if (!v) /* NOT NULL columns: NULL here means SQLite ran out of memory converting */
-        return ERR_NOMEM;
-    *out = strdup((const char *)v);
-    return *out ? 0 : ERR_NOMEM;
-}
-
-/* Reads the TASK_COLUMNS of the current row into *out (initialised; overwritten on success). */
+/* Reads the TASK_COLUMNS of the current row into *out (initialised; overwritten on success).
+ * The checks are task_sql_row_read's, the same for every SQL backend. */
 static int row_read(sqlite3_stmt *s, struct task *out)
 {
-    struct task t;
-    task_init(&t);
-    int rc = column_strdup(s, 2, &t.title);
-    if (rc == 0)
-        rc = column_strdup(s, 3, &t.description);
-    if (rc != 0)
-        goto done;
-    rc = ERR_INTERNAL; /* from here on, a failed check is a row that breaks the schema */
-    t.id = sqlite3_column_int64(s, 0);
-    t.owner_id = sqlite3_column_int64(s, 1);
-    const char *status = (const char *)sqlite3_column_text(s, 4);
-    if (!status || task_status_parse(status, &t.status) != 0)
-        goto corrupt;
-    int64_t priority = sqlite3_column_int64(s, 5);
-    if (priority < TASK_LOW || priority > TASK_HIGH)
-        goto corrupt;
-    t.priority = (enum task_priority)priority;
-    t.has_due = sqlite3_column_type(s, 6) != SQLITE_NULL;
-    t.due_at = t.has_due ? sqlite3_column_int64(s, 6) : 0;
-    const char *tags = (const char *)sqlite3_column_text(s, 7);
-    if (!tags || task_tags_from_json(tags, (size_t)sqlite3_column_bytes(s, 7), &t) != 0)
-        goto corrupt;
-    t.version = sqlite3_column_int64(s, 8);
-    t.created_at = sqlite3_column_int64(s, 9);
-    t.updated_at = sqlite3_column_int64(s, 10);
-    task_clear(out);
-    *out = t;
-    return 0;
-corrupt : {
-    struct log_kv kv[] = {LOG_INT("task_id", t.id)};
-    log_kv(LOG_ERROR, "a row of the tasks table breaks the schema's rules", kv, 1);
+    struct task_sql_row row = {
+        .id = sqlite3_column_int64(s, 0),
+        .owner_id = sqlite3_column_int64(s, 1),
+        /* NOT NULL columns: NULL text here means SQLite ran out of memory converting */
+        .title = (const char *)sqlite3_column_text(s, 2),
+        .description = (const char *)sqlite3_column_text(s, 3),
+        .status = (const char *)sqlite3_column_text(s, 4),
+        .priority = sqlite3_column_int64(s, 5),
+        .has_due = sqlite3_column_type(s, 6) != SQLITE_NULL,
+        .due_at = sqlite3_column_int64(s, 6),
+        .tags = (const char *)sqlite3_column_text(s, 7),
+        .tags_len = (size_t)sqlite3_column_bytes(s, 7), /* after _text: the length of that */
+        .version = sqlite3_column_int64(s, 8),
+        .created_at = sqlite3_column_int64(s, 9),
+        .updated_at = sqlite3_column_int64(s, 10),
+    };
+    return task_sql_row_read(&row, out);
 }
-done:
-    task_clear(&t);
+
+/* Runs the statement of slot id with p bound, returning at most one task: reads it into *t,
+ * or answers ERR_NOT_FOUND when there was none. With guard, also reads the integer after
+ * TASK_COLUMNS (the guarded read's "did If-Match pass"). */
+static int one_row(struct sqlite_repo *r, int id, const char *sql, const struct task_sql_params *p,
+                   struct task *t, int *guard, const char *what)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt_bound(r, id, sql, p, &s);
+    if (rc != 0)
+        return rc;
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        rc = row_read(s, t);
+        if (guard)
+            *guard = sqlite3_column_int(s, TASK_SQL_NCOLS);
+    } else {
+        rc = src == SQLITE_DONE ? ERR_NOT_FOUND : db_error(r, src, what);
+    }
+    stmt_release(s);
     return rc;
 }
 
-/* Steps s once and reads the row it returns into *t. *found says whether there was one. */
-static int step_row(struct sqlite_repo *r, sqlite3_stmt *s, struct task *t, bool *found,
-                    const char *what)
+/* UPDATE, DELETE and the guarded read share the If-Match guard `(?3 = 0 OR version = ?4)`
+ * (task_sql_task_params sets ?3 and ?4). A guarded write changed no row: says why, from inside
+ * the same transaction, so the answer is about the same state the write saw. A row there means
+ * the version did not match. */
+static int why_unchanged(struct sqlite_repo *r, const struct scope *sc, int64_t id)
 {
-    *found = false;
+    static const char sql[] = "SELECT 1 FROM tasks WHERE id = ?1 AND owner_id = ?2";
+    struct task_sql_params prm;
+    task_sql_task_params(sc, id, NULL, &prm);
+    sqlite3_stmt *s = NULL;
+    int rc = stmt_bound(r, TASK_SQL_EXISTS, sql, &prm, &s);
+    if (rc != 0)
+        return rc;
     int src = sqlite3_step(s);
-    if (src == SQLITE_DONE)
-        return 0;
-    if (src != SQLITE_ROW)
-        return db_error(r, src, what);
-    *found = true;
-    return row_read(s, t);
+    stmt_release(s);
+    if (src == SQLITE_ROW)
+        return ERR_PRECONDITION;
+    return src == SQLITE_DONE ? ERR_NOT_FOUND : db_error(r, src, "task exists");
+}
+
+/* A write of one row in a transaction of its own: runs sql with prm and
+ * reads the row it returns into *t. When it returns none: for a guarded write (UPDATE, DELETE
+ * of task id in scope `guarded`) why_unchanged says why, from inside the same transaction;
+ * otherwise ERR_NOT_FOUND. Called with the lock held. */
+static int write_one(struct sqlite_repo *r, int sid, const char *sql,
+                     const struct task_sql_params *prm, struct task *t,
+                     const struct scope *guarded, int64_t id)
+{
+    int rc = tx_begin(r);
+    if (rc != 0)
+        return rc;
+    rc = one_row(r, sid, sql, prm, t, NULL, "write task");
+    if (rc == ERR_NOT_FOUND && guarded)
+        rc = why_unchanged(r, guarded, id);
+    return tx_end(r, rc);
 }
 
 /* ------------------------------------------------------------------ create / get */
@@ -289,243 +298,88 @@ static int sqlite_create(struct task_repo *r, const struct scope *sc, const stru
                          struct task *out)
 {
     static const char sql[] =
-        "INSERT INTO tasks (owner_id, title, description, status, priority, due_at, tags,\n"
-        "                   version, created_at, updated_at)\n"
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)\n"
-        "RETURNING " TASK_COLUMNS;
+        TASK_SQL_INSERT_INTO "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)\n"
+                             "RETURNING " TASK_COLUMNS;
     struct sqlite_repo *sq = sqlite_of(r);
     struct task t;
     task_init(&t);
-    char *tags = NULL;
-    int rc = task_tags_to_json(in, &tags);
-    if (rc != 0)
-        return rc;
-
-    pthread_mutex_lock(&sq->lock);
-    sqlite3_stmt *s = NULL;
-    if ((rc = tx_begin(sq)) != 0)
-        goto unlock;
-    if ((rc = stmt_get(sq, STMT_INSERT, sql, &s)) != 0)
-        goto end;
-    struct binder b = {s, SQLITE_OK};
-    bind_i64(&b, 1, sc->owner_id);
-    bind_text(&b, 2, in->title);
-    bind_text(&b, 3, in->description);
-    bind_text(&b, 4, task_status_name(in->status));
-    bind_i64(&b, 5, in->priority);
-    bind_opt_i64(&b, 6, in->has_due, in->due_at);
-    bind_text(&b, 7, tags);
-    bind_i64(&b, 8, clock_now_us());
-    bool found = false;
-    rc =
-        b.rc == SQLITE_OK ? step_row(sq, s, &t, &found, "insert task") : db_error(sq, b.rc, "bind");
-    stmt_release(s);
-    if (rc == 0 && !found) { /* INSERT ... RETURNING always returns the row it wrote */
+    struct task_sql_params prm;
+    int rc = task_sql_create_params(sc, in, &prm);
+    if (rc == 0) {
+        pthread_mutex_lock(&sq->lock);
+        rc = write_one(sq, TASK_SQL_INSERT, sql, &prm, &t, NULL, 0);
+        pthread_mutex_unlock(&sq->lock);
+    }
+    if (rc == ERR_NOT_FOUND) { /* INSERT ... RETURNING always returns the row it wrote */
         log_msg(LOG_ERROR, "INSERT INTO tasks returned no row");
         rc = ERR_INTERNAL;
     }
-end:
-    rc = tx_end(sq, rc);
-unlock:
-    pthread_mutex_unlock(&sq->lock);
-    cJSON_free(tags);
-    if (rc == 0) {
-        task_clear(out);
-        *out = t;
-    } else {
-        task_clear(&t);
-    }
-    return rc;
+    return task_deliver(rc, &t, out);
 }
 
 static int sqlite_get(struct task_repo *r, const struct scope *sc, int64_t id, struct task *out)
 {
     static const char sql[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND owner_id = ?2";
     struct sqlite_repo *sq = sqlite_of(r);
+    struct task_sql_params prm;
+    task_sql_task_params(sc, id, NULL, &prm);
     pthread_mutex_lock(&sq->lock);
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(sq, STMT_GET, sql, &s);
-    if (rc == 0) {
-        struct binder b = {s, SQLITE_OK};
-        bind_i64(&b, 1, id);
-        bind_i64(&b, 2, sc->owner_id);
-        bool found = false;
-        rc = b.rc == SQLITE_OK ? step_row(sq, s, out, &found, "get task")
-                               : db_error(sq, b.rc, "bind");
-        if (rc == 0 && !found)
-            rc = ERR_NOT_FOUND;
-        stmt_release(s);
-    }
+    int rc = one_row(sq, TASK_SQL_GET, sql, &prm, out, NULL, "get task");
     pthread_mutex_unlock(&sq->lock);
     return rc;
-}
-
-/* ------------------------------------------------------------------ If-Match */
-
-/* Binds the If-Match guard that UPDATE, DELETE and the guarded read share: their WHERE says
- * `(?3 = 0 OR version = ?4)`, so ?3 = 0 skips the version check and ?3 = 1 demands ?4. */
-static void bind_if_match(struct binder *b, const struct if_match *im)
-{
-    /* TODO(lab 1.9): Bind ?3 (check the version: 0 or 1) and ?4 (which one) for every kind. */
-    bind_i64(b, 3, 0);
-}
-
-/* A guarded write changed no row: says why, from inside the same transaction, so the answer
- * is about the same state the write saw. A row there means the version did not match. */
-static int why_unchanged(struct sqlite_repo *r, const struct scope *sc, int64_t id)
-{
-    static const char sql[] = "SELECT 1 FROM tasks WHERE id = ?1 AND owner_id = ?2";
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(r, STMT_EXISTS, sql, &s);
-    if (rc != 0)
-        return rc;
-    struct binder b = {s, SQLITE_OK};
-    bind_i64(&b, 1, id);
-    bind_i64(&b, 2, sc->owner_id);
-    int src = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
-    stmt_release(s);
-    if (src == SQLITE_ROW)
-        return ERR_PRECONDITION;
-    return src == SQLITE_DONE ? ERR_NOT_FOUND : db_error(r, src, "task exists");
 }
 
 /* ------------------------------------------------------------------ update / remove */
 
 /* PATCH naming no field: nothing is written, but If-Match still applies, so this is a read
  * that answers 404 / 412 exactly like the write would. One statement, so one snapshot. */
-static int guarded_read(struct sqlite_repo *r, const struct scope *sc, int64_t id,
-                        const struct if_match *im, struct task *out)
+static int guarded_read(struct sqlite_repo *r, const struct task_sql_params *prm, struct task *t)
 {
     static const char sql[] = "SELECT " TASK_COLUMNS ", (?3 = 0 OR version = ?4) IS 1\n"
                               "  FROM tasks WHERE id = ?1 AND owner_id = ?2";
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(r, STMT_GET_GUARDED, sql, &s);
-    if (rc != 0)
-        return rc;
-    struct binder b = {s, SQLITE_OK};
-    bind_i64(&b, 1, id);
-    bind_i64(&b, 2, sc->owner_id);
-    bind_if_match(&b, im);
-    struct task t;
-    task_init(&t);
-    bool found = false;
-    rc = b.rc == SQLITE_OK ? step_row(r, s, &t, &found, "get task") : db_error(r, b.rc, "bind");
-    if (rc == 0 && !found)
-        rc = ERR_NOT_FOUND;
-    if (rc == 0 && sqlite3_column_int(s, 11) != 1)
-        rc = ERR_PRECONDITION;
-    stmt_release(s);
-    if (rc == 0) {
-        task_clear(out);
-        *out = t;
-    } else {
-        task_clear(&t);
-    }
-    return rc;
-}
-
-/* Binds the new values of a patch: for each field a flag (?odd) and the value (?even). */
-static int bind_patch(struct binder *b, const struct task_patch *p, char **tags)
-{
-    const struct task *v = &p->values;
-    unsigned f = p->fields;
-    *tags = NULL;
-    int rc = (f & TASK_F_TAGS) ? task_tags_to_json(v, tags) : 0;
-    if (rc != 0)
-        return rc;
-    bind_i64(b, 5, (f & TASK_F_TITLE) != 0);
-    bind_text(b, 6, (f & TASK_F_TITLE) ? v->title : NULL);
-    bind_i64(b, 7, (f & TASK_F_DESCRIPTION) != 0);
-    bind_text(b, 8, (f & TASK_F_DESCRIPTION) ? v->description : NULL);
-    bind_i64(b, 9, (f & TASK_F_STATUS) != 0);
-    bind_text(b, 10, (f & TASK_F_STATUS) ? task_status_name(v->status) : NULL);
-    bind_i64(b, 11, (f & TASK_F_PRIORITY) != 0);
-    bind_i64(b, 12, v->priority);
-    bind_i64(b, 13, (f & TASK_F_DUE_AT) != 0);
-    bind_opt_i64(b, 14, v->has_due, v->due_at); /* NULL clears it */
-    bind_i64(b, 15, (f & TASK_F_TAGS) != 0);
-    bind_text(b, 16, *tags);
-    bind_i64(b, 17, clock_now_us());
-    return 0;
+    int passed = 0;
+    int rc = one_row(r, TASK_SQL_GET_GUARDED, sql, prm, t, &passed, "get task");
+    return rc == 0 && passed != 1 ? ERR_PRECONDITION : rc;
 }
 
 static int sqlite_update(struct task_repo *r, const struct scope *sc, int64_t id,
                          const struct task_patch *p, const struct if_match *im, struct task *out)
 {
-    /* ?1 id, ?2 owner, ?3/?4 If-Match (bind_if_match), then a flag and a value per field:
+    /* ?1 id, ?2 owner, ?3/?4 If-Match, then a flag and a value per field (task_sql.h):
      * ?5/?6 title, ?7/?8 description, ?9/?10 status, ?11/?12 priority, ?13/?14 due_at,
      * ?15/?16 tags (JSON text), ?17 now. Returns TASK_COLUMNS of the updated row. */
     /* TODO(lab 1.8): Write the UPDATE: only named fields change, version+1, If-Match in WHERE. */
     static const char sql[] = "-- TODO(lab 1.8): UPDATE tasks ...";
     struct sqlite_repo *sq = sqlite_of(r);
+    struct task_sql_params prm;
+    int rc = task_sql_update_params(sc, id, p, im, &prm);
+    if (rc != 0)
+        return rc;
     struct task t;
     task_init(&t);
-    char *tags = NULL;
-    int rc;
     pthread_mutex_lock(&sq->lock);
-    if (p->fields == 0) {
-        rc = guarded_read(sq, sc, id, im, out);
-        goto unlock;
-    }
-    sqlite3_stmt *s = NULL;
-    if ((rc = tx_begin(sq)) != 0)
-        goto unlock;
-    if ((rc = stmt_get(sq, STMT_UPDATE, sql, &s)) != 0)
-        goto end;
-    struct binder b = {s, SQLITE_OK};
-    bind_i64(&b, 1, id);
-    bind_i64(&b, 2, sc->owner_id);
-    bind_if_match(&b, im);
-    bool found = false;
-    if ((rc = bind_patch(&b, p, &tags)) == 0)
-        rc = b.rc == SQLITE_OK ? step_row(sq, s, &t, &found, "update task")
-                               : db_error(sq, b.rc, "bind");
-    stmt_release(s);
-    if (rc == 0 && !found)
-        rc = why_unchanged(sq, sc, id);
-end:
-    rc = tx_end(sq, rc);
-unlock:
+    if (p->fields == 0)
+        rc = guarded_read(sq, &prm, &t);
+    else
+        rc = write_one(sq, TASK_SQL_UPDATE, sql, &prm, &t, sc, id);
     pthread_mutex_unlock(&sq->lock);
-    cJSON_free(tags);
-    if (rc == 0 && p->fields != 0) {
-        task_clear(out);
-        *out = t;
-    } else {
-        task_clear(&t);
-    }
-    return rc;
+    return task_deliver(rc, &t, out);
 }
 
 static int sqlite_remove(struct task_repo *r, const struct scope *sc, int64_t id,
                          const struct if_match *im)
 {
+    /* RETURNING tells whether a row went, inside the write itself. */
     static const char sql[] = "DELETE FROM tasks\n"
                               " WHERE id = ?1 AND owner_id = ?2 AND (?3 = 0 OR version = ?4)\n"
                               "RETURNING " TASK_COLUMNS;
     struct sqlite_repo *sq = sqlite_of(r);
     struct task t;
     task_init(&t);
+    struct task_sql_params prm;
+    task_sql_task_params(sc, id, im, &prm);
     pthread_mutex_lock(&sq->lock);
-    sqlite3_stmt *s = NULL;
-    int rc = tx_begin(sq);
-    if (rc != 0)
-        goto unlock;
-    if ((rc = stmt_get(sq, STMT_DELETE, sql, &s)) != 0)
-        goto end;
-    struct binder b = {s, SQLITE_OK};
-    bind_i64(&b, 1, id);
-    bind_i64(&b, 2, sc->owner_id);
-    bind_if_match(&b, im);
-    bool found = false;
-    rc =
-        b.rc == SQLITE_OK ? step_row(sq, s, &t, &found, "delete task") : db_error(sq, b.rc, "bind");
-    stmt_release(s);
-    if (rc == 0 && !found)
-        rc = why_unchanged(sq, sc, id);
-end:
-    rc = tx_end(sq, rc);
-unlock:
+    int rc = write_one(sq, TASK_SQL_DELETE, sql, &prm, &t, sc, id);
     pthread_mutex_unlock(&sq->lock);
     task_clear(&t);
     return rc;
@@ -534,10 +388,10 @@ unlock:
 /* ------------------------------------------------------------------ list */
 
 /* The listing is one statement per sort, assembled from the fixed fragments below the first
- * time that sort is used. Parameters: ?1 owner, ?2 status, ?3 priority, ?4 tag, ?5 q,
- * ?6 due_before, ?7 due_after (each NULL when the filter is unset), ?8 the id of the row the
- * page starts after and ?9 its sort key (?8 NULL on the first page; ?9 NULL for an undated row
- * in the due_at sorts), ?10 how many rows to return. */
+ * time that sort is used. Parameters (task_sql_list_params): ?1 owner, ?2 status, ?3 priority,
+ * ?4 tag, ?5 q, ?6 due_before, ?7 due_after (each NULL when the filter is unset), ?8 the id of
+ * the row the page starts after and ?9 its sort key (?8 NULL on the first page; ?9 NULL for an
+ * undated row in the due_at sorts), ?10 how many rows to return. */
 static const char list_head[] =
     "SELECT " TASK_COLUMNS " FROM tasks\n"
     " WHERE owner_id = ?1\n"
@@ -572,7 +426,7 @@ static const char *const list_order[] = {
 /* The listing statement of sort: built from the fragments above and prepared on first use. */
 static int list_stmt(struct sqlite_repo *r, enum task_sort sort, sqlite3_stmt **out)
 {
-    enum stmt_id id = (enum stmt_id)(STMT_LIST + sort);
+    int id = (enum stmt_id)(STMT_LIST + sort);
     if (r->stmts[id]) {
         *out = r->stmts[id];
         return 0;
@@ -588,37 +442,12 @@ static int list_stmt(struct sqlite_repo *r, enum task_sort sort, sqlite3_stmt **
     return rc;
 }
 
-/* The sort key of `after` for ?9: the column the sort orders by (NULL for an undated task). */
-static void bind_after(struct binder *b, const struct task_list_query *q)
-{
-    if (!q->has_after) {
-        bind_null(b, 8);
-        bind_null(b, 9);
-        return;
-    }
-    const struct task_key *k = &q->after;
-    bind_i64(b, 8, k->id);
-    switch (q->sort) {
-    case TASK_SORT_CREATED_AT:
-    case TASK_SORT_CREATED_AT_DESC:
-        bind_i64(b, 9, k->created_at);
-        break;
-    case TASK_SORT_DUE_AT:
-    case TASK_SORT_DUE_AT_DESC:
-        bind_opt_i64(b, 9, k->has_due, k->due_at);
-        break;
-    case TASK_SORT_PRIORITY:
-    case TASK_SORT_PRIORITY_DESC:
-        bind_i64(b, 9, k->priority);
-        break;
-    }
-}
-
 static int sqlite_list(struct task_repo *r, const struct scope *sc, const struct task_list_query *q,
                        struct task_page *out)
 {
     struct sqlite_repo *sq = sqlite_of(r);
-    const struct task_filter *f = &q->filter;
+    struct task_sql_params prm;
+    task_sql_list_params(sc, q, false, &prm);
     struct task_page page;
     task_page_init(&page);
     page.items = calloc(q->limit, sizeof *page.items);
@@ -630,18 +459,9 @@ static int sqlite_list(struct task_repo *r, const struct scope *sc, const struct
     int rc = list_stmt(sq, q->sort, &s);
     if (rc != 0)
         goto unlock;
-    struct binder b = {s, SQLITE_OK};
-    bind_i64(&b, 1, sc->owner_id);
-    bind_text(&b, 2, f->has_status ? task_status_name(f->status) : NULL);
-    bind_opt_i64(&b, 3, f->has_priority, f->priority);
-    bind_text(&b, 4, f->tag);
-    bind_text(&b, 5, f->q);
-    bind_opt_i64(&b, 6, f->has_due_before, f->due_before);
-    bind_opt_i64(&b, 7, f->has_due_after, f->due_after);
-    bind_after(&b, q);
-    bind_i64(&b, 10, (int64_t)q->limit + 1); /* one extra row says whether a next page exists */
-    if (b.rc != SQLITE_OK)
-        rc = db_error(sq, b.rc, "bind");
+    int bound = bind_params(s, &prm);
+    if (bound != SQLITE_OK)
+        rc = db_error(sq, bound, "bind");
     while (rc == 0) {
         int src = sqlite3_step(s);
         if (src == SQLITE_DONE)
@@ -661,34 +481,25 @@ static int sqlite_list(struct task_repo *r, const struct scope *sc, const struct
     stmt_release(s);
 unlock:
     pthread_mutex_unlock(&sq->lock);
-    if (rc == 0) {
-        task_page_clear(out);
-        *out = page;
-    } else {
-        task_page_clear(&page);
-    }
-    return rc;
+    return task_page_deliver(rc, &page, out);
 }
 
 /* ------------------------------------------------------------------ key, ping, free */
 
-static int sqlite_instance_key(struct task_repo *r, unsigned char key[TASK_REPO_KEY_BYTES])
+/* Whoever inserts first wins; everyone, in every process, then reads the winner's key. */
+static int sqlite_key_fetch(struct task_repo *r, const unsigned char fresh[TASK_REPO_KEY_BYTES],
+                            unsigned char got[TASK_REPO_KEY_BYTES])
 {
-    /* Whoever inserts first wins; everyone, in every process, then reads the winner's key. */
     static const char insert_sql[] =
         "INSERT OR IGNORE INTO settings (name, value) VALUES ('instance_key', ?1)";
     static const char select_sql[] = "SELECT value FROM settings WHERE name = 'instance_key'";
     struct sqlite_repo *sq = sqlite_of(r);
-    unsigned char fresh[TASK_REPO_KEY_BYTES];
-    int rc = 0;
     pthread_mutex_lock(&sq->lock);
-    if (sq->have_key)
-        goto done;
     sqlite3_stmt *s = NULL;
-    if ((rc = stmt_get(sq, STMT_KEY_INSERT, insert_sql, &s)) != 0)
+    int rc = stmt_get(sq, TASK_SQL_KEY_INSERT, insert_sql, &s);
+    if (rc != 0)
         goto done;
-    randombytes_buf(fresh, sizeof fresh);
-    int src = sqlite3_bind_blob(s, 1, fresh, sizeof fresh, SQLITE_STATIC);
+    int src = sqlite3_bind_blob(s, 1, fresh, TASK_REPO_KEY_BYTES, SQLITE_STATIC);
     if (src == SQLITE_OK)
         src = sqlite3_step(s);
     stmt_release(s);
@@ -696,26 +507,25 @@ static int sqlite_instance_key(struct task_repo *r, unsigned char key[TASK_REPO_
         rc = db_error(sq, src, "store instance key");
         goto done;
     }
-    if ((rc = stmt_get(sq, STMT_KEY_SELECT, select_sql, &s)) != 0)
+    if ((rc = stmt_get(sq, TASK_SQL_KEY_SELECT, select_sql, &s)) != 0)
         goto done;
     src = sqlite3_step(s);
     if (src == SQLITE_ROW && sqlite3_column_bytes(s, 0) == TASK_REPO_KEY_BYTES &&
-        sqlite3_column_blob(s, 0)) {
-        memcpy(sq->key, sqlite3_column_blob(s, 0), TASK_REPO_KEY_BYTES);
-        sq->have_key = true;
-    } else if (src == SQLITE_ROW || src == SQLITE_DONE) {
-        log_msg(LOG_ERROR, "the settings table holds no usable instance_key (32 bytes)");
-        rc = ERR_INTERNAL;
-    } else {
+        sqlite3_column_blob(s, 0))
+        memcpy(got, sqlite3_column_blob(s, 0), TASK_REPO_KEY_BYTES);
+    else if (src == SQLITE_ROW || src == SQLITE_DONE)
+        rc = ERR_NOT_FOUND;
+    else
         rc = db_error(sq, src, "read instance key");
-    }
     stmt_release(s);
 done:
-    if (rc == 0)
-        memcpy(key, sq->key, TASK_REPO_KEY_BYTES);
     pthread_mutex_unlock(&sq->lock);
-    sodium_memzero(fresh, sizeof fresh);
     return rc;
+}
+
+static int sqlite_instance_key(struct task_repo *r, unsigned char key[TASK_REPO_KEY_BYTES])
+{
+    return task_sql_key_get(&sqlite_of(r)->key, r, sqlite_key_fetch, key);
 }
 
 static int sqlite_ping(struct task_repo *r)
@@ -739,22 +549,13 @@ static void sqlite_free(struct task_repo *r)
         sqlite3_finalize(sq->stmts[i]); /* NULL is a harmless no-op */
     if (sqlite3_close(sq->db) != SQLITE_OK)
         log_msg(LOG_WARN, "the SQLite database did not close cleanly");
-    pthread_mutex_destroy(&sq->lock);
-    sodium_memzero(sq->key, sizeof sq->key);
+    if (sq->locked)
+        pthread_mutex_destroy(&sq->lock);
+    task_sql_key_clear(&sq->key);
     free(sq);
 }
 
-static const struct task_repo_ops sqlite_ops = {
-    .name = "sqlite",
-    .create = sqlite_create,
-    .get = sqlite_get,
-    .update = sqlite_update,
-    .remove = sqlite_remove,
-    .list = sqlite_list,
-    .instance_key = sqlite_instance_key,
-    .ping = sqlite_ping,
-    .free = sqlite_free,
-};
+static const struct task_repo_ops sqlite_ops = TASK_REPO_OPS(sqlite, "sqlite");
 
 /* ------------------------------------------------------------------ open */
 
@@ -787,37 +588,33 @@ static int db_setup(struct sqlite_repo *r)
 
 int task_repo_sqlite_open(const char *url, struct task_repo **out)
 {
-    static const char prefix[] = "sqlite:";
-    if (!out)
-        return ERR_INVALID;
-    *out = NULL;
-    if (!url || strncmp(url, prefix, sizeof prefix - 1) != 0 || !url[sizeof prefix - 1]) {
-        log_msg(LOG_ERROR, "a SQLite DATABASE_URL is sqlite:PATH (or sqlite::memory:)");
+    static const char *const schemes[] = {"sqlite:", NULL};
+    static const char usage[] = "a SQLite DATABASE_URL is sqlite:PATH (or sqlite::memory:)";
+    int rc = task_repo_open_check(url, schemes, usage, out);
+    if (rc != 0)
+        return rc;
+    const char *path = url + strlen(schemes[0]);
+    if (!*path) {
+        log_msg(LOG_ERROR, usage);
         return ERR_INVALID;
     }
-    const char *path = url + sizeof prefix - 1;
     /* We serialise every use of the connection ourselves, but SQLite must still be built
      * thread-safe: in single-thread mode it has global state no lock of ours protects. */
     if (!sqlite3_threadsafe()) {
         log_msg(LOG_ERROR, "this SQLite library is built without thread support");
         return ERR_INTERNAL;
     }
-    if (sodium_init() < 0) {
-        log_msg(LOG_ERROR, "libsodium cannot initialise: no source of randomness for the key");
-        return ERR_INTERNAL;
-    }
-    struct sqlite_repo *r = calloc(1, sizeof *r);
+    struct sqlite_repo *r = task_repo_alloc(sizeof *r, &sqlite_ops);
     if (!r)
         return ERR_NOMEM;
-    if (pthread_mutex_init(&r->lock, NULL) != 0) {
-        free(r);
+    r->locked = pthread_mutex_init(&r->lock, NULL) == 0;
+    if (!r->locked || task_sql_key_init(&r->key) != 0) {
+        sqlite_free(&r->base);
         return ERR_INTERNAL;
     }
-    r->base.ops = &sqlite_ops;
     /* NOMUTEX: our mutex already makes every use of the connection exclusive. */
     int src = sqlite3_open_v2(
         path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    int rc = 0;
     if (src != SQLITE_OK) {
         struct log_kv kv[] = {
             LOG_STR("path", path),

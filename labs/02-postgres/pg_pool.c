@@ -120,7 +120,7 @@ void pg_pool_free(struct pg_pool *p)
  * cheaper than a request that fails. */
 static bool conn_alive(PGconn *pg)
 {
-    /* TODO(lab 2.4): Tell a live idle connection from one the server has closed (poll it). */
+    /* TODO(lab 2.3): Tell a live idle connection from one the server has closed (poll it). */
     return PQstatus(pg) == CONNECTION_OK;
 }
 
@@ -207,7 +207,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
 {
     if (!p || !c)
         return;
-    /* TODO(lab 2.5): Close, instead of keeping, a connection that is broken or mid-transaction. */
+    /* TODO(lab 2.4): Close, instead of keeping, a connection that is broken or mid-transaction. */
     c->broken = false;
     pthread_mutex_lock(&p->lock);
     c->next_idle = p->idle;

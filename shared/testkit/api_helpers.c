@@ -53,6 +53,14 @@ long long api_new_task(struct tk_server *s)
     return tk_create_task(s, body);
 }
 
+struct tk_response *api_new_task_read(struct tk_server *s, char *path, size_t path_len)
+{
+    api_task_path(api_new_task(s), path, path_len);
+    struct tk_response *r = tk_get(s, path);
+    tk_expect_status(r, 200);
+    return r;
+}
+
 /* ------------------------------------------------------------------ requests */
 
 struct tk_response *api_send(struct tk_server *s, const char *method, const char *path,
@@ -346,6 +354,12 @@ void api_expect_bad_param(struct tk_server *s, const char *query, const char *pa
     tk_expect_problem(r, 400);
     tk_expect_field_error(r, param);
     tk_response_free(r);
+}
+
+void api_expect_bad_params(const char *param, const char *const *queries)
+{
+    for (size_t i = 0; queries[i]; i++)
+        api_expect_bad_param(tk_shared(), queries[i], param);
 }
 
 size_t api_collect(struct tk_server *s, const char *query, int limit, long long *ids, size_t max)

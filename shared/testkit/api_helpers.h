@@ -24,6 +24,9 @@ char *api_repeat(const char *unit, size_t n);
 char *api_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Creates a task with a unique title on s and returns its id. */
 long long api_new_task(struct tk_server *s);
+/* A fresh task as api_new_task makes it: writes its path into path and returns its GET, whose
+ * status (200) is checked; the caller frees it. */
+struct tk_response *api_new_task_read(struct tk_server *s, char *path, size_t path_len);
 
 /* ---- requests the kit has no shorthand for ---- */
 
@@ -88,6 +91,8 @@ void api_expect_ids(const struct tk_response *r, const long long *ids, size_t n)
 const char *api_next_cursor(const struct tk_response *r);
 /* A 400 problem whose errors name param. */
 void api_expect_bad_param(struct tk_server *s, const char *query, const char *param);
+/* api_expect_bad_param on the shared server for each query of the NULL-terminated list. */
+void api_expect_bad_params(const char *param, const char *const *queries);
 
 /* Pages through GET /tasks?query (query may be "") limit rows at a time, following next_cursor
  * until it is null, and collects the ids in order; every page but the last must be full.

@@ -25,6 +25,16 @@
 #define GRADED(suite, name, points, ...)                                                           \
     Test(suite, name, .description = "points:" #points, ##__VA_ARGS__)
 
+/* A graded test made of a table of cases: it calls check(value) on each string listed, in order.
+ * The test keeps its own name and points; a failing check names the value it was given. */
+#define GRADED_EACH(suite, name, points, check, ...)                                               \
+    GRADED(suite, name, points)                                                                    \
+    {                                                                                              \
+        static const char *const values_[] = {__VA_ARGS__};                                        \
+        for (size_t i_ = 0; i_ < sizeof values_ / sizeof values_[0]; i_++)                         \
+            check(values_[i_]);                                                                    \
+    }
+
 /* ---- servers ---- */
 
 struct tk_server;

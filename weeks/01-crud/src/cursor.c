@@ -58,31 +58,18 @@ static int sodium_ready(void)
 
 /* ------------------------------------------------------------------ fixed-width integers */
 
-static void put_u64(unsigned char *p, uint64_t v)
+/* Little-endian, `bytes` wide (8 or 4): the cursor's layout is the same on every machine. */
+static void put_le(unsigned char *p, uint64_t v, int bytes)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < bytes; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint64_t get_u64(const unsigned char *p)
+static uint64_t get_le(const unsigned char *p, int bytes)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < bytes; i++)
         v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
     return v;
 }
 
@@ -106,7 +93,7 @@ static void mac_byte(mac_state *st, unsigned v)
 static void mac_opt_i64(mac_state *st, bool has, int64_t v)
 {
     unsigned char b[8];
-    put_u64(b, has ? (uint64_t)v : 0);
+    put_le(b, has ? (uint64_t)v : 0, 8);
     mac_byte(st, has);
     mac_bytes(st, b, sizeof b);
 }
@@ -117,7 +104,7 @@ static void mac_opt_str(mac_state *st, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     unsigned char len[8];
-    put_u64(len, n);
+    put_le(len, n, 8);
     mac_byte(st, s != NULL);
     mac_bytes(st, len, sizeof len);
     mac_bytes(st, s, n);
@@ -161,11 +148,11 @@ int cursor_encode(const unsigned char key[TASK_REPO_KEY_BYTES], const struct tas
     unsigned char raw[RAW_LEN];
     raw[0] = CURSOR_VERSION;
     raw[1] = (unsigned char)q->sort;
-    put_u64(raw + 2, (uint64_t)after->id);
-    put_u64(raw + 10, (uint64_t)after->created_at);
+    put_le(raw + 2, (uint64_t)after->id, 8);
+    put_le(raw + 10, (uint64_t)after->created_at, 8);
     raw[18] = after->has_due ? 1 : 0;
-    put_u64(raw + 19, after->has_due ? (uint64_t)after->due_at : 0);
-    put_u32(raw + 27, (uint32_t)after->priority);
+    put_le(raw + 19, after->has_due ? (uint64_t)after->due_at : 0, 8);
+    put_le(raw + 27, (uint32_t)after->priority, 4);
     mac_of(key, raw, q, raw + PAYLOAD_LEN);
 
     sodium_bin2base64(out, out_len, raw, sizeof raw, B64_VARIANT);
@@ -201,11 +188,11 @@ int cursor_decode(const unsigned char key[TASK_REPO_KEY_BYTES], const char *s,
     if (raw[0] != CURSOR_VERSION || raw[1] != (unsigned char)q->sort || raw[18] > 1)
         return ERR_MALFORMED;
     struct task_key k = {
-        .id = (int64_t)get_u64(raw + 2),
-        .created_at = (int64_t)get_u64(raw + 10),
+        .id = (int64_t)get_le(raw + 2, 8),
+        .created_at = (int64_t)get_le(raw + 10, 8),
         .has_due = raw[18] == 1,
-        .due_at = (int64_t)get_u64(raw + 19),
-        .priority = (int)(int32_t)get_u32(raw + 27),
+        .due_at = (int64_t)get_le(raw + 19, 8),
+        .priority = (int)(int32_t)(uint32_t)get_le(raw + 27, 4),
     };
     q->after = k;
     q->has_after = true;

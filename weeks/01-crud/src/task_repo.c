@@ -8,10 +8,12 @@
 #include "task_repo.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 
 /* ------------------------------------------------------------------ wrappers */
 
@@ -86,6 +88,37 @@ void task_repo_free(struct task_repo *r)
         r->ops->free(r);
 }
 
+/* ------------------------------------------------------------------ backends' common steps */
+
+int task_repo_open_check(const char *url, const char *const schemes[], const char *usage,
+                         struct task_repo **out)
+{
+    if (!out)
+        return ERR_INVALID;
+    *out = NULL;
+    bool known = false;
+    for (size_t i = 0; url && schemes[i] && !known; i++)
+        known = strncmp(url, schemes[i], strlen(schemes[i])) == 0;
+    if (!known) {
+        log_msg(LOG_ERROR, usage);
+        return ERR_INVALID;
+    }
+    /* sodium_init is safe to call again and from any thread; <0 means no usable randomness. */
+    if (sodium_init() < 0) {
+        log_msg(LOG_ERROR, "libsodium cannot initialise: no source of randomness for the key");
+        return ERR_INTERNAL;
+    }
+    return 0;
+}
+
+void *task_repo_alloc(size_t size, const struct task_repo_ops *ops)
+{
+    struct task_repo *r = calloc(1, size);
+    if (r)
+        r->ops = ops;
+    return r;
+}
+
 /* ------------------------------------------------------------------ pages */
 
 void task_page_init(struct task_page *p)
@@ -101,6 +134,30 @@ void task_page_clear(struct task_page *p)
         task_clear(&p->items[i]);
     free(p->items);
     task_page_init(p);
+}
+
+int task_deliver(int rc, struct task *t, struct task *out)
+{
+    if (rc == 0) {
+        task_clear(out);
+        *out = *t;
+        task_init(t); /* out owns the strings now */
+    } else {
+        task_clear(t);
+    }
+    return rc;
+}
+
+int task_page_deliver(int rc, struct task_page *page, struct task_page *out)
+{
+    if (rc == 0) {
+        task_page_clear(out);
+        *out = *page;
+        task_page_init(page);
+    } else {
+        task_page_clear(page);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ order */

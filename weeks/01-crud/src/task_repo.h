@@ -118,6 +118,16 @@ struct task_repo_ops {
     void (*free)(struct task_repo *r);
 };
 
+/* The ops table of a backend whose functions are named PREFIX_create, PREFIX_get, ... in the
+ * order of struct task_repo_ops: `static const struct task_repo_ops x = TASK_REPO_OPS(x, "x");`.
+ * One list of the operations, so a new one is added here and not in every backend's table. */
+#define TASK_REPO_OPS(prefix, label)                                                               \
+    {                                                                                              \
+        .name = (label), .create = prefix##_create, .get = prefix##_get,                           \
+        .update = prefix##_update, .remove = prefix##_remove, .list = prefix##_list,               \
+        .instance_key = prefix##_instance_key, .ping = prefix##_ping, .free = prefix##_free,       \
+    }
+
 /* The common head of every repository; backends embed it first in their own struct. */
 struct task_repo {
     const struct task_repo_ops *ops;
@@ -138,8 +148,23 @@ int task_repo_instance_key(struct task_repo *r, unsigned char key[TASK_REPO_KEY_
 int task_repo_ping(struct task_repo *r);
 void task_repo_free(struct task_repo *r); /* NULL is a no-op */
 
+/* What every backend's open does first: *out = NULL; url must start with one of `schemes`
+ * (a NULL-terminated list), else `usage` is logged and the answer is ERR_INVALID; libsodium must
+ * be ready, because every store's instance key is random. */
+int task_repo_open_check(const char *url, const char *const schemes[], const char *usage,
+                         struct task_repo **out);
+/* A backend's struct of `size` bytes, zeroed, whose first member, the struct task_repo head,
+ * gets ops. NULL when out of memory. */
+void *task_repo_alloc(size_t size, const struct task_repo_ops *ops);
+
 void task_page_init(struct task_page *p);
 void task_page_clear(struct task_page *p);
+
+/* How a backend hands back what it built in a local: when rc is 0, *t replaces *out (whose old
+ * content is freed); otherwise *t is freed and *out left alone. Returns rc, so a backend ends
+ * with `return task_deliver(rc, &t, out);` and the "out only on success" rule holds everywhere. */
+int task_deliver(int rc, struct task *t, struct task *out);
+int task_page_deliver(int rc, struct task_page *page, struct task_page *out);
 
 /* The position of t in the order `sort` (what the next page starts after). */
 struct task_key task_key_of(const struct task *t);

@@ -228,13 +228,7 @@ static int memory_list(struct task_repo *r, const struct scope *sc, const struct
 done:
     pthread_mutex_unlock(&m->lock);
     free(hits);
-    if (rc == 0) {
-        task_page_clear(out);
-        *out = page;
-    } else {
-        task_page_clear(&page);
-    }
-    return rc;
+    return task_page_deliver(rc, &page, out);
 }
 
 static int memory_instance_key(struct task_repo *r, unsigned char key[TASK_REPO_KEY_BYTES])
@@ -261,39 +255,21 @@ static void memory_free(struct task_repo *r)
     free(m);
 }
 
-static const struct task_repo_ops memory_ops = {
-    .name = "memory",
-    .create = memory_create,
-    .get = memory_get,
-    .update = memory_update,
-    .remove = memory_remove,
-    .list = memory_list,
-    .instance_key = memory_instance_key,
-    .ping = memory_ping,
-    .free = memory_free,
-};
+static const struct task_repo_ops memory_ops = TASK_REPO_OPS(memory, "memory");
 
 int task_repo_memory_open(const char *url, struct task_repo **out)
 {
-    static const char prefix[] = "memory:";
-    if (!out)
-        return ERR_INVALID;
-    *out = NULL;
-    if (!url || strncmp(url, prefix, sizeof prefix - 1) != 0)
-        return ERR_INVALID;
-    /* sodium_init is safe to call again and from any thread; <0 means no usable randomness. */
-    if (sodium_init() < 0) {
-        log_msg(LOG_ERROR, "libsodium cannot initialise: no source of randomness for the key");
-        return ERR_INTERNAL;
-    }
-    struct memory_repo *m = calloc(1, sizeof *m);
+    static const char *const schemes[] = {"memory:", NULL};
+    int rc = task_repo_open_check(url, schemes, "an in-memory DATABASE_URL is memory:", out);
+    if (rc != 0)
+        return rc;
+    struct memory_repo *m = task_repo_alloc(sizeof *m, &memory_ops);
     if (!m)
         return ERR_NOMEM;
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);
         return ERR_INTERNAL;
     }
-    m->base.ops = &memory_ops;
     /* A fresh key per store: this store forgets its tasks when the process ends, so cursors of
      * an earlier run could not point anywhere anyway. */
     randombytes_buf(m->key, sizeof m->key);

@@ -22,6 +22,46 @@ static long long gone_id(struct tk_server *s)
     return id;
 }
 
+/* `method` (with a status change as the body, for PATCH) on an id that no longer exists: a 404
+ * problem. */
+static void expect_gone(const char *method)
+{
+    char path[64];
+    api_task_path(gone_id(tk_shared()), path, sizeof path);
+    const char *json = strcmp(method, "PATCH") == 0 ? "{\"status\":\"done\"}" : NULL;
+    struct tk_response *r = api_send(tk_shared(), method, path, json ? "application/json" : NULL,
+                                     json, json ? strlen(json) : 0, NULL);
+    tk_expect_problem(r, 404);
+    tk_response_free(r);
+}
+
+/* Creates a task whose title is unique (from stem, into title) with the JSON members `more`,
+ * then PATCHes it with patch: 200. Returns the PATCH's response (path: the task's path). */
+static struct tk_response *patched(const char *stem, const char *more, const char *patch,
+                                   char title[96], char path[64], long long *id_out)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"title\":\"%s\"%s}", tk_unique(stem, title, 96), more);
+    long long id = tk_create_task(tk_shared(), body);
+    struct tk_response *r = tk_patch_json(tk_shared(), api_task_path(id, path, 64), patch);
+    tk_expect_status(r, 200);
+    if (id_out)
+        *id_out = id;
+    return r;
+}
+
+/* r answered 200 with ETag etag and the very task `want` holds (`what` names it); frees both. */
+static void expect_same_task(struct tk_response *r, const char *etag, struct tk_response *want,
+                             const char *what)
+{
+    tk_expect_status(r, 200);
+    tk_expect_header(r, "ETag", etag);
+    cr_assert(r->json && cJSON_Compare(r->json, want->json, true), "%s: expected %s (%s), got %s",
+              r->what, what, want->body, r->body);
+    tk_response_free(want);
+    tk_response_free(r);
+}
+
 GRADED(crud, health_answers_200_status_ok, 1)
 {
     struct tk_response *r = tk_get(tk_shared(), "/health");
@@ -85,34 +125,22 @@ GRADED(crud, get_returns_the_created_task_with_its_etag, 1)
     struct tk_response *created = api_expect_created(tk_shared(), body);
     struct tk_response *r =
         tk_get(tk_shared(), api_task_path(tk_json_int(created, "id"), path, sizeof path));
-    tk_expect_status(r, 200);
     api_expect_json_type(r);
-    tk_expect_header(r, "ETag", "\"1\"");
-    cr_assert(r->json && cJSON_Compare(r->json, created->json, true),
-              "%s: expected the task as created (%s), got %s", r->what, created->body, r->body);
-    tk_response_free(r);
-    tk_response_free(created);
+    expect_same_task(r, "\"1\"", created, "the task as created");
 }
 
 GRADED(crud, get_of_an_unknown_id_is_404_problem, 1)
 {
-    char path[64];
-    struct tk_response *r =
-        tk_get(tk_shared(), api_task_path(gone_id(tk_shared()), path, sizeof path));
-    tk_expect_problem(r, 404);
-    tk_response_free(r);
+    expect_gone("GET");
 }
 
 GRADED(crud, patch_changes_only_the_named_fields, 2)
 {
-    char title[96], body[200], path[64];
-    snprintf(body, sizeof body,
-             "{\"title\":\"%s\",\"description\":\"keep\",\"priority\":\"low\",\"tags\":[\"a\"]}",
-             tk_unique("patch", title, sizeof title));
-    long long id = tk_create_task(tk_shared(), body);
+    char title[96], path[64];
+    long long id;
     struct tk_response *r =
-        tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), "{\"status\":\"done\"}");
-    tk_expect_status(r, 200);
+        patched("patch", ",\"description\":\"keep\",\"priority\":\"low\",\"tags\":[\"a\"]",
+                "{\"status\":\"done\"}", title, path, &id);
     api_expect_json_type(r);
     api_expect_task(r, &(struct api_task_want){.title = title,
                                                .description = "keep",
@@ -128,10 +156,7 @@ GRADED(crud, patch_changes_only_the_named_fields, 2)
 GRADED(crud, patch_moves_updated_at_and_keeps_created_at, 2)
 {
     char path[64];
-    long long id = api_new_task(tk_shared());
-    api_task_path(id, path, sizeof path);
-    struct tk_response *before = tk_get(tk_shared(), path);
-    tk_expect_status(before, 200);
+    struct tk_response *before = api_new_task_read(tk_shared(), path, sizeof path);
     usleep(1100 * 1000); /* timestamps may have whole-second precision */
     struct tk_response *r = tk_patch_json(tk_shared(), path, "{\"priority\":\"high\"}");
     tk_expect_status(r, 200);
@@ -164,40 +189,25 @@ GRADED(crud, patch_naming_a_field_with_its_current_value_bumps_the_version, 3)
 GRADED(crud, patch_with_an_empty_object_changes_nothing, 2)
 {
     char path[64];
-    long long id = api_new_task(tk_shared());
-    api_task_path(id, path, sizeof path);
-    struct tk_response *before = tk_get(tk_shared(), path);
-    struct tk_response *r = tk_patch_json(tk_shared(), path, "{}");
-    tk_expect_status(r, 200);
-    tk_expect_header(r, "ETag", "\"1\"");
-    cr_assert(r->json && cJSON_Compare(r->json, before->json, true),
-              "%s: expected the task unchanged (%s), got %s", r->what, before->body, r->body);
-    tk_response_free(before);
-    tk_response_free(r);
+    struct tk_response *before = api_new_task_read(tk_shared(), path, sizeof path);
+    expect_same_task(tk_patch_json(tk_shared(), path, "{}"), "\"1\"", before, "the task unchanged");
 }
 
 GRADED(crud, patch_due_at_null_clears_it, 2)
 {
-    char title[96], body[200], path[64];
-    snprintf(body, sizeof body, "{\"title\":\"%s\",\"due_at\":\"2026-12-01T09:00:00Z\"}",
-             tk_unique("clear", title, sizeof title));
-    long long id = tk_create_task(tk_shared(), body);
-    struct tk_response *r =
-        tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), "{\"due_at\":null}");
-    tk_expect_status(r, 200);
+    char title[96], path[64];
+    struct tk_response *r = patched("clear", ",\"due_at\":\"2026-12-01T09:00:00Z\"",
+                                    "{\"due_at\":null}", title, path, NULL);
     api_expect_task(r, &(struct api_task_want){.title = title, .version = 2});
     tk_response_free(r);
 }
 
 GRADED(crud, patch_sets_due_at_and_replaces_tags_whole, 2)
 {
-    char title[96], body[200], path[64];
-    snprintf(body, sizeof body, "{\"title\":\"%s\",\"tags\":[\"a\",\"b\"]}",
-             tk_unique("tags", title, sizeof title));
-    long long id = tk_create_task(tk_shared(), body);
-    struct tk_response *r = tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path),
-                                          "{\"tags\":[\"c\"],\"due_at\":\"2027-01-02T03:04:05Z\"}");
-    tk_expect_status(r, 200);
+    char title[96], path[64];
+    struct tk_response *r =
+        patched("tags", ",\"tags\":[\"a\",\"b\"]",
+                "{\"tags\":[\"c\"],\"due_at\":\"2027-01-02T03:04:05Z\"}", title, path, NULL);
     api_expect_task(r, &(struct api_task_want){.title = title,
                                                .due_at = "2027-01-02T03:04:05Z",
                                                .tags = (const char *const[]){"c", NULL},
@@ -217,13 +227,7 @@ GRADED(crud, patch_is_visible_to_a_later_get, 1)
     api_task_path(id, path, sizeof path);
     struct tk_response *p = tk_patch_json(tk_shared(), path, "{\"description\":\"new text\"}");
     tk_expect_status(p, 200);
-    struct tk_response *r = tk_get(tk_shared(), path);
-    tk_expect_status(r, 200);
-    tk_expect_header(r, "ETag", "\"2\"");
-    cr_assert(r->json && cJSON_Compare(r->json, p->json, true),
-              "%s: expected the patched task (%s), got %s", r->what, p->body, r->body);
-    tk_response_free(p);
-    tk_response_free(r);
+    expect_same_task(tk_get(tk_shared(), path), "\"2\"", p, "the patched task");
 }
 
 GRADED(crud, patch_accepts_merge_patch_content_type, 1)
@@ -241,12 +245,7 @@ GRADED(crud, patch_accepts_merge_patch_content_type, 1)
 
 GRADED(crud, patch_of_an_unknown_id_is_404_problem, 1)
 {
-    char path[64];
-    struct tk_response *r =
-        tk_patch_json(tk_shared(), api_task_path(gone_id(tk_shared()), path, sizeof path),
-                      "{\"status\":\"done\"}");
-    tk_expect_problem(r, 404);
-    tk_response_free(r);
+    expect_gone("PATCH");
 }
 
 GRADED(crud, delete_answers_204_with_no_body_and_the_task_is_gone, 1)
@@ -267,11 +266,7 @@ GRADED(crud, delete_answers_204_with_no_body_and_the_task_is_gone, 1)
 
 GRADED(crud, second_delete_is_404_problem, 1)
 {
-    char path[64];
-    struct tk_response *r =
-        tk_delete(tk_shared(), api_task_path(gone_id(tk_shared()), path, sizeof path));
-    tk_expect_problem(r, 404);
-    tk_response_free(r);
+    expect_gone("DELETE");
 }
 
 GRADED(crud, delete_leaves_other_tasks_alone, 1)

@@ -30,6 +30,43 @@ static void expect_patch_precondition_failed(long long id, const char *if_match)
     tk_response_free(r);
 }
 
+/* PATCHes task id with body, without If-Match: 200. */
+static void patch_ok(long long id, const char *body)
+{
+    char path[64];
+    struct tk_response *r = tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), body);
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+}
+
+/* DELETEs task id with If-Match: if_match, which answers 204 or a problem of that status. */
+static void expect_delete(long long id, const char *if_match, int status)
+{
+    struct tk_response *r = api_delete_if_match(tk_shared(), id, if_match);
+    if (status == 204)
+        tk_expect_status(r, 204);
+    else
+        tk_expect_problem(r, status);
+    tk_response_free(r);
+}
+
+/* A new task; a PATCH to status done with If-Match: patch_if (NULL: none), which answers
+ * patch_status; a DELETE with If-Match: delete_if, which answers delete_status; the task must
+ * then be at `version`. */
+static void patch_then_delete(const char *patch_if, int patch_status, const char *delete_if,
+                              int delete_status, long long version)
+{
+    long long id = api_new_task(tk_shared());
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", patch_if);
+    if (patch_status == 200)
+        tk_expect_status(r, 200);
+    else
+        tk_expect_problem(r, patch_status);
+    tk_response_free(r);
+    expect_delete(id, delete_if, delete_status);
+    expect_version(id, version);
+}
+
 GRADED(etag, etag_follows_the_version_through_changes, 1)
 {
     char path[64];
@@ -48,14 +85,25 @@ GRADED(etag, etag_follows_the_version_through_changes, 1)
     expect_version(id, 3);
 }
 
+/* PATCHes a new task (*id) with body and If-Match: "1": 200, and the response shows the
+ * version the task then has, in the body and the ETag. The caller checks the rest and frees it. */
+static struct tk_response *patch_current(const char *body, long long version, long long *id)
+{
+    *id = api_new_task(tk_shared());
+    struct tk_response *r = api_patch_if_match(tk_shared(), *id, body, "\"1\"");
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", version);
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", version);
+    tk_expect_header(r, "ETag", etag);
+    return r;
+}
+
 GRADED(etag, patch_with_the_current_if_match_succeeds, 1)
 {
-    long long id = api_new_task(tk_shared());
-    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", "\"1\"");
-    tk_expect_status(r, 200);
+    long long id;
+    struct tk_response *r = patch_current("{\"status\":\"done\"}", 2, &id);
     tk_expect_json_str(r, "status", "done");
-    tk_expect_json_int(r, "version", 2);
-    tk_expect_header(r, "ETag", "\"2\"");
     tk_response_free(r);
 }
 
@@ -63,12 +111,9 @@ GRADED(etag, patch_with_a_stale_if_match_is_412_and_changes_nothing, 2)
 {
     char path[64];
     long long id = api_new_task(tk_shared());
-    struct tk_response *r =
-        tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), "{\"priority\":\"low\"}");
-    tk_expect_status(r, 200);
-    tk_response_free(r);
+    patch_ok(id, "{\"priority\":\"low\"}");
     expect_patch_precondition_failed(id, "\"1\"");
-    r = tk_get(tk_shared(), path);
+    struct tk_response *r = tk_get(tk_shared(), api_task_path(id, path, sizeof path));
     tk_expect_json_str(r, "status", "todo");
     tk_expect_json_int(r, "version", 2);
     tk_response_free(r);
@@ -99,19 +144,12 @@ GRADED(etag, if_match_star_matches_any_existing_task, 2)
     tk_expect_status(r, 200);
     tk_expect_json_int(r, "version", 2);
     tk_response_free(r);
-    r = api_delete_if_match(tk_shared(), id, "*");
-    tk_expect_status(r, 204);
-    tk_response_free(r);
+    expect_delete(id, "*", 204);
 }
 
 GRADED(etag, weak_if_match_never_matches, 3)
 {
-    long long id = api_new_task(tk_shared());
-    expect_patch_precondition_failed(id, "W/\"1\"");
-    struct tk_response *r = api_delete_if_match(tk_shared(), id, "W/\"1\"");
-    tk_expect_problem(r, 412);
-    tk_response_free(r);
-    expect_version(id, 1);
+    patch_then_delete("W/\"1\"", 412, "W/\"1\"", 412, 1);
 }
 
 GRADED(etag, if_match_that_is_not_exactly_the_current_tag_is_412, 2)
@@ -125,19 +163,15 @@ GRADED(etag, if_match_that_is_not_exactly_the_current_tag_is_412, 2)
 
 GRADED(etag, if_match_on_a_missing_task_is_404, 2)
 {
-    char path[64];
     long long id = api_new_task(tk_shared());
-    struct tk_response *r = tk_delete(tk_shared(), api_task_path(id, path, sizeof path));
-    tk_expect_status(r, 204);
-    tk_response_free(r);
+    expect_delete(id, NULL, 204);
     const char *tags[] = {"\"1\"", "*", "W/\"1\""};
     for (size_t i = 0; i < 3; i++) {
-        r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", tags[i]);
+        struct tk_response *r =
+            api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", tags[i]);
         tk_expect_problem(r, 404);
         tk_response_free(r);
-        r = api_delete_if_match(tk_shared(), id, tags[i]);
-        tk_expect_problem(r, 404);
-        tk_response_free(r);
+        expect_delete(id, tags[i], 404);
     }
 }
 
@@ -145,35 +179,20 @@ GRADED(etag, delete_with_the_current_if_match_deletes, 1)
 {
     char path[64];
     long long id = api_new_task(tk_shared());
-    struct tk_response *r = api_delete_if_match(tk_shared(), id, "\"1\"");
-    tk_expect_status(r, 204);
-    tk_response_free(r);
-    r = tk_get(tk_shared(), api_task_path(id, path, sizeof path));
+    expect_delete(id, "\"1\"", 204);
+    struct tk_response *r = tk_get(tk_shared(), api_task_path(id, path, sizeof path));
     tk_expect_problem(r, 404);
     tk_response_free(r);
 }
 
 GRADED(etag, delete_with_a_stale_if_match_is_412_and_keeps_the_task, 2)
 {
-    char path[64];
-    long long id = api_new_task(tk_shared());
-    struct tk_response *r =
-        tk_patch_json(tk_shared(), api_task_path(id, path, sizeof path), "{\"status\":\"done\"}");
-    tk_expect_status(r, 200);
-    tk_response_free(r);
-    r = api_delete_if_match(tk_shared(), id, "\"1\"");
-    tk_expect_problem(r, 412);
-    tk_response_free(r);
-    expect_version(id, 2);
+    patch_then_delete(NULL, 200, "\"1\"", 412, 2);
 }
 
 GRADED(etag, empty_patch_with_if_match_keeps_the_etag, 2)
 {
-    long long id = api_new_task(tk_shared());
-    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{}", "\"1\"");
-    tk_expect_status(r, 200);
-    tk_expect_header(r, "ETag", "\"1\"");
-    tk_expect_json_int(r, "version", 1);
-    tk_response_free(r);
+    long long id;
+    tk_response_free(patch_current("{}", 1, &id));
     expect_patch_precondition_failed(id, "\"2\"");
 }

@@ -65,28 +65,43 @@ static void expect_unsupported_type(const char *method, const char *path, const 
     tk_response_free(r);
 }
 
+/* A raw connection to the shared server on which text has been sent; the caller closes it. */
+static int raw_sent(const char *text)
+{
+    int fd = tk_raw_connect(tk_shared());
+    tk_raw_send(fd, text, strlen(text));
+    return fd;
+}
+
 /* ---- 413 ---- */
+
+/* POSTs a body of `bytes` (chunked or not): over the limit it is a 413; at the limit it is read
+ * and validated (422 naming description). With `healthy`, the server must then still answer. */
+static void expect_sized(size_t bytes, bool chunked, bool healthy)
+{
+    struct tk_response *r = post_sized(bytes, chunked);
+    if (bytes > MIB)
+        tk_expect_problem(r, 413);
+    else
+        api_expect_invalid_only(r, "description");
+    tk_response_free(r);
+    if (healthy)
+        expect_healthy();
+}
 
 GRADED(http, body_over_the_limit_is_413_problem, 2)
 {
-    struct tk_response *r = post_sized(2 * MIB, false);
-    tk_expect_problem(r, 413);
-    tk_response_free(r);
-    expect_healthy();
+    expect_sized(2 * MIB, false, true);
 }
 
 GRADED(http, body_one_byte_over_the_limit_is_413, 2)
 {
-    struct tk_response *r = post_sized(MIB + 1, false);
-    tk_expect_problem(r, 413);
-    tk_response_free(r);
+    expect_sized(MIB + 1, false, false);
 }
 
 GRADED(http, body_exactly_at_the_limit_is_read_and_validated, 3)
 {
-    struct tk_response *r = post_sized(MIB, false);
-    api_expect_invalid_only(r, "description");
-    tk_response_free(r);
+    expect_sized(MIB, false, false);
 }
 
 GRADED(http, oversized_content_length_is_413_before_the_body_is_sent, 3)
@@ -109,17 +124,12 @@ GRADED(http, oversized_content_length_is_413_before_the_body_is_sent, 3)
 
 GRADED(http, chunked_body_over_the_limit_is_413, 3)
 {
-    struct tk_response *r = post_sized(2 * MIB, true);
-    tk_expect_problem(r, 413);
-    tk_response_free(r);
-    expect_healthy();
+    expect_sized(2 * MIB, true, true);
 }
 
 GRADED(http, chunked_body_exactly_at_the_limit_is_read_and_validated, 2)
 {
-    struct tk_response *r = post_sized(MIB, true);
-    api_expect_invalid_only(r, "description");
-    tk_response_free(r);
+    expect_sized(MIB, true, false);
 }
 
 /* ---- 415 ---- */
@@ -194,9 +204,7 @@ GRADED(http, a_100_kib_header_gets_an_answer_not_a_dropped_connection, 2)
 
 GRADED(http, many_headers_over_the_limit_get_an_answer, 2)
 {
-    int fd = tk_raw_connect(tk_shared());
-    const char *start = "GET /health HTTP/1.1\r\nHost: test\r\n";
-    tk_raw_send(fd, start, strlen(start));
+    int fd = raw_sent("GET /health HTTP/1.1\r\nHost: test\r\n");
     char line[96];
     for (int i = 0; i < 2000; i++) {
         snprintf(line, sizeof line, "X-Header-%04d: %s\r\n", i, "0123456789abcdef0123456789abcdef");
@@ -285,18 +293,14 @@ GRADED(http, stays_healthy_after_a_burst_of_bad_requests, 2)
                              "GET / HTTP/9.9\r\n\r\n", "\r\n\r\n\r\n",
                              "POST /tasks HTTP/1.1\r\nContent-Length: -5\r\n\r\n"};
     for (size_t i = 0; i < 5; i++) {
-        int fd = tk_raw_connect(tk_shared());
-        tk_raw_send(fd, garbage[i], strlen(garbage[i]));
-        close(fd);
+        close(raw_sent(garbage[i]));
     }
     expect_healthy();
 }
 
 GRADED(http, a_request_line_that_is_not_http_is_400, 2)
 {
-    int fd = tk_raw_connect(tk_shared());
-    const char *garbage = "HELLO THERE\r\nHost: test\r\n\r\n";
-    tk_raw_send(fd, garbage, strlen(garbage));
+    int fd = raw_sent("HELLO THERE\r\nHost: test\r\n\r\n");
     struct tk_response *r = tk_raw_read(fd, "HELLO THERE (not HTTP)", 5000);
     tk_expect_status(r, 400);
     tk_response_free(r);

@@ -4,6 +4,7 @@
  *
  * Each test runs its own private server, so the rows it made are the only rows there are and
  * the expected order can be written down exactly. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,70 +62,105 @@ static const struct {
 
 /* ---- filters ---- */
 
-GRADED(filters, filters_by_priority, 1, PRIVATE)
+/* A filter test: a private server holding the tasks `bodies` make (in this order, up to a NULL),
+ * where each listing `lists[i].query` (up to a NULL) holds exactly the tasks whose bit is set in
+ * `lists[i].want` (bit k: the task of bodies[k]), in creation order. */
+struct filter_case {
+    const char *bodies[8];
+    struct {
+        const char *query;
+        unsigned want;
+    } lists[5];
+};
+
+static void check_filter(const struct filter_case *c)
 {
     struct tk_server *s = api_private();
-    long long low = tk_create_task(s, "{\"title\":\"a\",\"priority\":\"low\"}");
-    long long normal = tk_create_task(s, "{\"title\":\"b\"}");
-    long long high = tk_create_task(s, "{\"title\":\"c\",\"priority\":\"high\"}");
-    expect_listed(s, "priority=low", &low, 1);
-    expect_listed(s, "priority=normal", &normal, 1);
-    expect_listed(s, "priority=high", &high, 1);
+    long long ids[8], want[8];
+    size_t n = 0;
+    for (; n < 8 && c->bodies[n]; n++)
+        ids[n] = tk_create_task(s, c->bodies[n]);
+    for (size_t i = 0; i < 5 && c->lists[i].query; i++) {
+        size_t k = 0;
+        for (size_t b = 0; b < n; b++)
+            if (c->lists[i].want & (1u << b))
+                want[k++] = ids[b];
+        expect_listed(s, c->lists[i].query, want, k);
+    }
 }
+
+#define DUE_10H "\"due_at\":\"2026-12-01T10:00:00Z\""
+
+/* One graded test per case: its name, its points, its index in filters[]. */
+#define FILTER_TEST(name, points, i)                                                               \
+    GRADED(filters, name, points, PRIVATE)                                                         \
+    {                                                                                              \
+        check_filter(&filters[i]);                                                                 \
+    }
+
+/* The cases of the filter tests below (FILTER_TEST), in their order. */
+static const struct filter_case filters[] = {
+    /* by priority */
+    {{"{\"title\":\"a\",\"priority\":\"low\"}", "{\"title\":\"b\"}",
+      "{\"title\":\"c\",\"priority\":\"high\"}"},
+     {{"priority=low", 1}, {"priority=normal", 2}, {"priority=high", 4}}},
+    /* by exact tag */
+    {{"{\"title\":\"a\",\"tags\":[\"work\"]}", "{\"title\":\"b\",\"tags\":[\"workshop\",\"wor\"]}",
+      "{\"title\":\"c\",\"tags\":[\"home\",\"work\"]}", "{\"title\":\"work\"}"},
+     {{"tag=work", 5}, {"tag=nothing", 0}}},
+    /* q, ignoring ASCII case */
+    {{"{\"title\":\"Buy MILK today\"}", "{\"title\":\"shake\",\"description\":\"with milk\"}",
+      "{\"title\":\"bread\",\"description\":\"mil k\"}"},
+     {{"q=milk", 3}, {"q=MiLk", 3}}},
+    /* q with %, _ and \ */
+    {{"{\"title\":\"100% done\"}", "{\"title\":\"1000 done\"}", "{\"title\":\"a_b\"}",
+      "{\"title\":\"axb\"}", "{\"title\":\"c\\\\d\"}", "{\"title\":\"cd\"}"},
+     {{"q=0%25", 1}, {"q=a_b", 4}, {"q=%5C", 16}, {"q=c%5Cd", 16}}},
+    /* + in the query string */
+    {{"{\"title\":\"hello world\"}", "{\"title\":\"helloworld\"}", "{\"title\":\"hello+world\"}"},
+     {{"q=hello+world", 1}, {"q=hello%20world", 1}}},
+    /* strict due bounds */
+    {{"{\"title\":\"a\",\"due_at\":\"2026-12-01T09:00:00Z\"}", "{\"title\":\"b\"," DUE_10H "}",
+      "{\"title\":\"no due date\"}", "{\"title\":\"c\",\"due_at\":\"2026-12-01T11:00:00Z\"}"},
+     {{"due_before=2026-12-01T10:00:00Z", 1},
+      {"due_after=2026-12-01T10:00:00Z", 8},
+      {"due_after=2026-12-01T09:00:00Z&due_before=2026-12-01T11:00:00Z", 2},
+      {"due_after=2000-01-01T00:00:00Z", 11}}},
+    /* due bounds with an offset */
+    {{"{\"title\":\"a\",\"due_at\":\"2026-12-01T09:00:00Z\"}", "{\"title\":\"b\"," DUE_10H "}"},
+     {{"due_before=2026-12-01T11:00:00%2B01:00", 1}, {"due_before=2026-12-01T04:30:00-05:00", 1}}},
+    /* every filter at once: only the first task passes them all */
+    {{"{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"high\",\"tags\":[\"work\"]," DUE_10H
+      "}",
+      "{\"title\":\"Report\",\"status\":\"todo\",\"priority\":\"high\",\"tags\":[\"work\"]," DUE_10H
+      "}",
+      "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"low\",\"tags\":[\"work\"]," DUE_10H
+      "}",
+      "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"high\",\"tags\":[\"home\"]," DUE_10H
+      "}",
+      "{\"title\":\"Memo\",\"status\":\"done\",\"priority\":\"high\",\"tags\":[\"work\"]," DUE_10H
+      "}",
+      "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"high\",\"tags\":[\"work\"],"
+      "\"due_at\":\"2026-12-03T10:00:00Z\"}"},
+     {{"status=done&priority=high&tag=work&q=report&due_before=2026-12-02T00:00:00Z", 1}}},
+};
+
+FILTER_TEST(filters_by_priority, 1, 0)
 
 GRADED(filters, rejects_an_unknown_priority_or_sort, 1)
 {
-    api_expect_bad_param(tk_shared(), "priority=urgent", "priority");
-    api_expect_bad_param(tk_shared(), "sort=title", "sort");
-    api_expect_bad_param(tk_shared(), "sort=%2Bdue_at", "sort");
-    api_expect_bad_param(tk_shared(), "sort=due_at,priority", "sort");
+    api_expect_bad_params("priority", (const char *const[]){"priority=urgent", NULL});
+    api_expect_bad_params("sort", (const char *const[]){"sort=title", "sort=%2Bdue_at",
+                                                        "sort=due_at,priority", NULL});
 }
 
-GRADED(filters, filters_by_exact_tag, 2, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    long long a = tk_create_task(s, "{\"title\":\"a\",\"tags\":[\"work\"]}");
-    tk_create_task(s, "{\"title\":\"b\",\"tags\":[\"workshop\",\"wor\"]}");
-    long long c = tk_create_task(s, "{\"title\":\"c\",\"tags\":[\"home\",\"work\"]}");
-    tk_create_task(s, "{\"title\":\"work\"}");
-    expect_listed(s, "tag=work", (const long long[]){a, c}, 2);
-    expect_listed(s, "tag=nothing", NULL, 0);
-}
+FILTER_TEST(filters_by_exact_tag, 2, 1)
 
-GRADED(filters, q_matches_title_or_description_ignoring_ascii_case, 2, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    long long a = tk_create_task(s, "{\"title\":\"Buy MILK today\"}");
-    long long b = tk_create_task(s, "{\"title\":\"shake\",\"description\":\"with milk\"}");
-    tk_create_task(s, "{\"title\":\"bread\",\"description\":\"mil k\"}");
-    expect_listed(s, "q=milk", (const long long[]){a, b}, 2);
-    expect_listed(s, "q=MiLk", (const long long[]){a, b}, 2);
-}
+FILTER_TEST(q_matches_title_or_description_ignoring_ascii_case, 2, 2)
 
-GRADED(filters, q_takes_percent_underscore_and_backslash_literally, 3, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    long long pct = tk_create_task(s, "{\"title\":\"100% done\"}");
-    tk_create_task(s, "{\"title\":\"1000 done\"}");
-    long long und = tk_create_task(s, "{\"title\":\"a_b\"}");
-    tk_create_task(s, "{\"title\":\"axb\"}");
-    long long bs = tk_create_task(s, "{\"title\":\"c\\\\d\"}");
-    tk_create_task(s, "{\"title\":\"cd\"}");
-    expect_listed(s, "q=0%25", &pct, 1);
-    expect_listed(s, "q=a_b", &und, 1);
-    expect_listed(s, "q=%5C", &bs, 1);
-    expect_listed(s, "q=c%5Cd", &bs, 1);
-}
+FILTER_TEST(q_takes_percent_underscore_and_backslash_literally, 3, 3)
 
-GRADED(filters, plus_in_the_query_string_is_a_space, 2, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    long long a = tk_create_task(s, "{\"title\":\"hello world\"}");
-    tk_create_task(s, "{\"title\":\"helloworld\"}");
-    tk_create_task(s, "{\"title\":\"hello+world\"}");
-    expect_listed(s, "q=hello+world", &a, 1);
-    expect_listed(s, "q=hello%20world", &a, 1);
-}
+FILTER_TEST(plus_in_the_query_string_is_a_space, 2, 4)
 
 GRADED(filters, q_of_200_characters_is_accepted_and_201_rejected, 2)
 {
@@ -141,94 +177,57 @@ GRADED(filters, q_of_200_characters_is_accepted_and_201_rejected, 2)
     free(q201);
 }
 
-GRADED(filters, due_bounds_are_strict_and_skip_tasks_without_due_at, 3, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    long long h9 = tk_create_task(s, "{\"title\":\"a\",\"due_at\":\"2026-12-01T09:00:00Z\"}");
-    long long h10 = tk_create_task(s, "{\"title\":\"b\",\"due_at\":\"2026-12-01T10:00:00Z\"}");
-    tk_create_task(s, "{\"title\":\"no due date\"}");
-    long long h11 = tk_create_task(s, "{\"title\":\"c\",\"due_at\":\"2026-12-01T11:00:00Z\"}");
-    expect_listed(s, "due_before=2026-12-01T10:00:00Z", &h9, 1);
-    expect_listed(s, "due_after=2026-12-01T10:00:00Z", &h11, 1);
-    expect_listed(s, "due_after=2026-12-01T09:00:00Z&due_before=2026-12-01T11:00:00Z", &h10, 1);
-    expect_listed(s, "due_after=2000-01-01T00:00:00Z", (const long long[]){h9, h10, h11}, 3);
-}
+FILTER_TEST(due_bounds_are_strict_and_skip_tasks_without_due_at, 3, 5)
 
-GRADED(filters, due_bounds_accept_an_offset, 2, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    long long h9 = tk_create_task(s, "{\"title\":\"a\",\"due_at\":\"2026-12-01T09:00:00Z\"}");
-    tk_create_task(s, "{\"title\":\"b\",\"due_at\":\"2026-12-01T10:00:00Z\"}");
-    expect_listed(s, "due_before=2026-12-01T11:00:00%2B01:00", &h9, 1);
-    expect_listed(s, "due_before=2026-12-01T04:30:00-05:00", &h9, 1);
-}
+FILTER_TEST(due_bounds_accept_an_offset, 2, 6)
 
 GRADED(filters, rejects_a_due_bound_that_is_not_rfc3339, 1)
 {
-    api_expect_bad_param(tk_shared(), "due_before=tomorrow", "due_before");
-    api_expect_bad_param(tk_shared(), "due_after=2026-12-01", "due_after");
-    api_expect_bad_param(tk_shared(), "due_after=2026-12-01T10:00:00", "due_after");
+    api_expect_bad_params("due_before", (const char *const[]){"due_before=tomorrow", NULL});
+    api_expect_bad_params(
+        "due_after",
+        (const char *const[]){"due_after=2026-12-01", "due_after=2026-12-01T10:00:00", NULL});
 }
 
-GRADED(filters, filters_combine_with_and, 2, PRIVATE)
-{
-    struct tk_server *s = api_private();
-    const char *match = "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"high\","
-                        "\"tags\":[\"work\"],\"due_at\":\"2026-12-01T10:00:00Z\"}";
-    long long want = tk_create_task(s, match);
-    tk_create_task(s, "{\"title\":\"Report\",\"status\":\"todo\",\"priority\":\"high\","
-                      "\"tags\":[\"work\"],\"due_at\":\"2026-12-01T10:00:00Z\"}");
-    tk_create_task(s, "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"low\","
-                      "\"tags\":[\"work\"],\"due_at\":\"2026-12-01T10:00:00Z\"}");
-    tk_create_task(s, "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"high\","
-                      "\"tags\":[\"home\"],\"due_at\":\"2026-12-01T10:00:00Z\"}");
-    tk_create_task(s, "{\"title\":\"Memo\",\"status\":\"done\",\"priority\":\"high\","
-                      "\"tags\":[\"work\"],\"due_at\":\"2026-12-01T10:00:00Z\"}");
-    tk_create_task(s, "{\"title\":\"Report\",\"status\":\"done\",\"priority\":\"high\","
-                      "\"tags\":[\"work\"],\"due_at\":\"2026-12-03T10:00:00Z\"}");
-    expect_listed(s, "status=done&priority=high&tag=work&q=report&due_before=2026-12-02T00:00:00Z",
-                  &want, 1);
-}
+FILTER_TEST(filters_combine_with_and, 2, 7)
 
 /* ---- sorts ---- */
 
-GRADED(filters, default_sort_is_created_at_and_minus_created_at_reverses_it, 2, PRIVATE)
+/* On a private server with the sort fixture: the listing sorted by each of sorts[from..to) is
+ * in that sort's order; with `default_first`, the listing without sort= is in creation order. */
+static void check_sorts(bool default_first, size_t from, size_t to)
 {
     struct tk_server *s = api_private();
     long long ids[9], want[9];
     create_sort_fixture(s, ids);
-    expect_listed(s, "", ids, 9);
-    pick(ids, sorts[1].order, want);
-    expect_listed(s, "sort=-created_at", want, 9);
+    if (default_first)
+        expect_listed(s, "", ids, 9);
+    for (size_t i = from; i < to; i++) {
+        char q[64];
+        snprintf(q, sizeof q, "sort=%s", sorts[i].sort);
+        pick(ids, sorts[i].order, want);
+        expect_listed(s, q, want, 9);
+    }
+}
+
+GRADED(filters, default_sort_is_created_at_and_minus_created_at_reverses_it, 2, PRIVATE)
+{
+    check_sorts(true, 1, 2);
 }
 
 GRADED(filters, due_at_sort_puts_tasks_without_due_at_last, 3, PRIVATE)
 {
-    struct tk_server *s = api_private();
-    long long ids[9], want[9];
-    create_sort_fixture(s, ids);
-    pick(ids, sorts[2].order, want);
-    expect_listed(s, "sort=due_at", want, 9);
+    check_sorts(false, 2, 3);
 }
 
 GRADED(filters, minus_due_at_sort_also_puts_tasks_without_due_at_last, 3, PRIVATE)
 {
-    struct tk_server *s = api_private();
-    long long ids[9], want[9];
-    create_sort_fixture(s, ids);
-    pick(ids, sorts[3].order, want);
-    expect_listed(s, "sort=-due_at", want, 9);
+    check_sorts(false, 3, 4);
 }
 
 GRADED(filters, priority_sort_orders_low_normal_high_with_ties_by_id, 3, PRIVATE)
 {
-    struct tk_server *s = api_private();
-    long long ids[9], want[9];
-    create_sort_fixture(s, ids);
-    pick(ids, sorts[4].order, want);
-    expect_listed(s, "sort=priority", want, 9);
-    pick(ids, sorts[5].order, want);
-    expect_listed(s, "sort=-priority", want, 9);
+    check_sorts(false, 4, 6);
 }
 
 GRADED(filters, paging_follows_every_sort, 3, PRIVATE)

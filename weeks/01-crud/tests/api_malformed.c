@@ -27,91 +27,46 @@ static char *nested_tags(size_t depth)
     return body;
 }
 
-GRADED(malformed, rejects_a_body_that_is_not_json, 1)
-{
-    expect_malformed("hello");
-    expect_malformed("title=x");
-}
+GRADED_EACH(malformed, rejects_a_body_that_is_not_json, 1, expect_malformed, "hello", "title=x")
 
-GRADED(malformed, rejects_truncated_json, 1)
-{
-    expect_malformed("{\"title\":\"x\"");
-    expect_malformed("{\"title\":\"x");
-    expect_malformed("{\"title\":");
-}
+GRADED_EACH(malformed, rejects_truncated_json, 1, expect_malformed, "{\"title\":\"x\"",
+            "{\"title\":\"x", "{\"title\":")
 
-GRADED(malformed, rejects_an_empty_or_blank_body, 1)
-{
-    api_expect_create_malformed(tk_shared(), "", 0);
-    expect_malformed("  \r\n ");
-}
+GRADED_EACH(malformed, rejects_an_empty_or_blank_body, 1, expect_malformed, "", "  \r\n ")
 
-GRADED(malformed, rejects_a_json_array_body, 1)
-{
-    expect_malformed("[]");
-    expect_malformed("[{\"title\":\"x\"}]");
-}
+GRADED_EACH(malformed, rejects_a_json_array_body, 1, expect_malformed, "[]", "[{\"title\":\"x\"}]")
 
-GRADED(malformed, rejects_json_scalars_as_the_body, 1)
-{
-    expect_malformed("\"a title\"");
-    expect_malformed("42");
-    expect_malformed("true");
-    expect_malformed("null");
-}
+GRADED_EACH(malformed, rejects_json_scalars_as_the_body, 1, expect_malformed, "\"a title\"", "42",
+            "true", "null")
 
-GRADED(malformed, rejects_trailing_data_after_the_object, 2)
-{
-    expect_malformed("{\"title\":\"x\"} x");
-    expect_malformed("{\"title\":\"x\"}{\"title\":\"y\"}");
-}
+GRADED_EACH(malformed, rejects_trailing_data_after_the_object, 2, expect_malformed,
+            "{\"title\":\"x\"} x", "{\"title\":\"x\"}{\"title\":\"y\"}")
 
-GRADED(malformed, rejects_javascript_extensions, 2)
-{
-    expect_malformed("{\"title\":\"x\",}");
-    expect_malformed("{'title':'x'}");
-    expect_malformed("{title:\"x\"}");
-    expect_malformed("{\"title\":\"x\" /* note */}");
-}
+GRADED_EACH(malformed, rejects_javascript_extensions, 2, expect_malformed, "{\"title\":\"x\",}",
+            "{'title':'x'}", "{title:\"x\"}", "{\"title\":\"x\" /* note */}")
 
-GRADED(malformed, rejects_raw_control_characters_and_bad_escapes_in_strings, 2)
-{
-    expect_malformed("{\"title\":\"a\tb\"}");
-    expect_malformed("{\"title\":\"a\nb\"}");
-    expect_malformed("{\"title\":\"a\\x41\"}");
-    expect_malformed("{\"title\":\"a\\u12\"}");
-}
+GRADED_EACH(malformed, rejects_raw_control_characters_and_bad_escapes_in_strings, 2,
+            expect_malformed, "{\"title\":\"a\tb\"}", "{\"title\":\"a\nb\"}",
+            "{\"title\":\"a\\x41\"}", "{\"title\":\"a\\u12\"}")
 
-GRADED(malformed, rejects_invalid_utf8_bytes, 2)
-{
-    expect_malformed("{\"title\":\"\xff\xfe\"}");
-    expect_malformed("{\"title\":\"caf\xe9\"}"); /* Latin-1 é */
-}
+GRADED_EACH(malformed, rejects_invalid_utf8_bytes, 2, expect_malformed, "{\"title\":\"\xff\xfe\"}",
+            /* Latin-1 é */ "{\"title\":\"caf\xe9\"}")
 
-GRADED(malformed, rejects_overlong_and_truncated_utf8_sequences, 3)
-{
-    expect_malformed("{\"title\":\"\xc0\xaf\"}");         /* overlong "/" */
-    expect_malformed("{\"title\":\"\xe0\x80\xaf\"}");     /* overlong, three bytes */
-    expect_malformed("{\"title\":\"a\xe6\x97\"}");        /* 日 cut short */
-    expect_malformed("{\"title\":\"\xf4\x90\x80\x80\"}"); /* past U+10FFFF */
-}
+GRADED_EACH(malformed, rejects_overlong_and_truncated_utf8_sequences, 3, expect_malformed,
+            /* overlong "/" */ "{\"title\":\"\xc0\xaf\"}",
+            /* overlong, three bytes */ "{\"title\":\"\xe0\x80\xaf\"}",
+            /* 日 cut short */ "{\"title\":\"a\xe6\x97\"}",
+            /* past U+10FFFF */ "{\"title\":\"\xf4\x90\x80\x80\"}")
 
-GRADED(malformed, rejects_utf8_encoded_surrogates, 3)
-{
-    expect_malformed("{\"title\":\"a\xed\xa0\x80z\"}"); /* U+D800 as CESU-8 bytes */
-}
+GRADED_EACH(malformed, rejects_utf8_encoded_surrogates, 3, expect_malformed,
+            /* U+D800 as CESU-8 bytes */ "{\"title\":\"a\xed\xa0\x80z\"}")
 
-GRADED(malformed, rejects_a_byte_order_mark_before_the_object, 2)
-{
-    expect_malformed("\xef\xbb\xbf{\"title\":\"x\"}");
-}
+GRADED_EACH(malformed, rejects_a_byte_order_mark_before_the_object, 2, expect_malformed,
+            "\xef\xbb\xbf{\"title\":\"x\"}")
 
-GRADED(malformed, rejects_nan_and_infinity, 2)
-{
-    expect_malformed("{\"title\":\"x\",\"priority\":NaN}");
-    expect_malformed("{\"title\":\"x\",\"priority\":Infinity}");
-    expect_malformed("{\"title\":\"x\",\"priority\":-Infinity}");
-}
+GRADED_EACH(malformed, rejects_nan_and_infinity, 2, expect_malformed,
+            "{\"title\":\"x\",\"priority\":NaN}", "{\"title\":\"x\",\"priority\":Infinity}",
+            "{\"title\":\"x\",\"priority\":-Infinity}")
 
 GRADED(malformed, rejects_nesting_deeper_than_the_limit, 3)
 {

@@ -134,52 +134,60 @@ GRADED(openapi, documents_every_week_1_route, 2)
     tk_response_free(r);
 }
 
-GRADED(openapi, every_documented_operation_is_served, 3)
+/* Calls check with every path item of the served document and the methods it documents. */
+static void for_each_documented_path(void (*check)(const cJSON *item, char methods[][8], size_t n))
 {
     struct tk_response *doc = fetch_document();
     const cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc->json, "paths"))
     {
         char methods[N_OPERATIONS][8];
-        size_t n = documented_methods(item, methods);
-        for (size_t i = 0; i < n; i++) {
-            char *path = concrete_path(item->string);
-            struct tk_response *r = send_method(methods[i], path);
-            cr_assert(r->status != 405, "%s: documented as %s %s, but the server answers 405",
-                      r->what, methods[i], item->string);
-            /* A 404 is "no such route" unless the route answers another method with 405:
-             * only then can it be about the resource a {parameter} names. */
-            cr_assert(r->status != 404 ||
-                          (strchr(item->string, '{') && route_known(path, methods, n)),
-                      "%s: documented as %s %s, but the server has no such route (404): %.200s",
-                      r->what, methods[i], item->string, r->body);
-            tk_response_free(r);
-            free(path);
-        }
+        check(item, methods, documented_methods(item, methods));
     }
     tk_response_free(doc);
 }
 
-GRADED(openapi, allow_lists_exactly_the_documented_methods, 3)
+/* Each documented method of item is served: neither 405 nor "no such route". */
+static void check_served(const cJSON *item, char methods[][8], size_t n)
 {
-    struct tk_response *doc = fetch_document();
-    const cJSON *item;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc->json, "paths"))
-    {
-        char methods[N_OPERATIONS][8];
-        size_t n = documented_methods(item, methods);
-        const char *probe = undocumented_method(methods, n);
-        if (!probe)
-            continue; /* every method is documented: there is nothing to be refused */
-        const char *want[N_OPERATIONS + 1];
-        for (size_t i = 0; i < n; i++)
-            want[i] = methods[i];
-        want[n] = NULL;
+    for (size_t i = 0; i < n; i++) {
         char *path = concrete_path(item->string);
-        struct tk_response *r = send_method(probe, path);
-        api_expect_allow(r, want);
+        struct tk_response *r = send_method(methods[i], path);
+        cr_assert(r->status != 405, "%s: documented as %s %s, but the server answers 405", r->what,
+                  methods[i], item->string);
+        /* A 404 is "no such route" unless the route answers another method with 405:
+         * only then can it be about the resource a {parameter} names. */
+        cr_assert(r->status != 404 || (strchr(item->string, '{') && route_known(path, methods, n)),
+                  "%s: documented as %s %s, but the server has no such route (404): %.200s",
+                  r->what, methods[i], item->string, r->body);
         tk_response_free(r);
         free(path);
     }
-    tk_response_free(doc);
+}
+
+/* An undocumented method on item is refused with an Allow of exactly the documented ones. */
+static void check_allow(const cJSON *item, char methods[][8], size_t n)
+{
+    const char *probe = undocumented_method(methods, n);
+    if (!probe)
+        return; /* every method is documented: there is nothing to be refused */
+    const char *want[N_OPERATIONS + 1];
+    for (size_t i = 0; i < n; i++)
+        want[i] = methods[i];
+    want[n] = NULL;
+    char *path = concrete_path(item->string);
+    struct tk_response *r = send_method(probe, path);
+    api_expect_allow(r, want);
+    tk_response_free(r);
+    free(path);
+}
+
+GRADED(openapi, every_documented_operation_is_served, 3)
+{
+    for_each_documented_path(check_served);
+}
+
+GRADED(openapi, allow_lists_exactly_the_documented_methods, 3)
+{
+    for_each_documented_path(check_allow);
 }

@@ -124,6 +124,21 @@ GRADED(ops, every_request_logs_one_json_line_with_its_id_and_route_template, 3)
     cr_assert(tk_server_stop(s) == 0, "the server did not stop cleanly");
 }
 
+/* One last request on s, `method path` (with a JSON body when json is given), answering status
+ * (a problem from 400 on); then s must stop cleanly. */
+static void last_request_then_stop(struct tk_server *s, const char *method, const char *path,
+                                   const char *json, int status)
+{
+    const char *headers[] = {json ? "Content-Type: application/json" : NULL, NULL};
+    struct tk_response *r = tk_request(s, method, path, headers, json, json ? strlen(json) : 0);
+    if (status >= 400)
+        tk_expect_problem(r, status);
+    else
+        tk_expect_status(r, status);
+    tk_response_free(r);
+    cr_assert(tk_server_stop(s) == 0, "the server did not stop cleanly");
+}
+
 GRADED(ops, a_stalled_connection_is_closed_after_the_timeout, 2, .timeout = 30)
 {
     const char *env[] = {"HTTP_TIMEOUT_SECONDS=1", NULL};
@@ -139,10 +154,7 @@ GRADED(ops, a_stalled_connection_is_closed_after_the_timeout, 2, .timeout = 30)
     cr_assert(got == 0, "expected the server to close a connection stalled mid-request within "
                         "a few seconds of HTTP_TIMEOUT_SECONDS=1; it did not");
     close(fd);
-    struct tk_response *r = tk_get(s, "/health");
-    tk_expect_status(r, 200);
-    tk_response_free(r);
-    cr_assert(tk_server_stop(s) == 0, "the server did not stop cleanly");
+    last_request_then_stop(s, "GET", "/health", NULL, 200);
 }
 
 GRADED(ops, thread_per_connection_mode_serves_the_same_api, 2)
@@ -156,10 +168,7 @@ GRADED(ops, thread_per_connection_mode_serves_the_same_api, 2)
     tk_expect_status(r, 200);
     tk_expect_json_str(r, "title", "threaded");
     tk_response_free(r);
-    r = tk_get(s, "/no/such/route");
-    tk_expect_problem(r, 404);
-    tk_response_free(r);
-    cr_assert(tk_server_stop(s) == 0, "the server did not stop cleanly");
+    last_request_then_stop(s, "GET", "/no/such/route", NULL, 404);
 }
 
 GRADED(ops, max_body_bytes_is_honoured, 2)
@@ -172,8 +181,5 @@ GRADED(ops, max_body_bytes_is_honoured, 2)
     tk_expect_problem(r, 413);
     tk_response_free(r);
     cr_assert(n > 2048, "test bug: the body should be over 2048 bytes");
-    r = tk_post_json(s, "/tasks", "{\"title\":\"small enough\"}");
-    tk_expect_status(r, 201);
-    tk_response_free(r);
-    cr_assert(tk_server_stop(s) == 0, "the server did not stop cleanly");
+    last_request_then_stop(s, "POST", "/tasks", "{\"title\":\"small enough\"}", 201);
 }

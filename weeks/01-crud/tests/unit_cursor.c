@@ -51,6 +51,18 @@ static void encode(const unsigned char *key, const struct task_list_query *q,
     cr_assert_eq(rc, 0, "expected cursor_encode to succeed with CURSOR_MAX bytes, got %d", rc);
 }
 
+/* A cursor for sample_key under full_query(sort), into c, signed with the key made from seed
+ * (into key). Returns the query it was made for. */
+static struct task_list_query made_cursor(unsigned char key[TASK_REPO_KEY_BYTES],
+                                          unsigned char seed, enum task_sort sort,
+                                          char c[CURSOR_MAX])
+{
+    key_fill(key, seed);
+    struct task_list_query q = full_query(sort);
+    encode(key, &q, &sample_key, c);
+    return q;
+}
+
 /* Decodes s against a fresh copy of q (no position yet) and expects a refusal. */
 static void expect_refused(const unsigned char *key, const char *s, struct task_list_query q,
                            const char *what)
@@ -79,11 +91,9 @@ static void expect_same_key(const struct task_key *got, const struct task_key *w
 GRADED(cursor, round_trips_for_every_sort, 2)
 {
     unsigned char key[TASK_REPO_KEY_BYTES];
-    key_fill(key, 7);
     for (int s = TASK_SORT_CREATED_AT; s <= TASK_SORT_PRIORITY_DESC; s++) {
-        struct task_list_query q = full_query((enum task_sort)s);
         char c[CURSOR_MAX];
-        encode(key, &q, &sample_key, c);
+        made_cursor(key, 7, (enum task_sort)s, c);
         struct task_list_query back = full_query((enum task_sort)s);
         int rc = cursor_decode(key, c, &back);
         cr_assert_eq(rc, 0, "expected the cursor for sort %d to decode, got %d", s, rc);
@@ -117,10 +127,8 @@ GRADED(cursor, round_trips_extreme_positions_and_no_filters, 2)
 GRADED(cursor, is_url_safe_text_that_fits_cursor_max, 1)
 {
     unsigned char key[TASK_REPO_KEY_BYTES];
-    key_fill(key, 3);
-    struct task_list_query q = full_query(TASK_SORT_CREATED_AT);
     char c[CURSOR_MAX];
-    encode(key, &q, &sample_key, c);
+    made_cursor(key, 3, TASK_SORT_CREATED_AT, c);
     size_t n = strlen(c);
     cr_assert(n > 0 && n < CURSOR_MAX, "expected 1..%d characters, got %zu", CURSOR_MAX - 1, n);
     cr_assert_eq(strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), n,
@@ -171,10 +179,8 @@ GRADED(cursor, encode_refuses_a_buffer_too_small, 1)
 GRADED(cursor, refuses_any_single_edited_character, 3)
 {
     unsigned char key[TASK_REPO_KEY_BYTES];
-    key_fill(key, 4);
-    struct task_list_query q = full_query(TASK_SORT_DUE_AT);
     char c[CURSOR_MAX];
-    encode(key, &q, &sample_key, c);
+    struct task_list_query q = made_cursor(key, 4, TASK_SORT_DUE_AT, c);
     size_t n = strlen(c);
     for (size_t i = 0; i < n; i++) {
         char t[CURSOR_MAX];
@@ -201,11 +207,9 @@ GRADED(cursor, refuses_a_cursor_made_with_another_key, 2)
 GRADED(cursor, refuses_a_cursor_reused_with_another_sort, 2)
 {
     unsigned char key[TASK_REPO_KEY_BYTES];
-    key_fill(key, 6);
     for (int a = TASK_SORT_CREATED_AT; a <= TASK_SORT_PRIORITY_DESC; a++) {
-        struct task_list_query q = full_query((enum task_sort)a);
         char c[CURSOR_MAX];
-        encode(key, &q, &sample_key, c);
+        made_cursor(key, 6, (enum task_sort)a, c);
         for (int b = TASK_SORT_CREATED_AT; b <= TASK_SORT_PRIORITY_DESC; b++) {
             if (a == b)
                 continue;
@@ -219,48 +223,29 @@ GRADED(cursor, refuses_a_cursor_reused_with_another_sort, 2)
 GRADED(cursor, refuses_a_cursor_reused_with_other_filters, 3)
 {
     unsigned char key[TASK_REPO_KEY_BYTES];
-    key_fill(key, 8);
-    const struct task_list_query made = full_query(TASK_SORT_CREATED_AT);
     char c[CURSOR_MAX];
-    encode(key, &made, &sample_key, c);
+    const struct task_list_query made = made_cursor(key, 8, TASK_SORT_CREATED_AT, c);
 
-    struct task_list_query q;
-    q = made;
-    q.filter.has_status = false;
-    expect_refused(key, c, q, "no status filter instead of status=in_progress");
-    q = made;
-    q.filter.status = TASK_DONE;
-    expect_refused(key, c, q, "status=done instead of in_progress");
-    q = made;
-    q.filter.has_priority = false;
-    expect_refused(key, c, q, "no priority filter");
-    q = made;
-    q.filter.priority = TASK_HIGH;
-    expect_refused(key, c, q, "priority=high instead of normal");
-    q = made;
-    q.filter.tag = "home";
-    expect_refused(key, c, q, "tag=home instead of work");
-    q = made;
-    q.filter.tag = NULL;
-    expect_refused(key, c, q, "no tag filter");
-    q = made;
-    q.filter.q = "reports";
-    expect_refused(key, c, q, "q=reports instead of report");
-    q = made;
-    q.filter.q = NULL;
-    expect_refused(key, c, q, "no q filter");
-    q = made;
-    q.filter.due_before += 1;
-    expect_refused(key, c, q, "due_before one µs later");
-    q = made;
-    q.filter.has_due_before = false;
-    expect_refused(key, c, q, "no due_before filter");
-    q = made;
-    q.filter.due_after -= 1;
-    expect_refused(key, c, q, "due_after one µs earlier");
-    q = made;
-    q.filter.has_due_after = false;
-    expect_refused(key, c, q, "no due_after filter");
+    /* The listing the cursor was made for, with one filter edited: a statement per case. */
+#define REFUSED_WITH(edit, what)                                                                   \
+    do {                                                                                           \
+        struct task_list_query q = made;                                                           \
+        q.filter.edit;                                                                             \
+        expect_refused(key, c, q, what);                                                           \
+    } while (0)
+    REFUSED_WITH(has_status = false, "no status filter instead of status=in_progress");
+    REFUSED_WITH(status = TASK_DONE, "status=done instead of in_progress");
+    REFUSED_WITH(has_priority = false, "no priority filter");
+    REFUSED_WITH(priority = TASK_HIGH, "priority=high instead of normal");
+    REFUSED_WITH(tag = "home", "tag=home instead of work");
+    REFUSED_WITH(tag = NULL, "no tag filter");
+    REFUSED_WITH(q = "reports", "q=reports instead of report");
+    REFUSED_WITH(q = NULL, "no q filter");
+    REFUSED_WITH(due_before += 1, "due_before one µs later");
+    REFUSED_WITH(has_due_before = false, "no due_before filter");
+    REFUSED_WITH(due_after -= 1, "due_after one µs earlier");
+    REFUSED_WITH(has_due_after = false, "no due_after filter");
+#undef REFUSED_WITH
 }
 
 GRADED(cursor, keeps_string_filters_apart, 3)
@@ -291,10 +276,8 @@ GRADED(cursor, keeps_string_filters_apart, 3)
 GRADED(cursor, refuses_strings_that_are_not_cursors, 2)
 {
     unsigned char key[TASK_REPO_KEY_BYTES];
-    key_fill(key, 11);
-    struct task_list_query q = full_query(TASK_SORT_CREATED_AT);
     char c[CURSOR_MAX];
-    encode(key, &q, &sample_key, c);
+    struct task_list_query q = made_cursor(key, 11, TASK_SORT_CREATED_AT, c);
     size_t n = strlen(c);
 
     expect_refused(key, "", q, "an empty string");

@@ -179,6 +179,36 @@ GRADED(task, accepts_every_client_field, 1)
 
 /* ------------------------------------------------------------------ title */
 
+/* body creates a task whose `field` (title or description) is stored as want; `why` says what
+ * that shows. */
+static void expect_stored(const char *body, const char *field, const char *want, const char *why)
+{
+    struct task t;
+    expect_created(body, &t);
+    const char *got = strcmp(field, "title") == 0 ? t.title : t.description;
+    cr_assert_str_eq(got, want, "expected %s, got \"%s\"", why, got);
+    task_clear(&t);
+}
+
+/* A task whose `field` (title or description) is n repetitions of unit: accepted with the
+ * field kept exactly as sent when ok, else rejected naming the field. `what` names the case. */
+static void expect_field_length(const char *field, const char *unit, size_t n, bool ok,
+                                const char *what)
+{
+    char *s = repeat("", unit, n, "");
+    if (ok) {
+        struct task t;
+        expect_created_tree(body_with(field, s), &t, what);
+        const char *got = strcmp(field, "title") == 0 ? t.title : t.description;
+        cr_assert_str_eq(got, s, "expected %s kept as sent (%zu bytes), got %zu bytes", what,
+                         strlen(s), strlen(got));
+        task_clear(&t);
+    } else {
+        expect_rejected_tree(body_with(field, s), field, what);
+    }
+    free(s);
+}
+
 GRADED(task, requires_a_title_on_create, 1)
 {
     expect_rejected("{}", "title");
@@ -204,33 +234,19 @@ GRADED(task, rejects_an_empty_or_white_space_title, 2)
 
 GRADED(task, trims_the_title_with_unicode_white_space, 2)
 {
-    struct task t;
-    expect_created("{\"title\":\"\\u3000 \\u00a0Plan Q4\\u00a0\\n\\u3000\"}", &t);
-    cr_assert_str_eq(t.title, "Plan Q4",
-                     "expected U+3000, U+00A0 and spaces trimmed from both ends, got \"%s\"",
-                     t.title);
-    task_clear(&t);
-    expect_created("{\"title\":\"a  b\"}", &t);
-    cr_assert_str_eq(t.title, "a  b", "expected inner white space kept, got \"%s\"", t.title);
-    task_clear(&t);
+    expect_stored("{\"title\":\"\\u3000 \\u00a0Plan Q4\\u00a0\\n\\u3000\"}", "title", "Plan Q4",
+                  "U+3000, U+00A0 and spaces trimmed from both ends");
+    expect_stored("{\"title\":\"a  b\"}", "title", "a  b", "inner white space kept");
 }
 
 GRADED(task, accepts_a_title_of_200_code_points, 2)
 {
-    char *s = repeat("", "x", 200, "");
-    struct task t;
-    expect_created_tree(body_with("title", s), &t, "a 200-character title");
-    cr_assert_eq(strlen(t.title), 200, "expected the 200-character title kept, got %zu bytes",
-                 strlen(t.title));
-    task_clear(&t);
-    free(s);
+    expect_field_length("title", "x", 200, true, "a 200-character title");
 }
 
 GRADED(task, rejects_a_title_over_200_code_points, 2)
 {
-    char *s = repeat("", "x", 201, "");
-    expect_rejected_tree(body_with("title", s), "title", "a 201-character title");
-    free(s);
+    expect_field_length("title", "x", 201, false, "a 201-character title");
 }
 
 GRADED(task, counts_the_title_in_code_points_not_bytes, 3)
@@ -238,15 +254,11 @@ GRADED(task, counts_the_title_in_code_points_not_bytes, 3)
     static const char *const units[] = {"\xC3\xA9" /* é */, "\xE2\x82\xAC" /* € */,
                                         "\xF0\x9F\x98\x80" /* 😀 */};
     for (size_t i = 0; i < 3; i++) {
-        char *ok = repeat("", units[i], 200, "");
-        char *over = repeat("", units[i], 201, "");
-        struct task t;
-        expect_created_tree(body_with("title", ok), &t, "200 multibyte characters");
-        cr_assert_str_eq(t.title, ok, "expected 200 × %s kept as sent", units[i]);
-        task_clear(&t);
-        expect_rejected_tree(body_with("title", over), "title", "201 multibyte characters");
-        free(ok);
-        free(over);
+        char what[64];
+        snprintf(what, sizeof what, "200 × %s", units[i]);
+        expect_field_length("title", units[i], 200, true, what);
+        snprintf(what, sizeof what, "201 multibyte characters (%s)", units[i]);
+        expect_field_length("title", units[i], 201, false, what);
     }
 }
 
@@ -272,34 +284,20 @@ GRADED(task, rejects_a_title_that_is_not_valid_utf8, 2)
 
 GRADED(task, accepts_a_description_of_5000_code_points, 2)
 {
-    char *s = repeat("", "\xC3\xA9", 5000, "");
-    struct task t;
-    expect_created_tree(body_with("description", s), &t, "a 5000-character description");
-    cr_assert_str_eq(t.description, s, "expected the 5000-character description kept as sent");
-    task_clear(&t);
-    free(s);
+    expect_field_length("description", "\xC3\xA9", 5000, true, "a 5000-character description");
 }
 
 GRADED(task, rejects_a_description_over_5000_code_points, 2)
 {
-    char *s = repeat("", "\xC3\xA9", 5001, "");
-    expect_rejected_tree(body_with("description", s), "description",
-                         "a 5001-character description");
-    free(s);
+    expect_field_length("description", "\xC3\xA9", 5001, false, "a 5001-character description");
 }
 
 GRADED(task, does_not_trim_the_description, 2)
 {
-    struct task t;
-    expect_created("{\"title\":\"t\",\"description\":\"  line one\\n  line two\\n\"}", &t);
-    cr_assert_str_eq(t.description, "  line one\n  line two\n",
-                     "expected the description kept with its white space, got \"%s\"",
-                     t.description);
-    task_clear(&t);
-    expect_created("{\"title\":\"t\",\"description\":\"\"}", &t);
-    cr_assert_str_eq(t.description, "", "expected an empty description accepted, got \"%s\"",
-                     t.description);
-    task_clear(&t);
+    expect_stored("{\"title\":\"t\",\"description\":\"  line one\\n  line two\\n\"}", "description",
+                  "  line one\n  line two\n", "the description kept with its white space");
+    expect_stored("{\"title\":\"t\",\"description\":\"\"}", "description", "",
+                  "an empty description accepted");
 }
 
 GRADED(task, rejects_a_description_that_is_not_a_string, 1)
@@ -513,33 +511,33 @@ GRADED(task, rejects_server_set_fields, 2)
 
 /* ------------------------------------------------------------------ every error at once */
 
-GRADED(task, reports_every_offending_field, 3)
+/* Creating a task from tree (with errs, which may already hold the parser's entries) fails
+ * with ERR_INVALID, leaves the task cleared, and errs names exactly `want`. Frees errs. */
+static void expect_create_errors(cJSON *tree, struct field_errors *errs, const char *const *want)
 {
-    struct field_errors *errs = errs_new();
     struct task t;
-    int rc = create_tree(parse("{\"title\":\"  \",\"description\":5,\"status\":\"x\","
-                               "\"priority\":1,\"due_at\":\"tomorrow\",\"tags\":[\"A\"],"
-                               "\"id\":3,\"zzz\":true}"),
-                         &t, errs);
+    int rc = create_tree(tree, &t, errs);
     cr_assert_eq(rc, ERR_INVALID, "expected ERR_INVALID, got %d", rc);
-    const char *const want[] = {"title", "description", "status", "priority", "due_at",
-                                "tags",  "id",          "zzz",    NULL};
     expect_errors_exactly(errs, want);
     cr_assert_null(t.title, "expected the task cleared after errors, got title \"%s\"", t.title);
     field_errors_free(errs);
     task_clear(&t);
 }
 
+GRADED(task, reports_every_offending_field, 3)
+{
+    const char *const want[] = {"title", "description", "status", "priority", "due_at",
+                                "tags",  "id",          "zzz",    NULL};
+    expect_create_errors(parse("{\"title\":\"  \",\"description\":5,\"status\":\"x\","
+                               "\"priority\":1,\"due_at\":\"tomorrow\",\"tags\":[\"A\"],"
+                               "\"id\":3,\"zzz\":true}"),
+                         errs_new(), want);
+}
+
 GRADED(task, reports_a_missing_title_together_with_other_errors, 2)
 {
-    struct field_errors *errs = errs_new();
-    struct task t;
-    int rc = create_tree(parse("{\"status\":\"nope\",\"extra\":1}"), &t, errs);
-    cr_assert_eq(rc, ERR_INVALID, "expected ERR_INVALID, got %d", rc);
     const char *const want[] = {"title", "status", "extra", NULL};
-    expect_errors_exactly(errs, want);
-    field_errors_free(errs);
-    task_clear(&t);
+    expect_create_errors(parse("{\"status\":\"nope\",\"extra\":1}"), errs_new(), want);
 }
 
 GRADED(task, adds_nothing_for_a_field_the_parser_already_reported, 3)
@@ -549,14 +547,9 @@ GRADED(task, adds_nothing_for_a_field_the_parser_already_reported, 3)
     struct field_errors *errs = errs_new();
     field_errors_add(errs, "title", "must not contain U+0000");
     field_errors_add(errs, "tags", "is given more than once");
-    struct task t;
-    int rc =
-        create_tree(parse("{\"title\":\"\",\"tags\":[\"BAD\"],\"status\":\"nope\"}"), &t, errs);
-    cr_assert_eq(rc, ERR_INVALID, "expected ERR_INVALID, got %d", rc);
     const char *const want[] = {"title", "tags", "status", NULL};
-    expect_errors_exactly(errs, want);
-    field_errors_free(errs);
-    task_clear(&t);
+    expect_create_errors(parse("{\"title\":\"\",\"tags\":[\"BAD\"],\"status\":\"nope\"}"), errs,
+                         want);
 }
 
 GRADED(task, with_the_strict_parser_each_field_is_reported_once, 3)
@@ -571,13 +564,8 @@ GRADED(task, with_the_strict_parser_each_field_is_reported_once, 3)
     int rc = json_parse_strict(body, sizeof body - 1, &tree, errs, &why);
     cr_assert_eq(rc, 0, "expected the body to parse (rule breaks are not syntax), got %d (%s)", rc,
                  why ? why : "");
-    struct task t;
-    rc = create_tree(tree, &t, errs);
-    cr_assert_eq(rc, ERR_INVALID, "expected ERR_INVALID, got %d", rc);
     const char *const want[] = {"title", "description", "status", NULL};
-    expect_errors_exactly(errs, want);
-    field_errors_free(errs);
-    task_clear(&t);
+    expect_create_errors(tree, errs, want);
 }
 
 GRADED(task, is_invalid_when_the_parser_found_errors_even_if_the_rest_is_fine, 2)
@@ -615,44 +603,43 @@ GRADED(task, rejects_a_body_that_is_not_an_object, 1)
 
 /* ------------------------------------------------------------------ PATCH */
 
-GRADED(task, empty_patch_names_no_field, 1)
+/* body is a valid PATCH naming exactly `fields`, read into *p (the caller checks the values and
+ * clears it). */
+static void expect_patch(const char *body, unsigned fields, struct task_patch *p)
 {
     struct field_errors *errs = errs_new();
-    struct task_patch p;
-    int rc = patch_from("{}", &p, errs);
-    cr_assert_eq(rc, 0, "expected PATCH {} to be valid, got %d", rc);
-    cr_assert_eq(p.fields, 0, "expected PATCH {} to name no field, got 0x%x", p.fields);
-    task_patch_clear(&p);
+    int rc = patch_from(body, p, errs);
+    cr_assert_eq(rc, 0, "expected PATCH %s to be valid, got %d", body, rc);
+    cr_assert_eq(p->fields, fields, "expected PATCH %s to name fields 0x%x, got 0x%x", body, fields,
+                 p->fields);
     field_errors_free(errs);
+}
+
+GRADED(task, empty_patch_names_no_field, 1)
+{
+    struct task_patch p;
+    expect_patch("{}", 0, &p);
+    task_patch_clear(&p);
 }
 
 GRADED(task, patch_names_exactly_the_fields_sent, 2)
 {
-    struct field_errors *errs = errs_new();
     struct task_patch p;
-    int rc =
-        patch_from("{\"status\":\"done\",\"tags\":[\"x\",\"x\"],\"title\":\" New \"}", &p, errs);
-    cr_assert_eq(rc, 0, "expected the patch to be valid, got %d", rc);
-    unsigned want = TASK_F_STATUS | TASK_F_TAGS | TASK_F_TITLE;
-    cr_assert_eq(p.fields, want, "expected fields 0x%x, got 0x%x", want, p.fields);
+    expect_patch("{\"status\":\"done\",\"tags\":[\"x\",\"x\"],\"title\":\" New \"}",
+                 TASK_F_STATUS | TASK_F_TAGS | TASK_F_TITLE, &p);
     cr_assert_eq(p.values.status, TASK_DONE, "expected status done, got %d", p.values.status);
     cr_assert_str_eq(p.values.title, "New", "expected the trimmed title \"New\", got \"%s\"",
                      p.values.title);
     cr_assert_eq(p.values.ntags, 1, "expected duplicate tags removed (1), got %zu", p.values.ntags);
     task_patch_clear(&p);
-    field_errors_free(errs);
 }
 
 GRADED(task, patch_null_due_at_clears_it, 2)
 {
-    struct field_errors *errs = errs_new();
     struct task_patch p;
-    int rc = patch_from("{\"due_at\":null}", &p, errs);
-    cr_assert_eq(rc, 0, "expected PATCH {\"due_at\":null} to be valid, got %d", rc);
-    cr_assert_eq(p.fields, TASK_F_DUE_AT, "expected only due_at named, got 0x%x", p.fields);
+    expect_patch("{\"due_at\":null}", TASK_F_DUE_AT, &p);
     cr_assert(!p.values.has_due, "expected the patch to clear due_at, got a value");
     task_patch_clear(&p);
-    field_errors_free(errs);
 }
 
 GRADED(task, patch_null_for_any_other_field_is_rejected, 2)
@@ -788,12 +775,19 @@ GRADED(task, copy_is_deep, 1)
 
 /* ------------------------------------------------------------------ JSON form */
 
+/* task_to_json(t), which must not fail; the caller deletes it. */
+static cJSON *json_of(const struct task *t)
+{
+    cJSON *j = task_to_json(t);
+    cr_assert_not_null(j, "expected a JSON object, got NULL");
+    return j;
+}
+
 GRADED(task, to_json_has_exactly_the_api_fields_in_order, 2)
 {
     struct task t;
     make_task(&t);
-    cJSON *j = task_to_json(&t);
-    cr_assert_not_null(j, "expected a JSON object, got NULL");
+    cJSON *j = json_of(&t);
     const char *want[] = {"id",     "title", "description", "status",     "priority",
                           "due_at", "tags",  "version",     "created_at", "updated_at"};
     size_t i = 0;
@@ -815,8 +809,7 @@ GRADED(task, to_json_renders_values_and_utc_timestamps, 2)
     make_task(&t);
     t.status = TASK_IN_PROGRESS;
     t.due_at = T0 + 250000;
-    cJSON *j = task_to_json(&t);
-    cr_assert_not_null(j, "expected a JSON object, got NULL");
+    cJSON *j = json_of(&t);
     char *text = cJSON_PrintUnformatted(j);
     const char *want = "{\"id\":42,\"title\":\"Old title\",\"description\":\"old description\","
                        "\"status\":\"in_progress\",\"priority\":\"low\","
@@ -835,8 +828,7 @@ GRADED(task, to_json_renders_no_due_date_as_null_and_no_tags_as_empty_array, 2)
     make_task(&t);
     t.has_due = false;
     t.ntags = 0;
-    cJSON *j = task_to_json(&t);
-    cr_assert_not_null(j, "expected a JSON object, got NULL");
+    cJSON *j = json_of(&t);
     cJSON *due = cJSON_GetObjectItemCaseSensitive(j, "due_at");
     cJSON *tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
     cr_assert(cJSON_IsNull(due), "expected due_at null, got another type");
@@ -852,8 +844,7 @@ GRADED(task, a_created_task_renders_what_the_client_sent, 2)
     expect_created("{\"title\":\" \\u00e9t\\u00e9 \",\"tags\":[\"b\",\"a\",\"b\"],"
                    "\"due_at\":\"2026-12-01T10:00:00+01:00\"}",
                    &t);
-    cJSON *j = task_to_json(&t);
-    cr_assert_not_null(j, "expected a JSON object, got NULL");
+    cJSON *j = json_of(&t);
     char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "title"));
     cr_assert_str_eq(text, "\"\xC3\xA9t\xC3\xA9\"", "expected the trimmed title \"été\", got %s",
                      text);

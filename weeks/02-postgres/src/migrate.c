@@ -117,7 +117,7 @@ static int apply_one(PGconn *c, const struct migration *m)
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     checksum_hex(m->sql, hex);
     const char *values[] = {m->name, hex};
-    /* LAB:BEGIN 2.6 Apply the file and record it (name, checksum) in one transaction. */
+    /* LAB:BEGIN 2.5 Apply the file and record it (name, checksum) in one transaction. */
     int rc = run(c, "BEGIN", 0, NULL, NULL, "begin");
     if (rc == 0)
         rc = run(c, m->sql, 0, NULL, NULL, m->name);

@@ -118,7 +118,7 @@ void pg_pool_free(struct pg_pool *p)
  * cheaper than a request that fails. */
 static bool conn_alive(PGconn *pg)
 {
-    /* LAB:BEGIN 2.4 Tell a live idle connection from one the server has closed (poll it). */
+    /* LAB:BEGIN 2.3 Tell a live idle connection from one the server has closed (poll it). */
     if (PQstatus(pg) != CONNECTION_OK)
         return false;
     struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
@@ -209,7 +209,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
 {
     if (!p || !c)
         return;
-    /* LAB:BEGIN 2.5 Close, instead of keeping, a connection that is broken or mid-transaction. */
+    /* LAB:BEGIN 2.4 Close, instead of keeping, a connection that is broken or mid-transaction. */
     if (c->pg && (c->broken || PQstatus(c->pg) != CONNECTION_OK ||
                   PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
         /* Never lend a connection in an unknown state: a half-done transaction would leak

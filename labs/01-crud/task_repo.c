@@ -105,11 +105,6 @@ int task_repo_open_check(const char *url, const char *const schemes[], const cha
         log_msg(LOG_ERROR, usage);
         return ERR_INVALID;
     }
-    /* sodium_init is safe to call again and from any thread; <0 means no usable randomness. */
-    if (sodium_init() < 0) {
-        log_msg(LOG_ERROR, "libsodium cannot initialise: no source of randomness for the key");
-        return ERR_INTERNAL;
-    }
     return 0;
 }
 

@@ -18,7 +18,6 @@
  * nothing about how many of its bytes were right. */
 #include "cursor.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -37,24 +36,6 @@ _Static_assert(TASK_REPO_KEY_BYTES == crypto_auth_hmacsha512256_KEYBYTES, "key s
 
 /* Separates cursor MACs from anything else the instance key may ever sign. */
 static const char mac_context[] = "taskd/list-cursor";
-
-/* ------------------------------------------------------------------ libsodium, once */
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_status;
-
-static void sodium_start(void)
-{
-    sodium_status = sodium_init() < 0 ? ERR_INTERNAL : 0; /* 1 = already done: fine */
-}
-
-/* sodium_init is idempotent, but calling it once under pthread_once also makes it safe from
- * any number of request threads, whatever main did or did not do. */
-static int sodium_ready(void)
-{
-    pthread_once(&sodium_once, sodium_start);
-    return sodium_status;
-}
 
 /* ------------------------------------------------------------------ fixed-width integers */
 
@@ -141,10 +122,6 @@ int cursor_encode(const unsigned char key[TASK_REPO_KEY_BYTES], const struct tas
     if (!out || out_len < TEXT_LEN + 1)
         return ERR_INVALID;
     out[0] = '\0';
-    int rc = sodium_ready();
-    if (rc != 0)
-        return rc;
-
     unsigned char raw[RAW_LEN];
     raw[0] = CURSOR_VERSION;
     raw[1] = (unsigned char)q->sort;
@@ -162,7 +139,7 @@ int cursor_encode(const unsigned char key[TASK_REPO_KEY_BYTES], const struct tas
 int cursor_decode(const unsigned char key[TASK_REPO_KEY_BYTES], const char *s,
                   struct task_list_query *q)
 {
-    if (!s || sodium_ready() != 0)
+    if (!s)
         return ERR_MALFORMED;
     /* Every cursor we make has exactly TEXT_LEN characters; strnlen never reads past
      * CURSOR_MAX bytes of whatever the client sent. */

@@ -557,12 +557,6 @@ static void me(struct http_req *req, struct http_res *res, void *arg)
 
 int auth_http_register(struct app *app, struct auth_ctx *ctx)
 {
-    /* sodium_init is idempotent and thread-safe; below 0 there is no usable randomness, and
-     * refresh tokens cannot be made without it. */
-    if (sodium_init() < 0) {
-        log_msg(LOG_ERROR, "libsodium cannot be initialised (no source of randomness)");
-        return ERR_INTERNAL;
-    }
     struct http_server *s = app_http(app);
     int rc;
     if ((rc = http_route(s, "POST", "/auth/register", register_user, ctx, HTTP_ROUTE_JSON_BODY)) ||

@@ -26,7 +26,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -432,21 +431,10 @@ int jwt_verify_hs256(const unsigned char *key, size_t key_len, const char *iss, 
 
 /* ------------------------------------------------------------------ signing */
 
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_status;
-
-static void sodium_start(void)
-{
-    sodium_status = sodium_init() < 0 ? ERR_INTERNAL : 0; /* 1 = already done: fine */
-}
-
 /* JWT_JTI_LEN hex characters of fresh randomness: unique per token, so a token can be named
  * (and one day revoked) without naming its user. */
 static int fresh_jti(char jti[JWT_JTI_LEN + 1])
 {
-    pthread_once(&sodium_once, sodium_start);
-    if (sodium_status != 0)
-        return sodium_status;
     unsigned char raw[JTI_RANDOM_BYTES];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(jti, JWT_JTI_LEN + 1, raw, sizeof raw);

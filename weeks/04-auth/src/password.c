@@ -35,21 +35,8 @@ _Static_assert(PASSWORD_HASH_MAX == crypto_pwhash_STRBYTES, "password.h's hash b
 
 static const char argon2id_prefix[] = "$argon2id$";
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int sodium_status;
 static bool dummy_ready;
 static char dummy_hash[PASSWORD_HASH_MAX];
-
-static void sodium_start(void)
-{
-    sodium_status = sodium_init() < 0 ? ERR_INTERNAL : 0; /* 1 = already done: fine */
-}
-
-static int sodium_ready(void)
-{
-    pthread_once(&init_once, sodium_start);
-    return sodium_status;
-}
 
 int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
 {
@@ -58,9 +45,7 @@ int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
     out[0] = '\0';
     if (!pw || len < PASSWORD_BYTES_MIN || len > PASSWORD_BYTES_MAX)
         return ERR_INVALID;
-    int rc = sodium_ready(); /* the salt comes from randombytes */
-    if (rc != 0)
-        return rc;
+    /* The salt comes from randombytes: libsodium is initialised once per process (stage1_init). */
     /* LAB:BEGIN 4.3 Hash with argon2id at OPSLIMIT/MEMLIMIT into out (crypto_pwhash_str_alg). */
     /* The one way this fails is that the operating system refused the 64 MiB argon2id needs. */
     if (crypto_pwhash_str_alg(out, pw, len, OPSLIMIT, MEMLIMIT, ALG) != 0) {
@@ -77,8 +62,6 @@ bool password_verify(const char *hash, const char *pw, size_t len)
     if (!hash || !pw || len > PASSWORD_BYTES_MAX)
         return false;
     if (strnlen(hash, PASSWORD_HASH_MAX) == PASSWORD_HASH_MAX) /* not a string we wrote */
-        return false;
-    if (sodium_ready() != 0)
         return false;
     /* Also false for a string that is not a hash at all: libsodium parses it before it
      * computes anything. */
@@ -103,8 +86,6 @@ static void dummy_make(void)
 
 void password_verify_dummy(const char *pw, size_t len)
 {
-    if (sodium_ready() != 0)
-        return;
     pthread_once(&dummy_once, dummy_make);
     if (dummy_ready) {
         (void)password_verify(dummy_hash, pw ? pw : "", pw ? len : 0);

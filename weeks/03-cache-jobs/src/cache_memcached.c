@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define POOL_SIZE          8
 #define CONNECT_TIMEOUT_MS 200
@@ -53,18 +54,9 @@ struct entry {
     char *raw; /* owned; NULL: there was no item */
     size_t len;
     uint64_t cas;
-    bool ours; /* raw parses as an entry; a foreign item is simply replaced */
-    bool tombstone;
-    int64_t version;
-    size_t value_at; /* a value's first byte in raw */
+    bool ours; /* raw parses as an entry (cache.h); a foreign item is simply replaced */
+    struct cache_entry parsed;
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ------------------------------------------------------------------ health: down and back */
 
@@ -74,7 +66,7 @@ static int note_failure(struct cache_memcached *m, memcached_st *mc, memcached_r
     pthread_mutex_lock(&m->lock);
     bool was_down = m->down;
     m->down = true;
-    m->retry_after_us = mono_us() + BACKOFF_US;
+    m->retry_after_us = clock_mono_us() + BACKOFF_US;
     pthread_mutex_unlock(&m->lock);
     if (!was_down) {
         const char *why = mc ? memcached_last_error_message(mc) : NULL;
@@ -101,7 +93,7 @@ static void note_success(struct cache_memcached *m)
 static int handle_borrow(struct cache_memcached *m, memcached_st **out)
 {
     pthread_mutex_lock(&m->lock);
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     bool fail_fast = m->down && now < m->retry_after_us;
     if (m->down && !fail_fast)
         m->retry_after_us = now + BACKOFF_US; /* this caller probes; the others keep failing */
@@ -124,31 +116,6 @@ static void handle_release(struct cache_memcached *m, memcached_st *mc)
 }
 
 /* ------------------------------------------------------------------ entries */
-
-/* Reads an entry "v <version>\n<value>" or "t <version>" into e. false for anything else. */
-static bool entry_parse(struct entry *e)
-{
-    const char *s = e->raw;
-    size_t n = e->len;
-    if (n < 3 || (s[0] != 'v' && s[0] != 't') || s[1] != ' ' || !isdigit((unsigned char)s[2]))
-        return false;
-    int64_t v = 0;
-    size_t i = 2;
-    for (; i < n && isdigit((unsigned char)s[i]); i++) {
-        int d = s[i] - '0';
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    e->tombstone = s[0] == 't';
-    e->version = v;
-    if (e->tombstone)
-        return i == n;
-    if (i == n || s[i] != '\n')
-        return false;
-    e->value_at = i + 1;
-    return true;
-}
 
 /* One gets round trip for key: its item into *e (e->raw NULL when there is none; *nomem when
  * it could not be copied). Returns the library's code: MEMCACHED_END or MEMCACHED_NOTFOUND when
@@ -202,7 +169,7 @@ static int entry_read(struct cache_memcached *m, memcached_st *mc, const char *k
         *e = (struct entry){0};
         return nomem ? ERR_NOMEM : note_failure(m, mc, rc);
     }
-    e->ours = e->raw && entry_parse(e);
+    e->ours = e->raw && cache_entry_parse(e->raw, e->len, &e->parsed);
     return 0;
 }
 
@@ -213,12 +180,12 @@ static bool put_may_replace(const struct entry *cur, int64_t version)
 {
     if (!cur->ours)
         return true; /* no item, or not ours */
-    return cur->tombstone ? cur->version <= version : cur->version < version;
+    return cur->parsed.tombstone ? cur->parsed.version <= version : cur->parsed.version < version;
 }
 
 static bool invalidate_may_replace(const struct entry *cur, int64_t version)
 {
-    return !cur->ours || cur->version < version;
+    return !cur->ours || cur->parsed.version < version;
 }
 
 /* The read-decide-write loop. Writes data (the new entry) for ttl_s seconds when `may` allows
@@ -284,15 +251,15 @@ static int mc_get(struct cache *base, const char *key, char **val, int64_t *vers
     if ((rc = entry_read(m, mc, key, &e)) != 0)
         goto done;
     note_success(m);
-    if (!e.ours || e.tombstone) {
+    if (!e.ours || e.parsed.tombstone) {
         rc = ERR_NOT_FOUND; /* absent, a tombstone, or not an entry of ours */
         goto done;
     }
     /* The value is the tail of raw: move it to the front and hand raw over. */
-    size_t n = e.len - e.value_at;
-    memmove(e.raw, e.raw + e.value_at, n + 1); /* with the NUL */
+    size_t n = e.len - e.parsed.value_at;
+    memmove(e.raw, e.raw + e.parsed.value_at, n + 1); /* with the NUL */
     *val = e.raw;
-    *version = e.version;
+    *version = e.parsed.version;
     e.raw = NULL;
     rc = 0;
 done:

@@ -390,8 +390,8 @@ CACHE_TEST(cache_open_refuses_other_schemes_and_malformed_urls, 1)
         "127.0.0.1:6379",
     };
     static const char *const redis[] = {
-        "redis://",           "redis://127.0.0.1:0", "redis://127.0.0.1:70000",
-        "redis://:pw@h:6379", "redis://h:6379/x",    "redis://h:6379/0?timeout=1",
+        "redis://",          "redis://127.0.0.1:0", "redis://127.0.0.1:70000",
+        "redis://pw@h:6379", "redis://h:6379/x",    "redis://h:6379/0?timeout=1",
     };
     static const char *const memcached[] = {
         "memcached://",

@@ -509,7 +509,7 @@ GRADED(queue, bad_options_are_refused, 1)
 {
     static const char *const bad_urls[] = {"http://127.0.0.1:6379", "redis://",
                                            "redis://h:0",           "redis://h:99999",
-                                           "redis://h:6379/x",      "redis://:secret@h:6379"};
+                                           "redis://h:6379/x",      "redis://secret@h:6379"};
     struct queue *q = NULL;
     for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
         struct queue_options o = {.url = bad_urls[i], .visibility_s = 30};

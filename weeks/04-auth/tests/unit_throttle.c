@@ -244,7 +244,7 @@ GRADED(throttle, invalid_keys_and_arguments_are_refused, 1)
                  "expected a limit of 0 to be refused");
 
     static const char *const bad_urls[] = {"http://127.0.0.1:6379", "redis://", "redis://h:0",
-                                           "redis://h:6379/x", "redis://:secret@h:6379"};
+                                           "redis://h:6379/x", "redis://secret@h:6379"};
     for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
         struct throttle *t = NULL;
         cr_assert_eq(throttle_open(bad_urls[i], "p", &t), ERR_INVALID,

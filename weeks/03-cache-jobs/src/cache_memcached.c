@@ -17,8 +17,6 @@
  * ERR_UNAVAILABLE; the log says once that it went away and once that it is back. */
 #include "cache.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <libmemcached/memcached.h>
 #include <libmemcachedutil-1.0/pool.h>
 #include <pthread.h>
@@ -30,6 +28,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "server_url.h"
 #include "timeutil.h"
 
 #define POOL_SIZE          8
@@ -37,7 +36,6 @@
 #define IO_TIMEOUT_MS      500
 #define BACKOFF_US         1000000 /* while down: one probe a second */
 #define CAS_ATTEMPTS       16
-#define HOST_MAX           255
 #define PING_KEY           "taskd:cache:ping"
 
 struct cache_memcached {
@@ -340,46 +338,17 @@ static const struct cache_ops memcached_ops = {
 
 /* ------------------------------------------------------------------ opening */
 
-/* Reads a decimal number in [min, max] at *s and moves *s past it; false when there is none. */
-static bool read_number(const char **s, long min, long max, long *out)
+/* "memcached://HOST[:PORT][/]" (server_url.h); the port defaults to 11211. Anything else (a
+ * user, a path, options) is refused rather than ignored. NULL, or why not. */
+static const char *parse_url(const char *url, struct server_url *u)
 {
-    if (!isdigit((unsigned char)**s))
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(*s, &end, 10);
-    if (errno != 0 || v < min || v > max)
-        return false;
-    *s = end;
-    *out = v;
-    return true;
-}
-
-/* "memcached://HOST[:PORT]" with a host name or IPv4 address; the port defaults to 11211.
- * Anything else (a user, a path, options) is refused rather than ignored. */
-static int parse_url(const char *url, char *host, size_t host_len, in_port_t *port)
-{
-    const char *s = url + strlen("memcached://");
-    size_t n = 0;
-    while (isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '-' || s[n] == '_')
-        n++;
-    if (n == 0 || n >= host_len)
-        return ERR_INVALID;
-    memcpy(host, s, n);
-    host[n] = '\0';
-    s += n;
-    long p = 11211;
-    if (*s == ':') {
-        s++;
-        if (!read_number(&s, 1, 65535, &p))
-            return ERR_INVALID;
-    }
-    if (*s == '/')
-        s++; /* "memcached://host:port/" */
-    if (*s != '\0')
-        return ERR_INVALID;
-    *port = (in_port_t)p;
-    return 0;
+    const char *why = server_url_parse(url, "memcached://", 11211, u);
+    if (!why && (u->user[0] || u->password[0]))
+        why = "memcached takes no user or password";
+    else if (!why && u->rest[0] != '\0' && strcmp(u->rest, "/") != 0)
+        why = "something follows the port";
+    explicit_bzero(u->password, sizeof u->password);
+    return why;
 }
 
 /* The handle every pooled clone copies: one server, CAS tokens on reads, and deadlines on
@@ -412,10 +381,11 @@ int cache_memcached_open(const char *url, struct cache **out)
     *out = NULL;
     if (!url || strncmp(url, "memcached://", strlen("memcached://")) != 0)
         return ERR_INVALID;
-    char host[HOST_MAX + 1];
-    in_port_t port = 0;
-    if (parse_url(url, host, sizeof host, &port) != 0) {
-        log_msg(LOG_ERROR, "the memcached cache URL is not memcached://HOST[:PORT]");
+    struct server_url u;
+    const char *why = parse_url(url, &u);
+    if (why) {
+        struct log_kv kv[] = {LOG_STR("why", why)};
+        log_kv(LOG_ERROR, "the memcached cache URL is not memcached://HOST[:PORT]", kv, 1);
         return ERR_INVALID;
     }
     struct cache_memcached *m = calloc(1, sizeof *m);
@@ -424,7 +394,7 @@ int cache_memcached_open(const char *url, struct cache **out)
     int rc = ERR_NOMEM;
     if (!(m->master = memcached_create(NULL)))
         goto fail;
-    if ((rc = master_configure(m->master, host, port)) != 0)
+    if ((rc = master_configure(m->master, u.host, (in_port_t)u.port)) != 0)
         goto fail;
     rc = ERR_NOMEM;
     if (!(m->pool = memcached_pool_create(m->master, 1, POOL_SIZE)))

@@ -6,11 +6,11 @@
  * script, which Redis runs as one command while every other client waits. The scripts are
  * called by their SHA1 (redis_conn_eval), so a call sends the key and arguments, not the script.
  *
- * Connections are week 3's one Redis client (redis_conn.h): a small pool lent one call at a time,
- * with a deadline on every connect and command, so a dead or stalled Redis costs a caller at most
- * about half a second, never a hang; while Redis is down, one call a second goes through to probe
- * it and the others fail fast. The cache answers ERR_UNAVAILABLE for every kind of failure,
- * refusals included: task_repo_cached.c then serves from the database. */
+ * Connections are week 3's one Redis client (redis_conn.h) with its default deadlines: a small
+ * pool lent one call at a time, with a deadline on every connect and command, so a dead or stalled
+ * Redis costs a caller at most about half a second, never a hang; while Redis is down, one call a
+ * second goes through to probe it and the others fail fast. The cache answers ERR_UNAVAILABLE for
+ * every kind of failure, refusals included: task_repo_cached.c then serves from the database. */
 #include "cache.h"
 
 #include <hiredis/hiredis.h>
@@ -21,11 +21,7 @@
 #include "err.h"
 #include "redis_conn.h"
 
-#define CONNECTIONS        8
-#define CONNECT_TIMEOUT_MS 200
-#define COMMAND_TIMEOUT_MS 500
-#define BORROW_WAIT_MS     500  /* longest a caller waits for a free connection */
-#define BACKOFF_MS         1000 /* while down: one probe a second */
+#define CONNECTIONS 8
 
 /* Versions travel as decimal strings and are compared as such: the shorter is the smaller,
  * then byte order decides. That is exact for every non-negative int64 (cache.c refuses
@@ -169,18 +165,12 @@ int cache_redis_open(const char *url, struct cache **out)
     if (!url || strncmp(url, "redis://", strlen("redis://")) != 0)
         return ERR_INVALID;
     struct cache_redis *p = calloc(1, sizeof *p);
-    if (!p)
-        return ERR_NOMEM;
     struct redis_conn_options o = {.url = url,
                                    .name = "cache",
                                    .size = CONNECTIONS,
-                                   .wait_ms = BORROW_WAIT_MS,
-                                   .connect_timeout_ms = CONNECT_TIMEOUT_MS,
-                                   .command_timeout_ms = COMMAND_TIMEOUT_MS,
-                                   .backoff_ms = BACKOFF_MS,
                                    .scripts = script_source,
                                    .nscripts = SCRIPT_COUNT};
-    int rc = redis_conn_new(&o, &p->redis);
+    int rc = p ? redis_conn_new(&o, &p->redis) : ERR_NOMEM;
     if (rc != 0) {
         free(p);
         return rc;

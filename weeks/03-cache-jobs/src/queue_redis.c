@@ -12,8 +12,8 @@
  * client, because the caller chose it (a backoff computed from the database's attempt count).
  *
  * Connection: the queue is one user of redis_conn.h, week 3's Redis client, which owns the URL,
- * the deadlines (a connect waits at most CONNECT_TIMEOUT_MS, a command COMMAND_TIMEOUT_MS, a
- * blocking claim its wait plus that), the reconnects and the back-off after a failed connect.
+ * the deadlines (a connect waits at most 200 ms, a command COMMAND_TIMEOUT_MS, a blocking claim
+ * its wait plus that), the reconnects and the back-off after a failed connect.
  * So an unreachable or frozen Redis is ERR_UNAVAILABLE here, never a hang, and this file is only
  * about the queue: its keys, its scripts, and the claim. */
 #include "queue.h"
@@ -32,9 +32,8 @@
 
 #define CONNECTIONS        4    /* a worker uses one; taskd's request threads push at once */
 #define BORROW_WAIT_MS     1000 /* a claim holds its connection for up to its wait */
-#define CONNECT_TIMEOUT_MS 200
-#define COMMAND_TIMEOUT_MS 1000
-#define CONNECT_BACKOFF_MS 200
+#define COMMAND_TIMEOUT_MS 1000 /* a worker is not a client waiting: it can afford to wait */
+#define CONNECT_BACKOFF_MS 200  /* and to retry sooner */
 #define PREFIX_MAX         128
 #define KEY_MAX            (PREFIX_MAX + 16)
 #define ID_MAX             24    /* "-9223372036854775808" and a NUL fit */
@@ -42,13 +41,14 @@
 #define VISIBILITY_MAX_S   86400 /* a day: a longer lease is a job that should heartbeat */
 #define DEFAULT_PREFIX     "taskd"
 
+enum key { READY, PROCESSING, LEASES, DELAYED, KEYS };
+
+static const char *const key_suffix[KEYS] = {"ready", "processing", "leases", "delayed"};
+
 struct queue {
     struct redis_conn *redis;
     char visibility_ms[ID_MAX]; /* ARGV of the scripts, in decimal */
-    char k_ready[KEY_MAX];
-    char k_processing[KEY_MAX];
-    char k_leases[KEY_MAX];
-    char k_delayed[KEY_MAX];
+    char key[KEYS][KEY_MAX];    /* <prefix>:ready, ... by enum key */
 };
 
 /* ------------------------------------------------------------------ the scripts */
@@ -132,30 +132,6 @@ static const char *const scripts[SCRIPTS] = {
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Runs a script that answers an integer (into *result, may be NULL). */
-static int eval_int(struct queue *q, const char *what, enum script script, int nkeys,
-                    const char *const *keys, int nargs, const char *const *args, long long *result)
-{
-    redisReply *r = NULL;
-    int rc = redis_conn_eval(q->redis, what, script, nkeys, keys, nargs, args, &r);
-    if (rc != 0)
-        return rc;
-    if (result)
-        *result = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    freeReplyObject(r);
-    return 0;
-}
-
-/* Runs a command whose answer does not matter beyond "it worked". */
-static int command(struct queue *q, const char *what, int argc, const char **argv,
-                   const size_t *lens)
-{
-    redisReply *r = NULL;
-    int rc = redis_conn_command(q->redis, what, argc, argv, lens, &r);
-    freeReplyObject(r);
-    return rc;
-}
-
 static void format_i64(int64_t v, char out[ID_MAX])
 {
     snprintf(out, ID_MAX, "%" PRId64, v);
@@ -178,6 +154,39 @@ static bool parse_id(const char *s, size_t len, int64_t *out)
     return true;
 }
 
+/* Runs a script on one job: KEYS are the queue's keys named in `which`, ARGV the job's id and
+ * then `extra` (NULL: none). Its integer answer goes to *result (may be NULL). */
+static int job_script(struct queue *q, const char *what, enum script script, int64_t job_id,
+                      int nkeys, const enum key *which, const char *extra, long long *result)
+{
+    if (!q || job_id <= 0)
+        return ERR_INVALID;
+    const char *keys[KEYS];
+    for (int i = 0; i < nkeys; i++)
+        keys[i] = q->key[which[i]];
+    char id[ID_MAX];
+    format_i64(job_id, id);
+    const char *args[] = {id, extra};
+    redisReply *r = NULL;
+    int rc = redis_conn_eval(q->redis, what, script, nkeys, keys, extra ? 2 : 1, args, &r);
+    if (rc != 0)
+        return rc;
+    if (result)
+        *result = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Runs a command whose answer does not matter beyond "it worked". */
+static int command(struct queue *q, const char *what, int argc, const char **argv,
+                   const size_t *lens)
+{
+    redisReply *r = NULL;
+    int rc = redis_conn_command(q->redis, what, argc, argv, lens, &r);
+    freeReplyObject(r);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ the interface */
 
 int queue_open(const struct queue_options *o, struct queue **out)
@@ -191,27 +200,22 @@ int queue_open(const struct queue_options *o, struct queue **out)
     if (prefix[0] == '\0' || strlen(prefix) > PREFIX_MAX)
         return ERR_INVALID;
     struct queue *q = calloc(1, sizeof *q);
-    if (!q)
-        return ERR_NOMEM;
     struct redis_conn_options ro = {.url = o->url,
                                     .name = "job queue",
                                     .size = CONNECTIONS,
                                     .wait_ms = BORROW_WAIT_MS,
-                                    .connect_timeout_ms = CONNECT_TIMEOUT_MS,
                                     .command_timeout_ms = COMMAND_TIMEOUT_MS,
                                     .backoff_ms = CONNECT_BACKOFF_MS,
                                     .scripts = scripts,
                                     .nscripts = SCRIPTS};
-    int rc = redis_conn_new(&ro, &q->redis);
+    int rc = q ? redis_conn_new(&ro, &q->redis) : ERR_NOMEM;
     if (rc != 0) {
         free(q);
         return rc;
     }
     format_i64((int64_t)o->visibility_s * 1000, q->visibility_ms);
-    snprintf(q->k_ready, sizeof q->k_ready, "%s:ready", prefix);
-    snprintf(q->k_processing, sizeof q->k_processing, "%s:processing", prefix);
-    snprintf(q->k_leases, sizeof q->k_leases, "%s:leases", prefix);
-    snprintf(q->k_delayed, sizeof q->k_delayed, "%s:delayed", prefix);
+    for (int k = 0; k < KEYS; k++)
+        snprintf(q->key[k], sizeof q->key[k], "%s:%s", prefix, key_suffix[k]);
     *out = q;
     return 0;
 }
@@ -232,8 +236,8 @@ int queue_push(struct queue *q, int64_t job_id, int64_t run_at_ms)
     format_i64(job_id, id);
     format_i64(run_at_ms, at);
     if (run_at_ms <= clock_now_us() / 1000)
-        return command(q, "push", 3, (const char *[]){"LPUSH", q->k_ready, id}, NULL);
-    return command(q, "push", 4, (const char *[]){"ZADD", q->k_delayed, at, id}, NULL);
+        return command(q, "push", 3, (const char *[]){"LPUSH", q->key[READY], id}, NULL);
+    return command(q, "push", 4, (const char *[]){"ZADD", q->key[DELAYED], at, id}, NULL);
 }
 
 /* Moves one id from ready to processing, waiting up to wait_ms: 0 with *r (a string or nil).
@@ -242,12 +246,12 @@ static int move_one(struct queue *q, int64_t wait_ms, redisReply **r)
 {
     if (wait_ms <= 0) {
         /* BLMOVE with 0 would block for ever; LMOVE answers at once. */
-        const char *argv[] = {"LMOVE", q->k_ready, q->k_processing, "RIGHT", "LEFT"};
+        const char *argv[] = {"LMOVE", q->key[READY], q->key[PROCESSING], "RIGHT", "LEFT"};
         return redis_conn_command(q->redis, "claim", 5, argv, NULL, r);
     }
     char secs[32];
     snprintf(secs, sizeof secs, "%" PRId64 ".%03d", wait_ms / 1000, (int)(wait_ms % 1000));
-    const char *argv[] = {"BLMOVE", q->k_ready, q->k_processing, "RIGHT", "LEFT", secs};
+    const char *argv[] = {"BLMOVE", q->key[READY], q->key[PROCESSING], "RIGHT", "LEFT", secs};
     return redis_conn_blocking(q->redis, "claim", (int)wait_ms, 6, argv, r);
 }
 
@@ -269,13 +273,10 @@ int queue_claim(struct queue *q, int wait_ms, int64_t *job_id)
             freeReplyObject(r);
             if (!is_id)
                 return ERR_NOT_FOUND;
-            char sid[ID_MAX];
-            format_i64(id, sid);
-            const char *keys[] = {q->k_leases};
-            const char *args[] = {sid, q->visibility_ms};
             /* If this fails the id stays in processing without a lease: queue_tick gives it one
              * and hands it out again once that expires. The caller must not run it now. */
-            rc = eval_int(q, "claim lease", LEASE, 1, keys, 2, args, NULL);
+            rc = job_script(q, "claim lease", LEASE, id, 1, (const enum key[]){LEASES},
+                            q->visibility_ms, NULL);
             if (rc == 0)
                 *job_id = id;
             return rc;
@@ -287,10 +288,10 @@ int queue_claim(struct queue *q, int wait_ms, int64_t *job_id)
         }
         /* Not an id this queue wrote: drop it, or it would be claimed and reclaimed for ever.
          * Its bytes are passed with their length: garbage may hold a NUL. */
-        struct log_kv kv[] = {LOG_STR("key", q->k_ready), LOG_INT("length", (long long)r->len)};
+        struct log_kv kv[] = {LOG_STR("key", q->key[READY]), LOG_INT("length", (long long)r->len)};
         log_kv(LOG_WARN, "dropped an entry of the job queue that is not a job id", kv, 2);
-        const char *argv[] = {"LREM", q->k_processing, "1", r->str};
-        const size_t lens[] = {4, strlen(q->k_processing), 1, r->len};
+        const char *argv[] = {"LREM", q->key[PROCESSING], "1", r->str};
+        const size_t lens[] = {4, strlen(q->key[PROCESSING]), 1, r->len};
         rc = command(q, "claim", 4, argv, lens);
         freeReplyObject(r);
         if (rc != 0)
@@ -300,47 +301,30 @@ int queue_claim(struct queue *q, int wait_ms, int64_t *job_id)
 
 int queue_ack(struct queue *q, int64_t job_id)
 {
-    if (!q || job_id <= 0)
-        return ERR_INVALID;
-    char id[ID_MAX];
-    format_i64(job_id, id);
-    const char *keys[] = {q->k_processing, q->k_leases};
-    return eval_int(q, "ack", ACK, 2, keys, 1, (const char *[]){id}, NULL);
+    return job_script(q, "ack", ACK, job_id, 2, (const enum key[]){PROCESSING, LEASES}, NULL, NULL);
 }
 
 int queue_retry(struct queue *q, int64_t job_id, int64_t run_at_ms)
 {
-    if (!q || job_id <= 0)
-        return ERR_INVALID;
-    char id[ID_MAX], at[ID_MAX];
-    format_i64(job_id, id);
+    char at[ID_MAX];
     format_i64(run_at_ms, at);
-    const char *keys[] = {q->k_processing, q->k_leases, q->k_delayed};
-    return eval_int(q, "retry", RETRY, 3, keys, 2, (const char *[]){id, at}, NULL);
+    return job_script(q, "retry", RETRY, job_id, 3, (const enum key[]){PROCESSING, LEASES, DELAYED},
+                      at, NULL);
 }
 
 int queue_release(struct queue *q, int64_t job_id)
 {
-    if (!q || job_id <= 0)
-        return ERR_INVALID;
-    char id[ID_MAX];
-    format_i64(job_id, id);
-    const char *keys[] = {q->k_processing, q->k_leases, q->k_ready};
-    return eval_int(q, "release", RELEASE, 3, keys, 1, (const char *[]){id}, NULL);
+    return job_script(q, "release", RELEASE, job_id, 3,
+                      (const enum key[]){PROCESSING, LEASES, READY}, NULL, NULL);
 }
 
 /* ERR_NOT_FOUND when the job holds no lease any more: its claim was lost (reclaimed after the
  * lease expired, or acked), and another worker may be running it already. */
 int queue_extend(struct queue *q, int64_t job_id)
 {
-    if (!q || job_id <= 0)
-        return ERR_INVALID;
-    char id[ID_MAX];
-    format_i64(job_id, id);
-    const char *keys[] = {q->k_leases};
     long long renewed = 0;
-    int rc =
-        eval_int(q, "extend", EXTEND, 1, keys, 2, (const char *[]){id, q->visibility_ms}, &renewed);
+    int rc = job_script(q, "extend", EXTEND, job_id, 1, (const enum key[]){LEASES},
+                        q ? q->visibility_ms : NULL, &renewed);
     if (rc == 0 && renewed != 1)
         rc = ERR_NOT_FOUND;
     return rc;
@@ -354,7 +338,7 @@ int queue_tick(struct queue *q, size_t *promoted, size_t *reclaimed)
         *reclaimed = 0;
     if (!q)
         return ERR_INVALID;
-    const char *keys[] = {q->k_ready, q->k_processing, q->k_leases, q->k_delayed};
+    const char *keys[] = {q->key[READY], q->key[PROCESSING], q->key[LEASES], q->key[DELAYED]};
     const char *args[] = {q->visibility_ms, TICK_BATCH};
     redisReply *r = NULL;
     int rc = redis_conn_eval(q->redis, "tick", TICK, 4, keys, 2, args, &r);

@@ -26,15 +26,20 @@
 
 #include "err.h"
 #include "log.h"
+#include "server_url.h"
 #include "timeutil.h"
 
 #define SIZE_MAX_CONNS 64
-#define HOST_MAX       255
-#define SECRET_MAX     255
 #define NAME_MAX_LEN   63
 #define SHA_LEN        40
 #define EVAL_ARGS_MAX  8
 #define DEFAULT_PORT   6379
+
+/* The defaults of redis_conn_options' deadlines. */
+#define DEFAULT_WAIT_MS            500
+#define DEFAULT_CONNECT_TIMEOUT_MS 200
+#define DEFAULT_COMMAND_TIMEOUT_MS 500
+#define DEFAULT_BACKOFF_MS         1000
 
 struct slot {
     redisContext *ctx; /* NULL: not connected */
@@ -45,11 +50,11 @@ struct redis_conn {
     pthread_mutex_t lock;    /* guards idle, down, retry_after_us, sha */
     pthread_cond_t returned; /* a connection came back to the idle stack */
     char name[NAME_MAX_LEN + 1];
-    char host[HOST_MAX + 1];
+    char host[SERVER_URL_PART_MAX + 1];
     int port;
     int db;
-    char user[SECRET_MAX + 1];     /* "" with a password: AUTH with the password alone */
-    char password[SECRET_MAX + 1]; /* "": no AUTH */
+    char user[SERVER_URL_PART_MAX + 1];     /* "" with a password: AUTH with the password alone */
+    char password[SERVER_URL_PART_MAX + 1]; /* "": no AUTH */
     int wait_ms, connect_timeout_ms, command_timeout_ms;
     int64_t backoff_us;
     const char *const *scripts;
@@ -70,97 +75,33 @@ static struct timeval ms_to_tv(int64_t ms)
 
 /* ------------------------------------------------------------------ the URL */
 
-/* Reads a decimal number in [min, max] at *s and moves *s past it; false when there is none. */
-static bool read_number(const char **s, long min, long max, long *out)
-{
-    if (!isdigit((unsigned char)**s))
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(*s, &end, 10);
-    if (errno != 0 || v < min || v > max)
-        return false;
-    *s = end;
-    *out = v;
-    return true;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Copies s[0..n) into out (a buffer of SECRET_MAX + 1) with %XX escapes decoded, so a password
- * may hold '@', ':' or '/'. NULL on success, or why not. */
-static const char *decode_part(const char *s, size_t n, char *out)
-{
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || hi + lo == 0)
-                return "a %-escape in the user or password is not %XX (or is %00)";
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (len == SECRET_MAX)
-            return "the user or password is too long";
-        out[len++] = c;
-    }
-    out[len] = '\0';
-    return NULL;
-}
-
-/* Parses redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] into r: a host name or IPv4 address, a
- * port (6379 by default), a database (0). NULL on success, or why the URL is refused: anything
- * not in that form (TLS, options, a user without a password) is refused rather than ignored. */
+/* Parses redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] into r (server_url.h reads all but the
+ * database, 0 by default). NULL on success, or why the URL is refused: anything else (TLS,
+ * options) is refused rather than ignored. */
 static const char *parse_url(const char *url, struct redis_conn *r)
 {
-    static const char scheme[] = "redis://";
-    if (strncmp(url, scheme, sizeof scheme - 1) != 0)
-        return "it does not start with redis://";
-    const char *s = url + sizeof scheme - 1;
-    const char *at = memchr(s, '@', strcspn(s, "/"));
-    if (at) {
-        const char *colon = memchr(s, ':', (size_t)(at - s));
-        if (!colon || colon + 1 == at)
-            return "a user needs a password: redis://USER:PASSWORD@HOST or redis://:PASSWORD@HOST";
-        const char *why = decode_part(s, (size_t)(colon - s), r->user);
-        if (!why)
-            why = decode_part(colon + 1, (size_t)(at - colon - 1), r->password);
-        if (why)
-            return why;
-        s = at + 1;
+    struct server_url u;
+    const char *why = server_url_parse(url, "redis://", DEFAULT_PORT, &u);
+    const char *s = u.rest;
+    long db = 0;
+    if (!why && *s == '/' && s[1] != '\0') { /* "redis://host:port/" is database 0 */
+        char *end = NULL;
+        errno = 0;
+        db = isdigit((unsigned char)s[1]) ? strtol(s + 1, &end, 10) : -1;
+        if (errno != 0 || db < 0 || db > INT_MAX || *end != '\0')
+            why = "the database is not a number (options are not supported)";
+    } else if (!why && *s != '\0' && strcmp(s, "/") != 0) {
+        why = "something follows the port that is not a database number";
     }
-    size_t n = 0;
-    while (isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '-' || s[n] == '_')
-        n++;
-    if (n == 0 || n > HOST_MAX)
-        return "the host is missing or not a host name or IPv4 address";
-    memcpy(r->host, s, n);
-    r->host[n] = '\0';
-    s += n;
-    long port = DEFAULT_PORT, db = 0;
-    if (*s == ':') {
-        s++;
-        if (!read_number(&s, 1, 65535, &port))
-            return "the port is not a number in 1..65535";
+    if (!why) {
+        memcpy(r->host, u.host, sizeof r->host);
+        memcpy(r->user, u.user, sizeof r->user);
+        memcpy(r->password, u.password, sizeof r->password);
+        r->port = u.port;
+        r->db = (int)db;
     }
-    if (*s == '/') {
-        s++;
-        if (*s != '\0' && !read_number(&s, 0, INT_MAX, &db))
-            return "the database is not a number"; /* "redis://host:port/" is database 0 */
-    }
-    if (*s != '\0')
-        return "something follows the database number (options are not supported)";
-    r->port = (int)port;
-    r->db = (int)db;
-    return NULL;
+    explicit_bzero(u.password, sizeof u.password);
+    return why;
 }
 
 /* ------------------------------------------------------------------ health: down and back */
@@ -385,7 +326,7 @@ int redis_conn_new(const struct redis_conn_options *o, struct redis_conn **out)
         return ERR_INVALID;
     *out = NULL;
     if (!o || !o->url || !o->name || o->size < 1 || o->size > SIZE_MAX_CONNS || o->wait_ms < 0 ||
-        o->connect_timeout_ms < 1 || o->command_timeout_ms < 1 || o->backoff_ms < 0 ||
+        o->connect_timeout_ms < 0 || o->command_timeout_ms < 0 || o->backoff_ms < 0 ||
         (o->nscripts > 0 && !o->scripts))
         return ERR_INVALID;
     struct redis_conn *r = calloc(1, sizeof *r);
@@ -410,10 +351,12 @@ int redis_conn_new(const struct redis_conn_options *o, struct redis_conn **out)
         return ERR_NOMEM;
     }
     r->size = o->size;
-    r->wait_ms = o->wait_ms;
-    r->connect_timeout_ms = o->connect_timeout_ms;
-    r->command_timeout_ms = o->command_timeout_ms;
-    r->backoff_us = (int64_t)o->backoff_ms * 1000;
+    r->wait_ms = o->wait_ms ? o->wait_ms : DEFAULT_WAIT_MS;
+    r->connect_timeout_ms =
+        o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    r->command_timeout_ms =
+        o->command_timeout_ms ? o->command_timeout_ms : DEFAULT_COMMAND_TIMEOUT_MS;
+    r->backoff_us = (int64_t)(o->backoff_ms ? o->backoff_ms : DEFAULT_BACKOFF_MS) * 1000;
     r->scripts = o->scripts;
     r->nscripts = o->nscripts;
     for (size_t i = r->size; i-- > 0;) {

@@ -29,10 +29,11 @@ struct redis_conn_options {
     const char *url;  /* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; %XX escapes in the secret */
     const char *name; /* who uses it, for the log: "cache", "job queue", "login throttle" */
     size_t size;      /* connections, 1..64 */
-    int wait_ms;      /* longest a call waits for a free connection */
-    int connect_timeout_ms;
-    int command_timeout_ms;
-    int backoff_ms; /* after a failed connect or a timeout, calls fail fast this long */
+    /* Deadlines in ms; 0 takes the default, which suits a call made while a client waits. */
+    int wait_ms;            /* for a free connection: 500 */
+    int connect_timeout_ms; /* 200 */
+    int command_timeout_ms; /* 500 */
+    int backoff_ms;         /* after a failed connect or a timeout, calls fail fast: 1000 */
     /* Lua scripts for redis_conn_eval, by index; the array must outlive the handle. */
     const char *const *scripts;
     size_t nscripts;

@@ -7,9 +7,9 @@
  * window; reading is one script too, so the count and the time left belong together.
  *
  * Connection: week 3's Redis client (redis_conn.h), the same one the cache and the job queue
- * use, so the URL, AUTH and SELECT, the deadlines and the recovery are those of week 3: a connect
- * waits at most CONNECT_TIMEOUT_MS and a command COMMAND_TIMEOUT_MS, so a login never hangs on a
- * frozen Redis, and after a failed connect calls fail fast for BACKOFF_MS. While Redis is away
+ * use, so the URL, AUTH and SELECT, the deadlines and the recovery are those of week 3. With its
+ * default deadlines a connect waits at most 200 ms and a command 500 ms, so a login never hangs on
+ * a frozen Redis, and after a failed connect calls fail fast for a second. While Redis is away
  * every call is ERR_UNAVAILABLE and the caller lets the login through (fail open); redis_conn
  * logs that once, and once when Redis is back. */
 #include "throttle.h"
@@ -24,14 +24,10 @@
 #include "log.h"
 #include "redis_conn.h"
 
-#define CONNECTIONS        4 /* logins from several request threads at once */
-#define BORROW_WAIT_MS     500
-#define CONNECT_TIMEOUT_MS 200
-#define COMMAND_TIMEOUT_MS 500
-#define BACKOFF_MS         1000
-#define PREFIX_MAX         128
-#define KEY_MAX            512 /* a caller's key: "login:email:" and a 254-byte e-mail fit */
-#define FULL_KEY_MAX       (PREFIX_MAX + 1 + KEY_MAX + 1)
+#define CONNECTIONS  4 /* logins from several request threads at once */
+#define PREFIX_MAX   128
+#define KEY_MAX      512 /* a caller's key: "login:email:" and a 254-byte e-mail fit */
+#define FULL_KEY_MAX (PREFIX_MAX + 1 + KEY_MAX + 1)
 
 struct throttle {
     struct redis_conn *redis;
@@ -96,18 +92,12 @@ int throttle_open(const char *url, const char *prefix, struct throttle **out)
     if (!url || !prefix || prefix[0] == '\0' || strnlen(prefix, PREFIX_MAX + 1) > PREFIX_MAX)
         return ERR_INVALID;
     struct throttle *t = calloc(1, sizeof *t);
-    if (!t)
-        return ERR_NOMEM;
     struct redis_conn_options o = {.url = url,
                                    .name = "login throttle",
                                    .size = CONNECTIONS,
-                                   .wait_ms = BORROW_WAIT_MS,
-                                   .connect_timeout_ms = CONNECT_TIMEOUT_MS,
-                                   .command_timeout_ms = COMMAND_TIMEOUT_MS,
-                                   .backoff_ms = BACKOFF_MS,
                                    .scripts = scripts,
                                    .nscripts = SCRIPTS};
-    int rc = redis_conn_new(&o, &t->redis);
+    int rc = t ? redis_conn_new(&o, &t->redis) : ERR_NOMEM;
     if (rc != 0) {
         free(t);
         return rc;

@@ -50,13 +50,6 @@ struct pg_pool {
     bool down;              /* the last connect failed: logged once, until one succeeds */
 };
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int pg_pool_new(const struct pg_pool_options *opts, struct pg_pool **out)
 {
     if (!out)
@@ -137,7 +130,7 @@ static PGconn *conn_open(struct pg_pool *p)
 static int conn_connect(struct pg_pool *p, struct pg_conn *c)
 {
     pthread_mutex_lock(&p->lock);
-    bool backing_off = p->down && mono_us() < p->retry_after_us;
+    bool backing_off = p->down && clock_mono_us() < p->retry_after_us;
     pthread_mutex_unlock(&p->lock);
     if (backing_off)
         return ERR_UNAVAILABLE;
@@ -147,7 +140,7 @@ static int conn_connect(struct pg_pool *p, struct pg_conn *c)
     bool was_down = p->down;
     p->down = !ok;
     if (!ok)
-        p->retry_after_us = mono_us() + CONNECT_BACKOFF_US;
+        p->retry_after_us = clock_mono_us() + CONNECT_BACKOFF_US;
     pthread_mutex_unlock(&p->lock);
     if (!ok) {
         if (!was_down) {
@@ -175,9 +168,8 @@ int pg_pool_acquire(struct pg_pool *p, struct pg_conn **out)
     if (!p || !out)
         return ERR_INVALID;
     *out = NULL;
-    int64_t deadline = mono_us() + (int64_t)p->wait_ms * 1000;
-    struct timespec until = {.tv_sec = deadline / 1000000,
-                             .tv_nsec = (long)(deadline % 1000000) * 1000};
+    int64_t deadline = clock_mono_us() + (int64_t)p->wait_ms * 1000;
+    struct timespec until = clock_mono_timespec(deadline);
     pthread_mutex_lock(&p->lock);
     while (!p->idle) {
         if (pthread_cond_timedwait(&p->returned, &p->lock, &until) != 0 && !p->idle) {

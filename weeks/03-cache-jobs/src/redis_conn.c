@@ -1,7 +1,7 @@
 /* redis_conn.c — a small pool of hiredis connections (see redis_conn.h).
  *
- * The slots are an array; the idle ones form a stack, so the connection used last is lent first.
- * Borrowers wait on a condition variable with a deadline. Connecting happens outside the lock:
+ * The slots are an array, lent by week 2's lender.h as pg_pool's are: the connection used last
+ * is lent first, and a borrower waits for one with a deadline. Connecting happens outside the lock:
  * one slow connect must not stall every other caller.
  *
  * Failures come in two kinds, and only one of them backs off. A connect that failed, or a
@@ -25,6 +25,7 @@
 #include <sys/time.h>
 
 #include "err.h"
+#include "lender.h"
 #include "log.h"
 #include "server_url.h"
 #include "timeutil.h"
@@ -35,7 +36,7 @@
 #define EVAL_ARGS_MAX  8
 #define DEFAULT_PORT   6379
 
-/* The defaults of redis_conn_options' deadlines. */
+/* The defaults of struct redis_conn_deadlines. */
 #define DEFAULT_WAIT_MS            500
 #define DEFAULT_CONNECT_TIMEOUT_MS 200
 #define DEFAULT_COMMAND_TIMEOUT_MS 500
@@ -43,12 +44,11 @@
 
 struct slot {
     redisContext *ctx; /* NULL: not connected */
-    struct slot *next_idle;
 };
 
 struct redis_conn {
-    pthread_mutex_t lock;    /* guards idle, down, retry_after_us, sha */
-    pthread_cond_t returned; /* a connection came back to the idle stack */
+    pthread_mutex_t lock;  /* guards down, retry_after_us, sha */
+    struct lender *lender; /* which slots are free (week 2's lender.h) */
     char name[NAME_MAX_LEN + 1];
     char host[SERVER_URL_PART_MAX + 1];
     int port;
@@ -62,7 +62,6 @@ struct redis_conn {
     char (*sha)[SHA_LEN + 1]; /* the scripts' SHA1s once SCRIPT LOAD told us, else "" */
     struct slot *slots;
     size_t size;
-    struct slot *idle;      /* stack of slots nobody holds */
     bool down;              /* Redis went away: logged once, until a call succeeds */
     int64_t retry_after_us; /* while down, no call before this one (monotonic µs) */
 };
@@ -224,11 +223,7 @@ static bool slot_alive(const redisContext *ctx)
 
 static void slot_release(struct redis_conn *r, struct slot *c)
 {
-    pthread_mutex_lock(&r->lock);
-    c->next_idle = r->idle;
-    r->idle = c;
-    pthread_cond_signal(&r->returned);
-    pthread_mutex_unlock(&r->lock);
+    lender_give(r->lender, (size_t)(c - r->slots));
 }
 
 /* Borrows a connected slot. ERR_UNAVAILABLE at once while backing off (unless this caller is
@@ -237,26 +232,20 @@ static int slot_borrow(struct redis_conn *r, struct slot **out)
 {
     *out = NULL;
     int64_t now = clock_mono_us();
-    struct timespec until = clock_mono_timespec(now + (int64_t)r->wait_ms * 1000);
     pthread_mutex_lock(&r->lock);
-    if (r->down && now < r->retry_after_us) {
-        pthread_mutex_unlock(&r->lock);
+    bool fail_fast = r->down && now < r->retry_after_us;
+    if (r->down && !fail_fast)
+        r->retry_after_us = now + r->backoff_us; /* this caller probes; the others fail fast */
+    pthread_mutex_unlock(&r->lock);
+    if (fail_fast)
+        return ERR_UNAVAILABLE;
+    size_t i = 0;
+    if (lender_take(r->lender, r->wait_ms, &i) != 0) {
+        struct log_kv kv[] = {LOG_STR("client", r->name)};
+        log_kv(LOG_WARN, "no Redis connection came free in time", kv, 1);
         return ERR_UNAVAILABLE;
     }
-    if (r->down)
-        r->retry_after_us = now + r->backoff_us; /* this caller probes; the others fail fast */
-    while (!r->idle) {
-        if (pthread_cond_timedwait(&r->returned, &r->lock, &until) != 0 && !r->idle) {
-            pthread_mutex_unlock(&r->lock);
-            struct log_kv kv[] = {LOG_STR("client", r->name)};
-            log_kv(LOG_WARN, "no Redis connection came free in time", kv, 1);
-            return ERR_UNAVAILABLE;
-        }
-    }
-    struct slot *c = r->idle;
-    r->idle = c->next_idle;
-    c->next_idle = NULL;
-    pthread_mutex_unlock(&r->lock);
+    struct slot *c = &r->slots[i];
 
     if (c->ctx && !slot_alive(c->ctx)) {
         redisFree(c->ctx);
@@ -325,10 +314,11 @@ int redis_conn_new(const struct redis_conn_options *o, struct redis_conn **out)
     if (!out)
         return ERR_INVALID;
     *out = NULL;
-    if (!o || !o->url || !o->name || o->size < 1 || o->size > SIZE_MAX_CONNS || o->wait_ms < 0 ||
-        o->connect_timeout_ms < 0 || o->command_timeout_ms < 0 || o->backoff_ms < 0 ||
-        (o->nscripts > 0 && !o->scripts))
+    const struct redis_conn_deadlines *d = o ? &o->deadlines : NULL;
+    if (!o || !o->url || !o->name || o->size < 1 || o->size > SIZE_MAX_CONNS || d->wait_ms < 0 ||
+        d->connect_ms < 0 || d->command_ms < 0 || d->backoff_ms < 0)
         return ERR_INVALID;
+    int rc = ERR_NOMEM;
     struct redis_conn *r = calloc(1, sizeof *r);
     if (!r)
         return ERR_NOMEM;
@@ -338,49 +328,34 @@ int redis_conn_new(const struct redis_conn_options *o, struct redis_conn **out)
         /* The URL itself is never logged: it may carry a password. */
         struct log_kv kv[] = {LOG_STR("client", r->name), LOG_STR("why", why)};
         log_kv(LOG_ERROR, "the Redis URL is not redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", kv, 2);
-        explicit_bzero(r->password, sizeof r->password);
-        free(r);
-        return ERR_INVALID;
+        rc = ERR_INVALID;
+        goto fail;
     }
+    while (o->scripts && o->scripts[r->nscripts])
+        r->nscripts++;
     r->slots = calloc(o->size, sizeof *r->slots);
-    r->sha = calloc(o->nscripts ? o->nscripts : 1, sizeof *r->sha);
-    if (!r->slots || !r->sha) {
-        free(r->slots);
-        free(r->sha);
-        free(r);
-        return ERR_NOMEM;
+    r->sha = calloc(r->nscripts ? r->nscripts : 1, sizeof *r->sha);
+    if (!r->slots || !r->sha || (rc = lender_new(o->size, &r->lender)) != 0)
+        goto fail;
+    if (pthread_mutex_init(&r->lock, NULL) != 0) {
+        rc = ERR_INTERNAL;
+        goto fail;
     }
     r->size = o->size;
-    r->wait_ms = o->wait_ms ? o->wait_ms : DEFAULT_WAIT_MS;
-    r->connect_timeout_ms =
-        o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    r->command_timeout_ms =
-        o->command_timeout_ms ? o->command_timeout_ms : DEFAULT_COMMAND_TIMEOUT_MS;
-    r->backoff_us = (int64_t)(o->backoff_ms ? o->backoff_ms : DEFAULT_BACKOFF_MS) * 1000;
+    r->wait_ms = d->wait_ms ? d->wait_ms : DEFAULT_WAIT_MS;
+    r->connect_timeout_ms = d->connect_ms ? d->connect_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    r->command_timeout_ms = d->command_ms ? d->command_ms : DEFAULT_COMMAND_TIMEOUT_MS;
+    r->backoff_us = (int64_t)(d->backoff_ms ? d->backoff_ms : DEFAULT_BACKOFF_MS) * 1000;
     r->scripts = o->scripts;
-    r->nscripts = o->nscripts;
-    for (size_t i = r->size; i-- > 0;) {
-        r->slots[i].next_idle = r->idle;
-        r->idle = &r->slots[i];
-    }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock jump must not end a wait */
-    bool lock_ok = pthread_mutex_init(&r->lock, NULL) == 0;
-    bool cond_ok = pthread_cond_init(&r->returned, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!lock_ok || !cond_ok) {
-        if (lock_ok)
-            pthread_mutex_destroy(&r->lock);
-        if (cond_ok)
-            pthread_cond_destroy(&r->returned);
-        free(r->slots);
-        free(r->sha);
-        free(r);
-        return ERR_INTERNAL;
-    }
     *out = r;
     return 0;
+fail:
+    lender_free(r->lender);
+    free(r->slots);
+    free(r->sha);
+    explicit_bzero(r->password, sizeof r->password);
+    free(r);
+    return rc;
 }
 
 void redis_conn_free(struct redis_conn *r)
@@ -389,7 +364,7 @@ void redis_conn_free(struct redis_conn *r)
         return;
     for (size_t i = 0; i < r->size; i++)
         redisFree(r->slots[i].ctx);
-    pthread_cond_destroy(&r->returned);
+    lender_free(r->lender);
     pthread_mutex_destroy(&r->lock);
     free(r->slots);
     free(r->sha);

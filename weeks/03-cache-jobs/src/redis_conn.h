@@ -8,7 +8,7 @@
  * and a server that went away noticed once, backed off from, and used again when it is back.
  * It is built like week 2's pg_pool (pg_pool.h), for the same reasons: a hiredis context is not
  * thread-safe, so each call borrows one of `size` contexts and gives it back; a borrow waits at
- * most wait_ms; a context found broken is replaced on a later borrow.
+ * at most wait_ms; a context found broken is replaced on a later borrow.
  *
  * Outages: after a connect that failed, or a command that timed out, every call fails fast with
  * ERR_UNAVAILABLE for backoff_ms (one call then goes through to probe), instead of each paying
@@ -25,18 +25,23 @@
 
 struct redis_conn;
 
+/* Deadlines in ms. A field left 0 takes the default, which suits a call made while a client
+ * waits for its answer. */
+struct redis_conn_deadlines {
+    int wait_ms;    /* for a free connection: 500 */
+    int connect_ms; /* 200 */
+    int command_ms; /* 500 */
+    int backoff_ms; /* after a failed connect or a timeout, calls fail fast this long: 1000 */
+};
+
 struct redis_conn_options {
     const char *url;  /* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; %XX escapes in the secret */
     const char *name; /* who uses it, for the log: "cache", "job queue", "login throttle" */
     size_t size;      /* connections, 1..64 */
-    /* Deadlines in ms; 0 takes the default, which suits a call made while a client waits. */
-    int wait_ms;            /* for a free connection: 500 */
-    int connect_timeout_ms; /* 200 */
-    int command_timeout_ms; /* 500 */
-    int backoff_ms;         /* after a failed connect or a timeout, calls fail fast: 1000 */
-    /* Lua scripts for redis_conn_eval, by index; the array must outlive the handle. */
+    struct redis_conn_deadlines deadlines;
+    /* The Lua scripts of redis_conn_eval, by index, ending with NULL (NULL: none). The array
+     * must outlive the handle. */
     const char *const *scripts;
-    size_t nscripts;
 };
 
 /* Checks the options (a URL that is not of the form above is refused and logged, without its
@@ -53,7 +58,7 @@ int redis_conn_command(struct redis_conn *r, const char *what, int argc, const c
                        const size_t *lens, redisReply **out);
 
 /* The same for a command the server itself holds for up to wait_ms (BLMOVE): the connection
- * waits that much longer than command_timeout_ms for its answer. */
+ * waits that much longer than command_ms for its answer. */
 int redis_conn_blocking(struct redis_conn *r, const char *what, int wait_ms, int argc,
                         const char **argv, redisReply **out);
 

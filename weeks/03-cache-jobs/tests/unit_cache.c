@@ -72,22 +72,25 @@ static const char *key_of(const struct fixture *f, const char *name, char *buf, 
     return buf;
 }
 
+/* Runs a test body on a fixture of backend b. */
+static void with_fixture(enum backend b, void (*body)(struct fixture *))
+{
+    struct fixture f;
+    fixture_open(&f, b);
+    body(&f);
+    cache_free(f.cache);
+}
+
 /* Declares a test body and grades it once per backend. */
 #define CACHE_TEST(name, points)                                                                   \
     static void name(struct fixture *f);                                                           \
     GRADED(cache_redis, name, points, .timeout = 20)                                               \
     {                                                                                              \
-        struct fixture f;                                                                          \
-        fixture_open(&f, BACKEND_REDIS);                                                           \
-        name(&f);                                                                                  \
-        cache_free(f.cache);                                                                       \
+        with_fixture(BACKEND_REDIS, name);                                                         \
     }                                                                                              \
     GRADED(cache_memcached, name, points, .timeout = 20)                                           \
     {                                                                                              \
-        struct fixture f;                                                                          \
-        fixture_open(&f, BACKEND_MEMCACHED);                                                       \
-        name(&f);                                                                                  \
-        cache_free(f.cache);                                                                       \
+        with_fixture(BACKEND_MEMCACHED, name);                                                     \
     }                                                                                              \
     static void name(struct fixture *f)
 

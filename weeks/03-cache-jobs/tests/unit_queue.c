@@ -171,6 +171,15 @@ static size_t tick_reclaimed(struct queue *q, size_t *promoted)
     return r;
 }
 
+/* A tick (when: at which moment) moves exactly `want` due jobs to ready. */
+static void expect_tick_promotes(struct fx *f, size_t want, const char *when)
+{
+    size_t promoted = 0;
+    tick_reclaimed(f->q, &promoted);
+    cr_assert_eq(promoted, want, "expected a tick %s to promote %zu, got %zu", when, want,
+                 promoted);
+}
+
 /* ------------------------------------------------------------------ delivery */
 
 GRADED(queue, a_pushed_job_is_claimed_once_and_gone_after_ack, 2)
@@ -233,13 +242,10 @@ GRADED(queue, a_delayed_job_is_claimable_only_once_it_is_due, 2)
     cr_assert(raw_score(&f, f.delayed, 9) > 0, "expected job 9 in the delayed set");
     expect_nothing_to_claim(f.q, "right after a push due in 800 ms");
     tk_sleep_ms(400 - (tk_now_ms() - t0));
-    size_t promoted = 0;
-    tick_reclaimed(f.q, &promoted);
-    cr_assert_eq(promoted, 0, "expected a tick at ~400 ms to promote nothing, got %zu", promoted);
+    expect_tick_promotes(&f, 0, "at ~400 ms");
     expect_nothing_to_claim(f.q, "at ~400 ms of an 800 ms delay");
     tk_sleep_ms(1000 - (tk_now_ms() - t0));
-    tick_reclaimed(f.q, &promoted);
-    cr_assert_eq(promoted, 1, "expected a tick past the due time to promote 1, got %zu", promoted);
+    expect_tick_promotes(&f, 1, "past the due time");
     cr_assert_eq(claim_one(f.q, 0), 9, "expected the due job 9 to be claimable");
     fx_close(&f);
 }
@@ -256,9 +262,7 @@ GRADED(queue, retry_moves_the_claim_to_the_delayed_set, 2)
     cr_assert_eq(raw_int(&f, "ZCARD %s", f.leases), 0, "expected retry to drop the lease");
     expect_nothing_to_claim(f.q, "before the retry is due");
     tk_sleep_ms(600);
-    size_t promoted = 0;
-    tick_reclaimed(f.q, &promoted);
-    cr_assert_eq(promoted, 1, "expected the due retry to be promoted, got %zu", promoted);
+    expect_tick_promotes(&f, 1, "once the retry is due");
     cr_assert_eq(claim_one(f.q, 0), 11, "expected the retried job 11 to be claimable");
     fx_close(&f);
 }

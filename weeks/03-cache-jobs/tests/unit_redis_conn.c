@@ -17,10 +17,9 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static struct redis_conn *open_url(const char *url, const char *const *scripts, size_t nscripts)
+static struct redis_conn *open_url(const char *url, const char *const *scripts)
 {
-    struct redis_conn_options o = {
-        .url = url, .name = "test", .size = 2, .scripts = scripts, .nscripts = nscripts};
+    struct redis_conn_options o = {.url = url, .name = "test", .size = 2, .scripts = scripts};
     struct redis_conn *r = NULL;
     int rc = redis_conn_new(&o, &r);
     cr_assert_eq(rc, 0, "expected redis_conn_new to accept a good URL, got %d (%s)", rc,
@@ -114,7 +113,7 @@ GRADED(redis_conn, urls_are_read_strictly_and_a_refusal_says_why_without_the_sec
     static const char *const good[] = {"redis://h", "redis://h:6379/", "redis://:pw@h",
                                        "redis://user:p%40ss%2Fw:rd@127.0.0.1:6379/3"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        redis_conn_free(open_url(good[i], NULL, 0));
+        redis_conn_free(open_url(good[i], NULL));
 }
 
 /* ------------------------------------------------------------------ AUTH */
@@ -126,14 +125,14 @@ GRADED(redis_conn, a_password_is_sent_with_auth_and_never_logged, 2)
     tk_unique("rc-user", user, sizeof user);
     /* '@', '/' and ':' travel %-escaped in the URL and must reach Redis decoded. */
     snprintf(password, sizeof password, "p@ss/w:rd-%s", user);
-    struct redis_conn *admin = open_url(getenv("REDIS_URL"), NULL, 0);
+    struct redis_conn *admin = open_url(getenv("REDIS_URL"), NULL);
     char rule[112];
     snprintf(rule, sizeof rule, ">%s", password);
     freeReplyObject(
         must(admin, 7, (const char *[]){"ACL", "SETUSER", user, "on", rule, "~*", "+@all"}));
 
     snprintf(url, sizeof url, "redis://%s:p%%40ss%%2Fw:rd-%s@%s", user, user, server());
-    struct redis_conn *r = open_url(url, NULL, 0);
+    struct redis_conn *r = open_url(url, NULL);
     cr_assert_eq(redis_conn_ping(r), 0, "expected the ACL user's URL to connect and PING");
     redisReply *who = must(r, 2, (const char *[]){"ACL", "WHOAMI"});
     cr_assert(who->type == REDIS_REPLY_STRING && strcmp(who->str, user) == 0,
@@ -149,7 +148,7 @@ GRADED(redis_conn, a_password_is_sent_with_auth_and_never_logged, 2)
     const char *const secrets[] = {wrong, alone};
     for (size_t i = 0; i < 2; i++) {
         snprintf(url, sizeof url, "redis://%s:%s@%s", i == 0 ? user : "", secrets[i], server());
-        r = open_url(url, NULL, 0);
+        r = open_url(url, NULL);
         struct capture cap;
         capture_begin(&cap);
         int rc = redis_conn_ping(r);
@@ -176,8 +175,8 @@ GRADED(redis_conn, a_script_the_server_forgot_runs_again, 1)
     char unique[64];
     snprintf(script, sizeof script, "-- %s\nreturn ARGV[1] .. KEYS[1]",
              tk_unique("rc-script", unique, sizeof unique));
-    const char *const scripts[] = {script};
-    struct redis_conn *r = open_url(getenv("REDIS_URL"), scripts, 1);
+    const char *const scripts[] = {script, NULL};
+    struct redis_conn *r = open_url(getenv("REDIS_URL"), scripts);
     for (int round = 0; round < 2; round++) {
         redisReply *reply = NULL;
         int rc = redis_conn_eval(r, "test", 0, 1, (const char *[]){"-key"}, 1,

@@ -52,7 +52,7 @@ static const char LUA_CHECK[] = "local n = redis.call('GET', KEYS[1]) "
 
 enum script { FAIL, CHECK, SCRIPTS };
 
-static const char *const scripts[SCRIPTS] = {[FAIL] = LUA_FAIL, [CHECK] = LUA_CHECK};
+static const char *const scripts[] = {[FAIL] = LUA_FAIL, [CHECK] = LUA_CHECK, [SCRIPTS] = NULL};
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -91,14 +91,11 @@ int throttle_open(const char *url, const char *prefix, struct throttle **out)
     *out = NULL;
     if (!url || !prefix || prefix[0] == '\0' || strnlen(prefix, PREFIX_MAX + 1) > PREFIX_MAX)
         return ERR_INVALID;
+    int rc = ERR_NOMEM;
     struct throttle *t = calloc(1, sizeof *t);
-    struct redis_conn_options o = {.url = url,
-                                   .name = "login throttle",
-                                   .size = CONNECTIONS,
-                                   .scripts = scripts,
-                                   .nscripts = SCRIPTS};
-    int rc = t ? redis_conn_new(&o, &t->redis) : ERR_NOMEM;
-    if (rc != 0) {
+    struct redis_conn_options o = {
+        .url = url, .name = "login throttle", .size = CONNECTIONS, .scripts = scripts};
+    if (!t || (rc = redis_conn_new(&o, &t->redis)) != 0) {
         free(t);
         return rc;
     }
@@ -109,9 +106,8 @@ int throttle_open(const char *url, const char *prefix, struct throttle **out)
 
 void throttle_free(struct throttle *t)
 {
-    if (!t)
-        return;
-    redis_conn_free(t->redis);
+    if (t)
+        redis_conn_free(t->redis);
     free(t);
 }
 

@@ -55,7 +55,7 @@ static const char INVALIDATE_LUA[] =
 
 enum script { SCRIPT_PUT, SCRIPT_INVALIDATE, SCRIPT_COUNT };
 
-static const char *const script_source[SCRIPT_COUNT] = {PUT_LUA, INVALIDATE_LUA};
+static const char *const script_source[] = {PUT_LUA, INVALIDATE_LUA, NULL};
 
 struct cache_redis {
     struct cache base; /* first: a struct cache * is a struct cache_redis * */
@@ -163,14 +163,11 @@ int cache_redis_open(const char *url, struct cache **out)
     *out = NULL;
     if (!url || strncmp(url, "redis://", strlen("redis://")) != 0)
         return ERR_INVALID;
+    int rc = ERR_NOMEM;
     struct cache_redis *p = calloc(1, sizeof *p);
-    struct redis_conn_options o = {.url = url,
-                                   .name = "cache",
-                                   .size = CONNECTIONS,
-                                   .scripts = script_source,
-                                   .nscripts = SCRIPT_COUNT};
-    int rc = p ? redis_conn_new(&o, &p->redis) : ERR_NOMEM;
-    if (rc != 0) {
+    struct redis_conn_options o = {
+        .url = url, .name = "cache", .size = CONNECTIONS, .scripts = script_source};
+    if (!p || (rc = redis_conn_new(&o, &p->redis)) != 0) {
         free(p);
         return rc;
     }

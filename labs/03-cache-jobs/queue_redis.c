@@ -33,7 +33,6 @@
 #include "timeutil.h"
 
 #define CONNECTIONS        4    /* a worker uses one; taskd's request threads push at once */
-#define BORROW_WAIT_MS     1000 /* a claim holds its connection for up to its wait */
 #define COMMAND_TIMEOUT_MS 1000 /* a worker is not a client waiting: it can afford to wait */
 #define CONNECT_BACKOFF_MS 200  /* and to retry sooner */
 #define PREFIX_MAX         128
@@ -118,7 +117,8 @@ static const char LUA_TICK[] = LUA_NOW_MS
 
 enum script { LEASE, EXTEND, ACK, RETRY, RELEASE, TICK, SCRIPTS };
 
-static const char *const scripts[SCRIPTS] = {
+static const char *const scripts[SCRIPTS + 1] = {
+    /* and NULL */
     [LEASE] = LUA_LEASE, [EXTEND] = LUA_EXTEND,   [ACK] = LUA_ACK,
     [RETRY] = LUA_RETRY, [RELEASE] = LUA_RELEASE, [TICK] = LUA_TICK,
 };
@@ -192,32 +192,30 @@ int queue_open(const struct queue_options *o, struct queue **out)
     const char *prefix = o->prefix ? o->prefix : DEFAULT_PREFIX;
     if (prefix[0] == '\0' || strlen(prefix) > PREFIX_MAX)
         return ERR_INVALID;
+    int rc = ERR_NOMEM;
     struct queue *q = calloc(1, sizeof *q);
-    struct redis_conn_options ro = {.url = o->url,
-                                    .name = "job queue",
-                                    .size = CONNECTIONS,
-                                    .wait_ms = BORROW_WAIT_MS,
-                                    .command_timeout_ms = COMMAND_TIMEOUT_MS,
-                                    .backoff_ms = CONNECT_BACKOFF_MS,
-                                    .scripts = scripts,
-                                    .nscripts = SCRIPTS};
-    int rc = q ? redis_conn_new(&ro, &q->redis) : ERR_NOMEM;
-    if (rc != 0) {
-        free(q);
-        return rc;
-    }
+    struct redis_conn_options ro = {
+        .url = o->url,
+        .name = "job queue",
+        .size = CONNECTIONS,
+        .scripts = scripts,
+        .deadlines = {.command_ms = COMMAND_TIMEOUT_MS, .backoff_ms = CONNECT_BACKOFF_MS}};
+    if (!q || (rc = redis_conn_new(&ro, &q->redis)) != 0)
+        goto fail;
     format_i64((int64_t)o->visibility_s * 1000, q->visibility_ms);
     for (int k = 0; k < KEYS; k++)
         snprintf(q->key[k], sizeof q->key[k], "%s:%s", prefix, key_suffix[k]);
     *out = q;
     return 0;
+fail:
+    free(q);
+    return rc;
 }
 
 void queue_free(struct queue *q)
 {
-    if (!q)
-        return;
-    redis_conn_free(q->redis);
+    if (q)
+        redis_conn_free(q->redis);
     free(q);
 }
 

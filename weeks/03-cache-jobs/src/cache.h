@@ -46,7 +46,7 @@ struct cache {
     const struct cache_ops *ops;
 };
 
-/* Opens "redis://HOST:PORT[/DB]" or "memcached://HOST:PORT". No connection is required at
+/* Opens a redis:// URL (redis_conn.h) or "memcached://HOST[:PORT]". No connection is required at
  * open (the cache is optional: it may come up later). ERR_INVALID for another URL. */
 int cache_open(const char *url, struct cache **out);
 int cache_redis_open(const char *url, struct cache **out);

@@ -167,7 +167,10 @@ static int entry_read(struct cache_memcached *m, memcached_st *mc, const char *k
         *e = (struct entry){0};
         return nomem ? ERR_NOMEM : note_failure(m, mc, rc);
     }
-    e->ours = e->raw && cache_entry_parse(e->raw, e->len, &e->parsed);
+    struct cache_entry parsed; /* apart from e, which still owns raw */
+    e->ours = e->raw && cache_entry_parse(e->raw, e->len, &parsed);
+    if (e->ours)
+        e->parsed = parsed;
     return 0;
 }
 

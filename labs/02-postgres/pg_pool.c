@@ -2,9 +2,9 @@
  * Each TODO(lab N.M) is one exercise; labs/02-postgres/README.md explains them. */
 /* pg_pool.c — a fixed-size pool of libpq connections (see pg_pool.h).
  *
- * The slots are an array; the idle ones form a stack (the most recently used connection is
- * lent first, so its memory and the server process behind it are warm). Borrowers wait on a
- * condition variable with a deadline. Connecting and liveness checks happen outside the lock:
+ * The slots are an array, and lender.h says which of them nobody holds (the most recently used
+ * connection is lent first, so its memory and the server process behind it are warm) and lets a
+ * borrower wait for one with a deadline. Connecting and liveness checks happen outside the lock:
  * one slow connect must not stall every other thread.
  *
  * Outages: a connection the server closed while it sat idle (a restart, an idle timeout, a
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "lender.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -34,28 +35,19 @@ struct pg_conn {
     PGconn *pg;        /* NULL: not connected */
     uint64_t prepared; /* bit i: statement "s<i>" is prepared on pg */
     bool broken;       /* the last call failed at the connection level */
-    struct pg_conn *next_idle;
 };
 
 struct pg_pool {
-    pthread_mutex_t lock;
-    pthread_cond_t returned; /* a connection came back to the idle stack */
+    pthread_mutex_t lock;  /* guards retry_after_us, down */
+    struct lender *lender; /* which slots are free */
     char *url;
     size_t size;
     int wait_ms;
     char connect_timeout[16];
     struct pg_conn *slots;
-    struct pg_conn *idle;   /* stack of slots nobody holds */
     int64_t retry_after_us; /* no connect attempt before this (monotonic µs) */
     bool down;              /* the last connect failed: logged once, until one succeeds */
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int pg_pool_new(const struct pg_pool_options *opts, struct pg_pool **out)
 {
@@ -65,38 +57,29 @@ int pg_pool_new(const struct pg_pool_options *opts, struct pg_pool **out)
     if (!opts || !opts->url || opts->size < 1 || opts->size > 1000 || opts->wait_ms < 0 ||
         opts->connect_timeout_s < 1)
         return ERR_INVALID;
+    int rc = ERR_NOMEM;
     struct pg_pool *p = calloc(1, sizeof *p);
     if (!p)
         return ERR_NOMEM;
     p->url = strdup(opts->url);
     p->slots = calloc(opts->size, sizeof *p->slots);
-    if (!p->url || !p->slots) {
-        free(p->url);
-        free(p->slots);
-        free(p);
-        return ERR_NOMEM;
+    if (!p->url || !p->slots || (rc = lender_new(opts->size, &p->lender)) != 0)
+        goto fail;
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        rc = ERR_INTERNAL;
+        goto fail;
     }
     p->size = opts->size;
     p->wait_ms = opts->wait_ms;
     snprintf(p->connect_timeout, sizeof p->connect_timeout, "%d", opts->connect_timeout_s);
-    for (size_t i = p->size; i-- > 0;) {
-        p->slots[i].next_idle = p->idle;
-        p->idle = &p->slots[i];
-    }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock jump must not end a wait */
-    int bad = pthread_mutex_init(&p->lock, NULL) != 0;
-    bad |= pthread_cond_init(&p->returned, &ca) != 0;
-    pthread_condattr_destroy(&ca);
-    if (bad) {
-        free(p->url);
-        free(p->slots);
-        free(p);
-        return ERR_INTERNAL;
-    }
     *out = p;
     return 0;
+fail:
+    lender_free(p->lender);
+    free(p->url);
+    free(p->slots);
+    free(p);
+    return rc;
 }
 
 void pg_pool_free(struct pg_pool *p)
@@ -106,7 +89,7 @@ void pg_pool_free(struct pg_pool *p)
     for (size_t i = 0; i < p->size; i++)
         if (p->slots[i].pg)
             PQfinish(p->slots[i].pg);
-    pthread_cond_destroy(&p->returned);
+    lender_free(p->lender);
     pthread_mutex_destroy(&p->lock);
     free(p->slots);
     free(p->url);
@@ -137,7 +120,7 @@ static PGconn *conn_open(struct pg_pool *p)
 static int conn_connect(struct pg_pool *p, struct pg_conn *c)
 {
     pthread_mutex_lock(&p->lock);
-    bool backing_off = p->down && mono_us() < p->retry_after_us;
+    bool backing_off = p->down && clock_mono_us() < p->retry_after_us;
     pthread_mutex_unlock(&p->lock);
     if (backing_off)
         return ERR_UNAVAILABLE;
@@ -147,7 +130,7 @@ static int conn_connect(struct pg_pool *p, struct pg_conn *c)
     bool was_down = p->down;
     p->down = !ok;
     if (!ok)
-        p->retry_after_us = mono_us() + CONNECT_BACKOFF_US;
+        p->retry_after_us = clock_mono_us() + CONNECT_BACKOFF_US;
     pthread_mutex_unlock(&p->lock);
     if (!ok) {
         if (!was_down) {
@@ -175,21 +158,12 @@ int pg_pool_acquire(struct pg_pool *p, struct pg_conn **out)
     if (!p || !out)
         return ERR_INVALID;
     *out = NULL;
-    int64_t deadline = mono_us() + (int64_t)p->wait_ms * 1000;
-    struct timespec until = {.tv_sec = deadline / 1000000,
-                             .tv_nsec = (long)(deadline % 1000000) * 1000};
-    pthread_mutex_lock(&p->lock);
-    while (!p->idle) {
-        if (pthread_cond_timedwait(&p->returned, &p->lock, &until) != 0 && !p->idle) {
-            pthread_mutex_unlock(&p->lock);
-            log_msg(LOG_WARN, "no PostgreSQL connection came free in DB_POOL_WAIT_MS");
-            return ERR_UNAVAILABLE;
-        }
+    size_t slot = 0;
+    if (lender_take(p->lender, p->wait_ms, &slot) != 0) {
+        log_msg(LOG_WARN, "no PostgreSQL connection came free in DB_POOL_WAIT_MS");
+        return ERR_UNAVAILABLE;
     }
-    struct pg_conn *c = p->idle;
-    p->idle = c->next_idle;
-    c->next_idle = NULL;
-    pthread_mutex_unlock(&p->lock);
+    struct pg_conn *c = &p->slots[slot];
 
     if (c->pg && !conn_alive(c->pg)) {
         PQfinish(c->pg);
@@ -209,11 +183,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
         return;
     /* TODO(lab 2.4): Close, instead of keeping, a connection that is broken or mid-transaction. */
     c->broken = false;
-    pthread_mutex_lock(&p->lock);
-    c->next_idle = p->idle;
-    p->idle = c;
-    pthread_cond_signal(&p->returned);
-    pthread_mutex_unlock(&p->lock);
+    lender_give(p->lender, (size_t)(c - p->slots));
 }
 
 int pg_pool_check(struct pg_pool *p)

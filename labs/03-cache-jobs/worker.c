@@ -68,13 +68,6 @@ struct outcome {
     char error[ERROR_TEXT_MAX];
 };
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static bool stop_requested(const struct worker *w)
 {
     return *w->o.stop_signals >= 1;
@@ -88,9 +81,9 @@ static bool stop_now_requested(const struct worker *w)
 /* Sleeps ms, in slices, returning early when a stop signal arrives. */
 static void nap(const struct worker *w, int ms)
 {
-    int64_t until = mono_us() + (int64_t)ms * 1000;
+    int64_t until = clock_mono_us() + (int64_t)ms * 1000;
     while (!stop_requested(w)) {
-        int64_t left = until - mono_us();
+        int64_t left = until - clock_mono_us();
         if (left <= 0)
             return;
         int64_t slice =
@@ -153,7 +146,7 @@ static int job_heartbeat(void *ctx)
         w->aborted = true;
         return 1;
     }
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     int64_t half = (int64_t)w->o.visibility_s * 1000000 / 2;
     if (now - w->lease_renewed_us >= half) {
         int rc = queue_extend(w->q, w->current);
@@ -170,11 +163,11 @@ static int job_heartbeat(void *ctx)
 /* Sleeps ms while keeping the lease; false when told to give up. */
 static bool job_sleep(struct worker *w, int ms)
 {
-    int64_t until = mono_us() + (int64_t)ms * 1000;
+    int64_t until = clock_mono_us() + (int64_t)ms * 1000;
     for (;;) {
         if (job_heartbeat(w) != 0)
             return false;
-        int64_t left = until - mono_us();
+        int64_t left = until - clock_mono_us();
         if (left <= 0)
             return true;
         int64_t slice =
@@ -286,7 +279,7 @@ static void process(struct worker *w, int64_t id)
     struct job j;
     job_init(&j);
     struct outcome out = {.csv = BUF_INIT};
-    int64_t started = mono_us();
+    int64_t started = clock_mono_us();
     w->current = id;
     w->lease_renewed_us = started; /* the claim has just given a fresh lease */
     w->aborted = false;
@@ -316,7 +309,7 @@ static void process(struct worker *w, int64_t id)
     rc = run_handler(w, &j, &out);
     if (w->aborted) {
         job_log(LOG_WARN, "job interrupted by a second stop signal: given back to the queue", w, &j,
-                NULL, "ms", (mono_us() - started) / 1000);
+                NULL, "ms", (clock_mono_us() - started) / 1000);
         redis_state(w, queue_release(w->q, id));
         goto done;
     }
@@ -328,7 +321,7 @@ static void process(struct worker *w, int64_t id)
                       out.csv.len > 0 ? out.csv.data : NULL, out.rows);
     if (rc == ERR_CONFLICT) {
         job_log(LOG_WARN, "job done, but another attempt owns it now: result dropped", w, &j, NULL,
-                "ms", (mono_us() - started) / 1000);
+                "ms", (clock_mono_us() - started) / 1000);
         redis_state(w, queue_ack(w->q, id));
         goto done;
     }
@@ -343,7 +336,7 @@ static void process(struct worker *w, int64_t id)
         record_failure(w, &j, &out);
         goto done;
     }
-    job_log(LOG_INFO, "job succeeded", w, &j, NULL, "ms", (mono_us() - started) / 1000);
+    job_log(LOG_INFO, "job succeeded", w, &j, NULL, "ms", (clock_mono_us() - started) / 1000);
     redis_state(w, queue_ack(w->q, id));
 done:
     w->current = 0;
@@ -391,7 +384,7 @@ static void scan_reminders(struct worker *w)
 
 static void housekeeping(struct worker *w)
 {
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     if (now >= w->next_tick_us) {
         /* queue_tick logs the claims it takes back itself (a worker died or stalled). */
         redis_state(w, queue_tick(w->q, NULL, NULL));

@@ -27,6 +27,7 @@
 #include "err.h"
 #include "locals.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define ROUTES_MAX      64
 #define SEGMENTS_MAX    8
@@ -95,7 +96,7 @@ struct http_req {
     bool decided;     /* the layer or a middleware has answered; the handler will not run */
     bool answered;    /* a response has been queued */
     bool too_large;
-    struct timespec start;
+    int64_t start_us; /* clock_mono_us() when the request began */
     struct http_res res;
 };
 
@@ -589,11 +590,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 
 double http_req_elapsed_ms(const struct http_req *req)
 {
-    const struct timespec *start = &req->start;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    return (double)(clock_mono_us() - req->start_us) / 1e3;
 }
 
 /* Lets each middleware add its headers to the answer about to be sent (http_middleware). */
@@ -735,7 +732,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         req->conn = conn;
         req->method = method;
         req->path = url;
-        clock_gettime(CLOCK_MONOTONIC, &req->start);
+        req->start_us = clock_mono_us();
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {

@@ -250,3 +250,16 @@ void clock_set(int64_t (*now_us)(void))
 {
     clock_fn = now_us ? now_us : real_clock_us;
 }
+
+int64_t clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail on Linux */
+    return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+struct timespec clock_mono_timespec(int64_t us)
+{
+    return (struct timespec){.tv_sec = (time_t)(us / US_PER_SEC),
+                             .tv_nsec = (long)(us % US_PER_SEC) * 1000};
+}

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Longest string rfc3339_format writes, NUL included: "9999-12-31T23:59:59.999999Z". */
 #define RFC3339_MAX 28
@@ -26,5 +27,15 @@ int64_t clock_now_us(void);
 
 /* Replaces the clock (tests); NULL restores the real one. Not thread-safe: set it before use. */
 void clock_set(int64_t (*now_us)(void));
+
+/* Microseconds on the monotonic clock, from an arbitrary origin: for deadlines, timeouts and
+ * durations, never for a timestamp. Unlike clock_now_us it cannot be faked, and it never jumps
+ * when the wall clock is set (NTP, an administrator), so a wait can neither end early nor last
+ * for ever because of one. */
+int64_t clock_mono_us(void);
+
+/* A clock_mono_us deadline as pthread_cond_timedwait reads it, for a condition variable whose
+ * clock is CLOCK_MONOTONIC (pthread_condattr_setclock). */
+struct timespec clock_mono_timespec(int64_t us);
 
 #endif

@@ -52,17 +52,10 @@ bool tk_raw_send(int fd, const void *data, size_t len)
     return true;
 }
 
-static long ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Reads more bytes into b; returns false on end of stream (or reset) or timeout. */
 static bool read_more(int fd, struct buf *b, long deadline)
 {
-    long left = deadline - ms_now();
+    long left = deadline - tk_now_ms();
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (left <= 0 || poll(&p, 1, (int)left) <= 0)
         return false;
@@ -97,7 +90,7 @@ static bool dechunk(const char *in, size_t len, struct buf *out)
 struct tk_response *tk_raw_read(int fd, const char *what, int timeout_ms)
 {
     struct buf in = BUF_INIT, body = BUF_INIT;
-    long deadline = ms_now() + timeout_ms;
+    long deadline = tk_now_ms() + timeout_ms;
     const char *end = NULL;
     while (!(in.data && (end = memmem(in.data, in.len, "\r\n\r\n", 4))))
         cr_assert(read_more(fd, &in, deadline),

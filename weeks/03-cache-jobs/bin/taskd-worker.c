@@ -136,7 +136,7 @@ static int check_settings(const struct config *cfg)
         rc = ERR_INVALID;
     }
     if (!has_prefix(config_get(cfg, "REDIS_URL"), "redis://")) {
-        fprintf(stderr, "REDIS_URL: must be redis://HOST:PORT[/DB]\n");
+        fprintf(stderr, "REDIS_URL: must be redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n");
         rc = ERR_INVALID;
     }
     const char *smtp = config_get(cfg, "SMTP_URL");

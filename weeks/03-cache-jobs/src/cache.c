@@ -4,9 +4,11 @@
  * a TTL may be, so a caller that works with one works with the other: the rules live here, in
  * the wrappers, and a backend's ops may trust their arguments. The strictest store sets them:
  * memcached's text protocol allows keys of at most 250 bytes without spaces or control
- * characters, and reads an expiry over 30 days as an absolute Unix time, not a duration. */
+ * characters, and reads an expiry over 30 days as an absolute Unix time, not a duration. The
+ * backends also store an entry in one form, so reading one (cache_entry_parse) lives here too. */
 #include "cache.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "err.h"
@@ -91,4 +93,26 @@ void cache_free(struct cache *c)
 {
     if (c)
         c->ops->free(c);
+}
+
+bool cache_entry_parse(const char *s, size_t n, struct cache_entry *out)
+{
+    if (n < 3 || (s[0] != 'v' && s[0] != 't') || s[1] != ' ' || !isdigit((unsigned char)s[2]))
+        return false;
+    int64_t v = 0;
+    size_t i = 2;
+    for (; i < n && isdigit((unsigned char)s[i]); i++) {
+        int d = s[i] - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    out->tombstone = s[0] == 't';
+    out->version = v;
+    if (out->tombstone)
+        return i == n;
+    if (i == n || s[i] != '\n')
+        return false;
+    out->value_at = i + 1;
+    return true;
 }

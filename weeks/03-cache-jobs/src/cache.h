@@ -15,6 +15,7 @@
 #define TASKD_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cache;
@@ -45,7 +46,7 @@ struct cache {
     const struct cache_ops *ops;
 };
 
-/* Opens "redis://HOST:PORT[/DB]" or "memcached://HOST:PORT". No connection is required at
+/* Opens a redis:// URL (redis_conn.h) or "memcached://HOST[:PORT]". No connection is required at
  * open (the cache is optional: it may come up later). ERR_INVALID for another URL. */
 int cache_open(const char *url, struct cache **out);
 int cache_redis_open(const char *url, struct cache **out);
@@ -58,5 +59,15 @@ int cache_put(struct cache *c, const char *key, int64_t version, const char *val
 int cache_invalidate(struct cache *c, const char *key, int64_t version, int ttl_s);
 int cache_ping(struct cache *c);
 void cache_free(struct cache *c); /* NULL is a no-op */
+
+/* For the backends, which store an entry in the same form: "v <version>\n<value>" for a value,
+ * "t <version>" for a tombstone. Parses the n bytes at s: false when they are not an entry (a
+ * foreign item, which a backend treats as absent). */
+struct cache_entry {
+    bool tombstone;
+    int64_t version;
+    size_t value_at; /* a value's first byte in s */
+};
+bool cache_entry_parse(const char *s, size_t n, struct cache_entry *out);
 
 #endif

@@ -17,8 +17,6 @@
  * ERR_UNAVAILABLE; the log says once that it went away and once that it is back. */
 #include "cache.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <libmemcached/memcached.h>
 #include <libmemcachedutil-1.0/pool.h>
 #include <pthread.h>
@@ -30,13 +28,14 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "server_url.h"
+#include "timeutil.h"
 
 #define POOL_SIZE          8
 #define CONNECT_TIMEOUT_MS 200
 #define IO_TIMEOUT_MS      500
 #define BACKOFF_US         1000000 /* while down: one probe a second */
 #define CAS_ATTEMPTS       16
-#define HOST_MAX           255
 #define PING_KEY           "taskd:cache:ping"
 
 struct cache_memcached {
@@ -53,18 +52,9 @@ struct entry {
     char *raw; /* owned; NULL: there was no item */
     size_t len;
     uint64_t cas;
-    bool ours; /* raw parses as an entry; a foreign item is simply replaced */
-    bool tombstone;
-    int64_t version;
-    size_t value_at; /* a value's first byte in raw */
+    bool ours; /* raw parses as an entry (cache.h); a foreign item is simply replaced */
+    struct cache_entry parsed;
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ------------------------------------------------------------------ health: down and back */
 
@@ -74,7 +64,7 @@ static int note_failure(struct cache_memcached *m, memcached_st *mc, memcached_r
     pthread_mutex_lock(&m->lock);
     bool was_down = m->down;
     m->down = true;
-    m->retry_after_us = mono_us() + BACKOFF_US;
+    m->retry_after_us = clock_mono_us() + BACKOFF_US;
     pthread_mutex_unlock(&m->lock);
     if (!was_down) {
         const char *why = mc ? memcached_last_error_message(mc) : NULL;
@@ -101,7 +91,7 @@ static void note_success(struct cache_memcached *m)
 static int handle_borrow(struct cache_memcached *m, memcached_st **out)
 {
     pthread_mutex_lock(&m->lock);
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     bool fail_fast = m->down && now < m->retry_after_us;
     if (m->down && !fail_fast)
         m->retry_after_us = now + BACKOFF_US; /* this caller probes; the others keep failing */
@@ -124,31 +114,6 @@ static void handle_release(struct cache_memcached *m, memcached_st *mc)
 }
 
 /* ------------------------------------------------------------------ entries */
-
-/* Reads an entry "v <version>\n<value>" or "t <version>" into e. false for anything else. */
-static bool entry_parse(struct entry *e)
-{
-    const char *s = e->raw;
-    size_t n = e->len;
-    if (n < 3 || (s[0] != 'v' && s[0] != 't') || s[1] != ' ' || !isdigit((unsigned char)s[2]))
-        return false;
-    int64_t v = 0;
-    size_t i = 2;
-    for (; i < n && isdigit((unsigned char)s[i]); i++) {
-        int d = s[i] - '0';
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    e->tombstone = s[0] == 't';
-    e->version = v;
-    if (e->tombstone)
-        return i == n;
-    if (i == n || s[i] != '\n')
-        return false;
-    e->value_at = i + 1;
-    return true;
-}
 
 /* One gets round trip for key: its item into *e (e->raw NULL when there is none; *nomem when
  * it could not be copied). Returns the library's code: MEMCACHED_END or MEMCACHED_NOTFOUND when
@@ -202,7 +167,10 @@ static int entry_read(struct cache_memcached *m, memcached_st *mc, const char *k
         *e = (struct entry){0};
         return nomem ? ERR_NOMEM : note_failure(m, mc, rc);
     }
-    e->ours = e->raw && entry_parse(e);
+    struct cache_entry parsed; /* apart from e, which still owns raw */
+    e->ours = e->raw && cache_entry_parse(e->raw, e->len, &parsed);
+    if (e->ours)
+        e->parsed = parsed;
     return 0;
 }
 
@@ -213,12 +181,12 @@ static bool put_may_replace(const struct entry *cur, int64_t version)
 {
     if (!cur->ours)
         return true; /* no item, or not ours */
-    return cur->tombstone ? cur->version <= version : cur->version < version;
+    return cur->parsed.tombstone ? cur->parsed.version <= version : cur->parsed.version < version;
 }
 
 static bool invalidate_may_replace(const struct entry *cur, int64_t version)
 {
-    return !cur->ours || cur->version < version;
+    return !cur->ours || cur->parsed.version < version;
 }
 
 /* The read-decide-write loop. Writes data (the new entry) for ttl_s seconds when `may` allows
@@ -284,15 +252,15 @@ static int mc_get(struct cache *base, const char *key, char **val, int64_t *vers
     if ((rc = entry_read(m, mc, key, &e)) != 0)
         goto done;
     note_success(m);
-    if (!e.ours || e.tombstone) {
+    if (!e.ours || e.parsed.tombstone) {
         rc = ERR_NOT_FOUND; /* absent, a tombstone, or not an entry of ours */
         goto done;
     }
     /* The value is the tail of raw: move it to the front and hand raw over. */
-    size_t n = e.len - e.value_at;
-    memmove(e.raw, e.raw + e.value_at, n + 1); /* with the NUL */
+    size_t n = e.len - e.parsed.value_at;
+    memmove(e.raw, e.raw + e.parsed.value_at, n + 1); /* with the NUL */
     *val = e.raw;
-    *version = e.version;
+    *version = e.parsed.version;
     e.raw = NULL;
     rc = 0;
 done:
@@ -373,46 +341,17 @@ static const struct cache_ops memcached_ops = {
 
 /* ------------------------------------------------------------------ opening */
 
-/* Reads a decimal number in [min, max] at *s and moves *s past it; false when there is none. */
-static bool read_number(const char **s, long min, long max, long *out)
+/* "memcached://HOST[:PORT][/]" (server_url.h); the port defaults to 11211. Anything else (a
+ * user, a path, options) is refused rather than ignored. NULL, or why not. */
+static const char *parse_url(const char *url, struct server_url *u)
 {
-    if (!isdigit((unsigned char)**s))
-        return false;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(*s, &end, 10);
-    if (errno != 0 || v < min || v > max)
-        return false;
-    *s = end;
-    *out = v;
-    return true;
-}
-
-/* "memcached://HOST[:PORT]" with a host name or IPv4 address; the port defaults to 11211.
- * Anything else (a user, a path, options) is refused rather than ignored. */
-static int parse_url(const char *url, char *host, size_t host_len, in_port_t *port)
-{
-    const char *s = url + strlen("memcached://");
-    size_t n = 0;
-    while (isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '-' || s[n] == '_')
-        n++;
-    if (n == 0 || n >= host_len)
-        return ERR_INVALID;
-    memcpy(host, s, n);
-    host[n] = '\0';
-    s += n;
-    long p = 11211;
-    if (*s == ':') {
-        s++;
-        if (!read_number(&s, 1, 65535, &p))
-            return ERR_INVALID;
-    }
-    if (*s == '/')
-        s++; /* "memcached://host:port/" */
-    if (*s != '\0')
-        return ERR_INVALID;
-    *port = (in_port_t)p;
-    return 0;
+    const char *why = server_url_parse(url, "memcached://", 11211, u);
+    if (!why && (u->user[0] || u->password[0]))
+        why = "memcached takes no user or password";
+    else if (!why && u->rest[0] != '\0' && strcmp(u->rest, "/") != 0)
+        why = "something follows the port";
+    explicit_bzero(u->password, sizeof u->password);
+    return why;
 }
 
 /* The handle every pooled clone copies: one server, CAS tokens on reads, and deadlines on
@@ -445,10 +384,11 @@ int cache_memcached_open(const char *url, struct cache **out)
     *out = NULL;
     if (!url || strncmp(url, "memcached://", strlen("memcached://")) != 0)
         return ERR_INVALID;
-    char host[HOST_MAX + 1];
-    in_port_t port = 0;
-    if (parse_url(url, host, sizeof host, &port) != 0) {
-        log_msg(LOG_ERROR, "the memcached cache URL is not memcached://HOST[:PORT]");
+    struct server_url u;
+    const char *why = parse_url(url, &u);
+    if (why) {
+        struct log_kv kv[] = {LOG_STR("why", why)};
+        log_kv(LOG_ERROR, "the memcached cache URL is not memcached://HOST[:PORT]", kv, 1);
         return ERR_INVALID;
     }
     struct cache_memcached *m = calloc(1, sizeof *m);
@@ -457,7 +397,7 @@ int cache_memcached_open(const char *url, struct cache **out)
     int rc = ERR_NOMEM;
     if (!(m->master = memcached_create(NULL)))
         goto fail;
-    if ((rc = master_configure(m->master, host, port)) != 0)
+    if ((rc = master_configure(m->master, u.host, (in_port_t)u.port)) != 0)
         goto fail;
     rc = ERR_NOMEM;
     if (!(m->pool = memcached_pool_create(m->master, 1, POOL_SIZE)))

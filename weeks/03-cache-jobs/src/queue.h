@@ -12,8 +12,9 @@
  * on ready and another worker runs it again. Hence at-least-once: job handlers are idempotent,
  * and finishing a job is fenced by its attempt number in the database (jobs_repo.h).
  *
- * A queue handle is one Redis connection behind a mutex: safe from several threads, but a
- * blocking claim holds it, so a worker uses a handle of its own. */
+ * A queue handle is a few Redis connections (redis_conn.h), each lent to one call at a time:
+ * safe from several threads. A blocking claim holds one of them for its wait, so a worker uses
+ * a handle of its own. */
 #ifndef TASKD_QUEUE_H
 #define TASKD_QUEUE_H
 
@@ -23,7 +24,7 @@
 struct queue;
 
 struct queue_options {
-    const char *url;    /* redis://HOST:PORT[/DB] */
+    const char *url;    /* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (redis_conn.h) */
     const char *prefix; /* key prefix; NULL = "taskd" */
     int visibility_s;   /* lease of a claim, seconds (>= 1) */
 };

@@ -21,7 +21,8 @@ static const struct config_var vars[] = {
      .secret = true,
      .min = 1,
      .max = 1024,
-     .help = "the job queue's Redis (redis://HOST:PORT/DB); also the cache unless CACHE_BACKEND "
+     .help = "the job queue's Redis (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]); also the cache "
+             "unless CACHE_BACKEND "
              "says otherwise"},
     {.name = "MEMCACHED_URL",
      .kind = CONFIG_STRING,

@@ -72,22 +72,25 @@ static const char *key_of(const struct fixture *f, const char *name, char *buf, 
     return buf;
 }
 
+/* Runs a test body on a fixture of backend b. */
+static void with_fixture(enum backend b, void (*body)(struct fixture *))
+{
+    struct fixture f;
+    fixture_open(&f, b);
+    body(&f);
+    cache_free(f.cache);
+}
+
 /* Declares a test body and grades it once per backend. */
 #define CACHE_TEST(name, points)                                                                   \
     static void name(struct fixture *f);                                                           \
     GRADED(cache_redis, name, points, .timeout = 20)                                               \
     {                                                                                              \
-        struct fixture f;                                                                          \
-        fixture_open(&f, BACKEND_REDIS);                                                           \
-        name(&f);                                                                                  \
-        cache_free(f.cache);                                                                       \
+        with_fixture(BACKEND_REDIS, name);                                                         \
     }                                                                                              \
     GRADED(cache_memcached, name, points, .timeout = 20)                                           \
     {                                                                                              \
-        struct fixture f;                                                                          \
-        fixture_open(&f, BACKEND_MEMCACHED);                                                       \
-        name(&f);                                                                                  \
-        cache_free(f.cache);                                                                       \
+        with_fixture(BACKEND_MEMCACHED, name);                                                     \
     }                                                                                              \
     static void name(struct fixture *f)
 
@@ -136,6 +139,34 @@ static void expect_miss(struct cache *c, const char *key)
     cr_assert_null(val, "expected no value from a miss on %s", key);
 }
 
+/* One step of a scenario on one key: a put (stored or refused, as `stored` says), an
+ * invalidate, or a get that must hit (val, version) or miss. */
+enum op { PUT, INVALIDATE, HIT, MISS };
+
+struct step {
+    enum op op;
+    int64_t version;
+    const char *val;
+    bool stored;
+};
+
+static void run_steps(const struct fixture *f, const char *name, const struct step *steps, size_t n)
+{
+    char key[96];
+    key_of(f, name, key, sizeof key);
+    for (size_t i = 0; i < n; i++) {
+        const struct step *s = &steps[i];
+        if (s->op == PUT)
+            expect_put(f->cache, key, s->version, s->val, TTL, s->stored);
+        else if (s->op == INVALIDATE)
+            expect_invalidate(f->cache, key, s->version, TTL);
+        else if (s->op == HIT)
+            expect_hit(f->cache, key, s->val, s->version);
+        else
+            expect_miss(f->cache, key);
+    }
+}
+
 /* ------------------------------------------------------------------ the version rules */
 
 CACHE_TEST(a_miss_then_a_put_then_a_hit_with_its_version, 2)
@@ -153,53 +184,48 @@ CACHE_TEST(a_miss_then_a_put_then_a_hit_with_its_version, 2)
 
 CACHE_TEST(a_put_of_an_older_or_the_same_version_is_refused_and_a_newer_one_stored, 2)
 {
-    char key[96];
-    key_of(f, "task", key, sizeof key);
-    expect_put(f->cache, key, 5, "five", TTL, true);
-    expect_put(f->cache, key, 4, "four", TTL, false);
-    expect_put(f->cache, key, 5, "five again", TTL, false);
-    expect_hit(f->cache, key, "five", 5);
-    expect_put(f->cache, key, 6, "six", TTL, true);
-    expect_hit(f->cache, key, "six", 6);
+    static const struct step steps[] = {
+        {PUT, 5, "five", true}, {PUT, 4, "four", false}, {PUT, 5, "five again", false},
+        {HIT, 5, "five", true}, {PUT, 6, "six", true},   {HIT, 6, "six", true},
+    };
+    run_steps(f, "task", steps, sizeof steps / sizeof steps[0]);
 }
 
 CACHE_TEST(an_invalidated_key_is_a_miss, 2)
 {
-    char key[96];
-    key_of(f, "task", key, sizeof key);
-    expect_put(f->cache, key, 2, "two", TTL, true);
-    expect_invalidate(f->cache, key, 3, TTL);
-    expect_miss(f->cache, key);
-    expect_invalidate(f->cache, key_of(f, "never-cached", key, sizeof key), 1, TTL);
-    expect_miss(f->cache, key);
+    static const struct step cached[] = {
+        {PUT, 2, "two", true}, {INVALIDATE, 3, NULL, true}, {MISS, 0, NULL, false}};
+    static const struct step never_cached[] = {{INVALIDATE, 1, NULL, true}, {MISS, 0, NULL, false}};
+    run_steps(f, "task", cached, sizeof cached / sizeof cached[0]);
+    run_steps(f, "never-cached", never_cached, sizeof never_cached / sizeof never_cached[0]);
 }
 
 CACHE_TEST(a_put_older_than_the_tombstone_is_refused_and_one_of_its_version_stored, 3)
 {
-    char key[96];
-    key_of(f, "task", key, sizeof key);
-    expect_invalidate(f->cache, key, 7, TTL);
-    expect_put(f->cache, key, 6, "six, read before the write", TTL, false);
-    expect_miss(f->cache, key);
-    expect_put(f->cache, key, 7, "seven", TTL, true);
-    expect_hit(f->cache, key, "seven", 7);
+    static const struct step steps[] = {
+        {INVALIDATE, 7, NULL, true}, {PUT, 6, "six, read before the write", false},
+        {MISS, 0, NULL, false},      {PUT, 7, "seven", true},
+        {HIT, 7, "seven", true},
+    };
+    run_steps(f, "task", steps, sizeof steps / sizeof steps[0]);
 }
 
 CACHE_TEST(an_invalidate_older_than_what_the_key_holds_leaves_it, 2)
 {
-    char key[96];
-    key_of(f, "task", key, sizeof key);
-    expect_put(f->cache, key, 9, "nine", TTL, true);
-    expect_invalidate(f->cache, key, 8, TTL);
-    expect_hit(f->cache, key, "nine", 9);
-    /* The value of the very version the write produced is right, and stays. */
-    expect_invalidate(f->cache, key, 9, TTL);
-    expect_hit(f->cache, key, "nine", 9);
-    /* A newer tombstone is not replaced by an older one: a put between them stays refused. */
-    expect_invalidate(f->cache, key, 11, TTL);
-    expect_invalidate(f->cache, key, 10, TTL);
-    expect_put(f->cache, key, 10, "ten", TTL, false);
-    expect_miss(f->cache, key);
+    static const struct step steps[] = {
+        {PUT, 9, "nine", true},
+        {INVALIDATE, 8, NULL, true},
+        {HIT, 9, "nine", true},
+        /* The value of the very version the write produced is right, and stays. */
+        {INVALIDATE, 9, NULL, true},
+        {HIT, 9, "nine", true},
+        /* A newer tombstone is not replaced by an older one: a put between them stays refused. */
+        {INVALIDATE, 11, NULL, true},
+        {INVALIDATE, 10, NULL, true},
+        {PUT, 10, "ten", false},
+        {MISS, 0, NULL, false},
+    };
+    run_steps(f, "task", steps, sizeof steps / sizeof steps[0]);
 }
 
 CACHE_TEST(values_and_tombstones_expire_after_their_ttl, 2)
@@ -390,8 +416,8 @@ CACHE_TEST(cache_open_refuses_other_schemes_and_malformed_urls, 1)
         "127.0.0.1:6379",
     };
     static const char *const redis[] = {
-        "redis://",           "redis://127.0.0.1:0", "redis://127.0.0.1:70000",
-        "redis://:pw@h:6379", "redis://h:6379/x",    "redis://h:6379/0?timeout=1",
+        "redis://",          "redis://127.0.0.1:0", "redis://127.0.0.1:70000",
+        "redis://pw@h:6379", "redis://h:6379/x",    "redis://h:6379/0?timeout=1",
     };
     static const char *const memcached[] = {
         "memcached://",

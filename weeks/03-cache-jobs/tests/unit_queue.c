@@ -144,6 +144,15 @@ static int64_t claim_one(struct queue *q, int wait_ms)
     return id;
 }
 
+/* Where most tests start: a fixture whose queue has job id pushed and claimed. */
+static void fx_open_claimed(struct fx *f, int visibility_s, int64_t id)
+{
+    fx_open(f, visibility_s);
+    push_now(f->q, id);
+    int64_t got = claim_one(f->q, 500);
+    cr_assert_eq(got, id, "expected to claim job %lld, got %lld", (long long)id, (long long)got);
+}
+
 static void expect_nothing_to_claim(struct queue *q, const char *when)
 {
     int64_t id = 0;
@@ -162,15 +171,21 @@ static size_t tick_reclaimed(struct queue *q, size_t *promoted)
     return r;
 }
 
+/* A tick (when: at which moment) moves exactly `want` due jobs to ready. */
+static void expect_tick_promotes(struct fx *f, size_t want, const char *when)
+{
+    size_t promoted = 0;
+    tick_reclaimed(f->q, &promoted);
+    cr_assert_eq(promoted, want, "expected a tick %s to promote %zu, got %zu", when, want,
+                 promoted);
+}
+
 /* ------------------------------------------------------------------ delivery */
 
 GRADED(queue, a_pushed_job_is_claimed_once_and_gone_after_ack, 2)
 {
     struct fx f;
-    fx_open(&f, 30);
-    push_now(f.q, 42);
-    int64_t id = claim_one(f.q, 1000);
-    cr_assert_eq(id, 42, "expected to claim job 42, got %lld", (long long)id);
+    fx_open_claimed(&f, 30, 42);
     cr_assert_eq(raw_int(&f, "LLEN %s", f.processing), 1, "expected the claim in processing");
     cr_assert(raw_score(&f, f.leases, 42) > now_ms(), "expected the claim to hold a lease");
     cr_assert_eq(queue_ack(f.q, 42), 0, "expected queue_ack to succeed");
@@ -178,6 +193,7 @@ GRADED(queue, a_pushed_job_is_claimed_once_and_gone_after_ack, 2)
     cr_assert_eq(raw_int(&f, "ZCARD %s", f.leases), 0, "expected ack to drop the lease");
 
     long t0 = tk_now_ms();
+    int64_t id = 0;
     int rc = queue_claim(f.q, 100, &id);
     long waited = tk_now_ms() - t0;
     cr_assert_eq(rc, ERR_NOT_FOUND, "expected ERR_NOT_FOUND from an empty queue, got %d (%s)", rc,
@@ -204,9 +220,7 @@ GRADED(queue, jobs_are_claimed_in_push_order, 1)
 GRADED(queue, an_unacked_claim_is_reclaimed_when_its_lease_expires, 3)
 {
     struct fx f;
-    fx_open(&f, 1);
-    push_now(f.q, 7);
-    cr_assert_eq(claim_one(f.q, 500), 7, "expected to claim job 7");
+    fx_open_claimed(&f, 1, 7);
     cr_assert_eq(tick_reclaimed(f.q, NULL), 0, "expected no reclaim while the lease runs");
     expect_nothing_to_claim(f.q, "while the only job is claimed");
     tk_sleep_ms(1200); /* the worker "died": no ack, no extend */
@@ -228,13 +242,10 @@ GRADED(queue, a_delayed_job_is_claimable_only_once_it_is_due, 2)
     cr_assert(raw_score(&f, f.delayed, 9) > 0, "expected job 9 in the delayed set");
     expect_nothing_to_claim(f.q, "right after a push due in 800 ms");
     tk_sleep_ms(400 - (tk_now_ms() - t0));
-    size_t promoted = 0;
-    tick_reclaimed(f.q, &promoted);
-    cr_assert_eq(promoted, 0, "expected a tick at ~400 ms to promote nothing, got %zu", promoted);
+    expect_tick_promotes(&f, 0, "at ~400 ms");
     expect_nothing_to_claim(f.q, "at ~400 ms of an 800 ms delay");
     tk_sleep_ms(1000 - (tk_now_ms() - t0));
-    tick_reclaimed(f.q, &promoted);
-    cr_assert_eq(promoted, 1, "expected a tick past the due time to promote 1, got %zu", promoted);
+    expect_tick_promotes(&f, 1, "past the due time");
     cr_assert_eq(claim_one(f.q, 0), 9, "expected the due job 9 to be claimable");
     fx_close(&f);
 }
@@ -242,9 +253,7 @@ GRADED(queue, a_delayed_job_is_claimable_only_once_it_is_due, 2)
 GRADED(queue, retry_moves_the_claim_to_the_delayed_set, 2)
 {
     struct fx f;
-    fx_open(&f, 30);
-    push_now(f.q, 11);
-    cr_assert_eq(claim_one(f.q, 500), 11, "expected to claim job 11");
+    fx_open_claimed(&f, 30, 11);
     int64_t run_at = now_ms() + 500;
     cr_assert_eq(queue_retry(f.q, 11, run_at), 0, "expected queue_retry to succeed");
     cr_assert_eq(raw_score(&f, f.delayed, 11), run_at,
@@ -253,9 +262,7 @@ GRADED(queue, retry_moves_the_claim_to_the_delayed_set, 2)
     cr_assert_eq(raw_int(&f, "ZCARD %s", f.leases), 0, "expected retry to drop the lease");
     expect_nothing_to_claim(f.q, "before the retry is due");
     tk_sleep_ms(600);
-    size_t promoted = 0;
-    tick_reclaimed(f.q, &promoted);
-    cr_assert_eq(promoted, 1, "expected the due retry to be promoted, got %zu", promoted);
+    expect_tick_promotes(&f, 1, "once the retry is due");
     cr_assert_eq(claim_one(f.q, 0), 11, "expected the retried job 11 to be claimable");
     fx_close(&f);
 }
@@ -263,10 +270,8 @@ GRADED(queue, retry_moves_the_claim_to_the_delayed_set, 2)
 GRADED(queue, release_gives_the_job_back_at_once, 1)
 {
     struct fx f;
-    fx_open(&f, 30);
-    push_now(f.q, 12);
-    push_now(f.q, 13);
-    cr_assert_eq(claim_one(f.q, 500), 12, "expected to claim job 12");
+    fx_open_claimed(&f, 30, 12);
+    push_now(f.q, 13); /* behind 12, which a release puts back at the head of the line */
     cr_assert_eq(queue_release(f.q, 12), 0, "expected queue_release to succeed");
     cr_assert_eq(raw_int(&f, "ZCARD %s", f.leases), 0, "expected release to drop the lease");
     cr_assert_eq(claim_one(f.q, 0), 12,
@@ -277,9 +282,7 @@ GRADED(queue, release_gives_the_job_back_at_once, 1)
 GRADED(queue, extend_keeps_a_claim_from_being_reclaimed, 2)
 {
     struct fx f;
-    fx_open(&f, 1);
-    push_now(f.q, 14);
-    cr_assert_eq(claim_one(f.q, 500), 14, "expected to claim job 14");
+    fx_open_claimed(&f, 1, 14);
     tk_sleep_ms(700);
     cr_assert_eq(queue_extend(f.q, 14), 0, "expected queue_extend of a held claim to succeed");
     tk_sleep_ms(700); /* 1.4 s after the claim, 0.7 s after the extend */
@@ -509,7 +512,7 @@ GRADED(queue, bad_options_are_refused, 1)
 {
     static const char *const bad_urls[] = {"http://127.0.0.1:6379", "redis://",
                                            "redis://h:0",           "redis://h:99999",
-                                           "redis://h:6379/x",      "redis://:secret@h:6379"};
+                                           "redis://h:6379/x",      "redis://secret@h:6379"};
     struct queue *q = NULL;
     for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
         struct queue_options o = {.url = bad_urls[i], .visibility_s = 30};

@@ -13,7 +13,7 @@
 
 struct throttle;
 
-/* redis://HOST:PORT[/DB]; prefix starts every key. No connection needed at open. */
+/* url as week 3's redis_conn.h reads it; prefix starts every key. No connection needed at open. */
 int throttle_open(const char *url, const char *prefix, struct throttle **out);
 void throttle_free(struct throttle *t);
 

@@ -129,6 +129,22 @@ static int expect_blocked(struct throttle *t, const char *key, int limit, bool w
     return retry;
 }
 
+/* Counts n failures of key in a window of window_s, then expects key blocked at a limit of n;
+ * returns retry_after. */
+static int fail_until_blocked(struct throttle *t, const char *key, int n, int window_s,
+                              const char *when)
+{
+    for (int i = 0; i < n; i++)
+        fail_ok(t, key, window_s);
+    return expect_blocked(t, key, n, true, when);
+}
+
+static void reset_ok(struct throttle *t, const char *key, const char *what)
+{
+    int rc = throttle_reset(t, key);
+    cr_assert_eq(rc, 0, "expected %s to succeed, got %d (%s)", what, rc, err_str(rc));
+}
+
 /* ------------------------------------------------------------------ counting */
 
 GRADED(throttle, a_key_is_blocked_once_it_reaches_the_limit, 2)
@@ -159,16 +175,11 @@ GRADED(throttle, reset_forgets_the_count, 1)
 {
     struct fx f;
     fx_open(&f);
-    for (int i = 0; i < 2; i++)
-        fail_ok(f.t, EMAIL_KEY, 60);
-    expect_blocked(f.t, EMAIL_KEY, 2, true, "after 2 of 2 failures");
-    int rc = throttle_reset(f.t, EMAIL_KEY);
-    cr_assert_eq(rc, 0, "expected throttle_reset to succeed, got %d (%s)", rc, err_str(rc));
+    fail_until_blocked(f.t, EMAIL_KEY, 2, 60, "after 2 of 2 failures");
+    reset_ok(f.t, EMAIL_KEY, "throttle_reset");
     expect_blocked(f.t, EMAIL_KEY, 2, false, "after the reset");
     cr_assert_eq(raw_ttl(&f, EMAIL_KEY), -2, "expected the reset to delete the key");
-    rc = throttle_reset(f.t, EMAIL_KEY);
-    cr_assert_eq(rc, 0, "expected resetting a key with no count to succeed, got %d (%s)", rc,
-                 err_str(rc));
+    reset_ok(f.t, EMAIL_KEY, "resetting a key with no count");
     fx_close(&f);
 }
 
@@ -176,9 +187,7 @@ GRADED(throttle, the_window_expires, 1)
 {
     struct fx f;
     fx_open(&f);
-    for (int i = 0; i < 3; i++)
-        fail_ok(f.t, EMAIL_KEY, 1);
-    int retry = expect_blocked(f.t, EMAIL_KEY, 3, true, "after 3 failures in a 1 s window");
+    int retry = fail_until_blocked(f.t, EMAIL_KEY, 3, 1, "after 3 failures in a 1 s window");
     cr_assert_eq(retry, 1, "expected retry_after 1 in a 1 s window, got %d", retry);
     tk_sleep_ms(1300);
     expect_blocked(f.t, EMAIL_KEY, 3, false, "1.3 s later, after the 1 s window");
@@ -192,13 +201,10 @@ GRADED(throttle, two_keys_are_counted_apart, 1)
 {
     struct fx f;
     fx_open(&f);
-    for (int i = 0; i < 2; i++)
-        fail_ok(f.t, EMAIL_KEY, 60);
     fail_ok(f.t, IP_KEY, 60);
-    expect_blocked(f.t, EMAIL_KEY, 2, true, "after 2 of 2 failures");
+    fail_until_blocked(f.t, EMAIL_KEY, 2, 60, "after 2 of 2 failures");
     expect_blocked(f.t, IP_KEY, 2, false, "after 1 of 2 failures (the other key has 2)");
-    int rc = throttle_reset(f.t, IP_KEY);
-    cr_assert_eq(rc, 0, "expected throttle_reset to succeed, got %d (%s)", rc, err_str(rc));
+    reset_ok(f.t, IP_KEY, "throttle_reset");
     expect_blocked(f.t, EMAIL_KEY, 2, true, "after another key was reset");
 
     /* The same key under another prefix (another service sharing the Redis) is apart too. */
@@ -244,7 +250,7 @@ GRADED(throttle, invalid_keys_and_arguments_are_refused, 1)
                  "expected a limit of 0 to be refused");
 
     static const char *const bad_urls[] = {"http://127.0.0.1:6379", "redis://", "redis://h:0",
-                                           "redis://h:6379/x", "redis://:secret@h:6379"};
+                                           "redis://h:6379/x", "redis://secret@h:6379"};
     for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
         struct throttle *t = NULL;
         cr_assert_eq(throttle_open(bad_urls[i], "p", &t), ERR_INVALID,

@@ -10,8 +10,9 @@ TIDY_FILES = $(filter-out shared/src/main.c,$(filter shared/src/%.c shared/tools
 .PHONY: fmt lint
 fmt: ## format every C file with the repository's .clang-format
 	@clang-format -i $(C_FILES)
-lint: ## check formatting, then cppcheck and clang-tidy (.clang-tidy) over the C code
+lint: ## check formatting, the include layers, then cppcheck and clang-tidy over the C code
 	@clang-format --dry-run --Werror $(C_FILES)
+	@bash shared/scripts/check-layers.sh
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress="unknownMacro:*/tests/*" -Ishared/src $(filter %.c,$(C_FILES))
 	@clang-tidy --quiet $(TIDY_FILES) -- $(CSTD) $(LINT_INCS) $(call pkg_cflags,$(LAST_WEEK)) $$(pkg-config --cflags yaml-0.1) 2>&1 \

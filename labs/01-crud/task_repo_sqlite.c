@@ -18,8 +18,9 @@
  *   same state the write saw.
  * - If-Match is part of the UPDATE/DELETE itself (compare-and-set in one statement); reading the
  *   version first and writing after would let two clients both pass the check.
- * - Listing is keyset paging: one statement per sort, whose "after the cursor" condition is
- *   exactly task_key_compare (task_repo.c) written in SQL, NULL due dates last included.
+ * - Listing is keyset paging: two statements per sort, the first page and the page after a
+ *   cursor, whose "after" condition is task_key_compare (task_repo.c) written in SQL as a range
+ *   of that sort's index (NULL due dates last included), so a deep page costs what the first does.
  *
  * Timestamps are INTEGER microseconds since the epoch (timeutil.h); tags are a JSON array in a
  * TEXT column, searched with json_each. */
@@ -33,20 +34,21 @@
 #include "log.h"
 #include "task_repo.h"
 #include "task_repo_factory.h"
+#include "task_repo_sqlite.h"
 #include "task_sql.h"
 #include "timeutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
-/* Every cached statement has a slot: the shared ones (task_sql.h), then ours; the six listings
- * come last, one per enum task_sort. */
+/* Every cached statement has a slot: the shared ones (task_sql.h), then ours; the listings
+ * come last: the six first pages, one per enum task_sort, then the six pages after a cursor. */
 enum stmt_id {
     STMT_BEGIN = TASK_SQL_STMTS,
     STMT_COMMIT,
     STMT_ROLLBACK,
     STMT_PING,
-    STMT_LIST, /* + enum task_sort */
-    STMT_COUNT = STMT_LIST + TASK_SORT_PRIORITY_DESC + 1,
+    STMT_LIST, /* + enum task_sort, + LIST_SORTS after a cursor */
+    STMT_COUNT = STMT_LIST + 2 * (TASK_SORT_PRIORITY_DESC + 1),
 };
 
 struct sqlite_repo {
@@ -63,6 +65,14 @@ struct sqlite_repo {
     "id, owner_id, title, description, status, priority, due_at, tags, version, created_at, "      \
     "updated_at"
 
+/* The due_at sort keys: no due date is later than every date ascending, earlier descending, so
+ * it comes last both ways (valid dates are years 1..9999, far inside these bounds). Each is an
+ * indexed expression; a query uses the index only if it writes the expression the same way. */
+#define DUE_KEY_ASC     "coalesce(due_at, 9223372036854775807)"
+#define DUE_KEY_DESC    "coalesce(due_at, -9223372036854775807)"
+#define DUE_CURSOR_ASC  "coalesce(?9, 9223372036854775807)"
+#define DUE_CURSOR_DESC "coalesce(?9, -9223372036854775807)"
+
 static const char schema_sql[] =
     "BEGIN IMMEDIATE;\n"
     "CREATE TABLE IF NOT EXISTS tasks (\n"
@@ -78,9 +88,14 @@ static const char schema_sql[] =
     "    created_at  INTEGER NOT NULL,\n"
     "    updated_at  INTEGER NOT NULL\n"
     ");\n"
-    /* One index per sort, each led by the owner: a listing is one range scan of one index. */
+    /* One index per sort, each led by the owner: a listing is one range scan of one index.
+     * The due_at sorts put undated tasks last both ways, which is not where SQLite keeps NULLs
+     * (first), so their indexes hold the key with NULL as the largest (ascending) or the
+     * smallest (descending) integer, like week 2's. Files made before this drop the old one. */
     "CREATE INDEX IF NOT EXISTS tasks_owner_created ON tasks (owner_id, created_at, id);\n"
-    "CREATE INDEX IF NOT EXISTS tasks_owner_due ON tasks (owner_id, due_at, id);\n"
+    "DROP INDEX IF EXISTS tasks_owner_due;\n"
+    "CREATE INDEX IF NOT EXISTS tasks_owner_due_asc ON tasks (owner_id, " DUE_KEY_ASC ", id);\n"
+    "CREATE INDEX IF NOT EXISTS tasks_owner_due_desc ON tasks (owner_id, " DUE_KEY_DESC ", id);\n"
     "CREATE INDEX IF NOT EXISTS tasks_owner_priority ON tasks (owner_id, priority, id);\n"
     "CREATE TABLE IF NOT EXISTS settings (\n"
     "    name  TEXT PRIMARY KEY,\n"
@@ -280,8 +295,8 @@ static int why_unchanged(struct sqlite_repo *r, const struct scope *sc, int64_t 
  * of task id in scope `guarded`) why_unchanged says why, from inside the same transaction;
  * otherwise ERR_NOT_FOUND. Called with the lock held. */
 static int write_one(struct sqlite_repo *r, int sid, const char *sql,
-                     const struct task_sql_params *prm, struct task *t,
-                     const struct scope *guarded, int64_t id)
+                     const struct task_sql_params *prm, struct task *t, const struct scope *guarded,
+                     int64_t id)
 {
     int rc = tx_begin(r);
     if (rc != 0)
@@ -387,11 +402,18 @@ static int sqlite_remove(struct task_repo *r, const struct scope *sc, int64_t id
 
 /* ------------------------------------------------------------------ list */
 
-/* The listing is one statement per sort, assembled from the fixed fragments below the first
- * time that sort is used. Parameters (task_sql_list_params): ?1 owner, ?2 status, ?3 priority,
- * ?4 tag, ?5 q, ?6 due_before, ?7 due_after (each NULL when the filter is unset), ?8 the id of
- * the row the page starts after and ?9 its sort key (?8 NULL on the first page; ?9 NULL for an
- * undated row in the due_at sorts), ?10 how many rows to return. */
+/* The listing is two statements per sort, the first page and the page after a cursor, each
+ * assembled from the fixed fragments below the first time it is used. Parameters
+ * (task_sql_list_params, compact): ?1 owner, ?2 status, ?3 priority, ?4 tag, ?5 q,
+ * ?6 due_before, ?7 due_after (each NULL when the filter is unset), then on the first page ?8
+ * how many rows to return; after a cursor ?8 the id of the row the page starts after, ?9 its
+ * sort key (NULL for an undated row in the due_at sorts) and ?10 the row count.
+ *
+ * Why two statements and not one with "?8 IS NULL OR ...": SQLite plans a statement once, for
+ * every value its parameters may take. An OR that is true when ?8 is NULL cannot bound an index
+ * range, so such a statement reads the owner's index from the start and skips rows up to the
+ * cursor, and a deep page costs as much as OFFSET would. The filters may stay in that form:
+ * they only drop rows from the range the sort's index gives. */
 static const char list_head[] =
     "SELECT " TASK_COLUMNS " FROM tasks\n"
     " WHERE owner_id = ?1\n"
@@ -404,39 +426,64 @@ static const char list_head[] =
     "                   OR instr(lower(description), lower(?5)) > 0)\n"
     /* A NULL due_at compares as NULL, never true: undated tasks never match a due bound. */
     "   AND (?6 IS NULL OR due_at < ?6)\n"
-    "   AND (?7 IS NULL OR due_at > ?7)\n"
-    "   AND ";
+    "   AND (?7 IS NULL OR due_at > ?7)\n";
 
-/* "Strictly after (?9, ?8)" for each sort: task_key_compare in SQL. A row value comparison
- * (k, id) > (?9, ?8) means k > ?9 OR (k = ?9 AND id > ?8). In the due_at sorts undated rows
- * come last in both directions: after a dated row come the later dated ones and every undated
- * one; after an undated row, only undated ones with a later id (in the sort's direction). */
-/* TODO(lab 1.10): The keyset condition per sort: rows strictly after (?9 key, ?8 id). */
-static const char *const list_after[] = {"1", "1", "1", "1", "1", "1"};
+#define LIST_SORTS (TASK_SORT_PRIORITY_DESC + 1)
 
-static const char *const list_order[] = {
+/* "Strictly after (?9, ?8)" for each sort: task_key_compare in SQL, on the key its index holds.
+ * A row value comparison (k, id) > (?9, ?8) means k > ?9 OR (k = ?9 AND id > ?8). SQLite 3.40
+ * turns only its first column into an index bound when the second is the rowid (id is), so
+ * each condition also states that bound, k >= ?9, on its own. */
+/* TODO(lab 1.10): The keyset condition per sort: rows strictly after (?9 key, ?8 id), as a range. */
+static const char *const list_after[LIST_SORTS] = {"1", "1", "1", "1", "1", "1"};
+
+/* The order of each sort, on the same keys as its index (so no sort step: the index is read in
+ * order, forwards or backwards, and LIMIT stops it). */
+static const char *const list_order[LIST_SORTS] = {
     [TASK_SORT_CREATED_AT] = "created_at, id",
     [TASK_SORT_CREATED_AT_DESC] = "created_at DESC, id DESC",
-    [TASK_SORT_DUE_AT] = "due_at ASC NULLS LAST, id",
-    [TASK_SORT_DUE_AT_DESC] = "due_at DESC NULLS LAST, id DESC",
+    [TASK_SORT_DUE_AT] = DUE_KEY_ASC ", id",
+    [TASK_SORT_DUE_AT_DESC] = DUE_KEY_DESC " DESC, id DESC",
     [TASK_SORT_PRIORITY] = "priority, id",
     [TASK_SORT_PRIORITY_DESC] = "priority DESC, id DESC",
 };
 
-/* The listing statement of sort: built from the fragments above and prepared on first use. */
-static int list_stmt(struct sqlite_repo *r, enum task_sort sort, sqlite3_stmt **out)
+/* The text of one listing statement into sql. */
+static void list_sql_put(struct buf *sql, enum task_sort sort, bool after)
 {
-    int id = (enum stmt_id)(STMT_LIST + sort);
+    buf_puts(sql, list_head);
+    if (after) {
+        buf_puts(sql, "   AND ");
+        buf_puts(sql, list_after[sort]);
+        buf_puts(sql, "\n");
+    }
+    buf_puts(sql, " ORDER BY ");
+    buf_puts(sql, list_order[sort]);
+    buf_puts(sql, after ? "\n LIMIT ?10" : "\n LIMIT ?8");
+}
+
+char *task_repo_sqlite_list_sql(enum task_sort sort, bool after)
+{
+    if ((unsigned)sort >= LIST_SORTS)
+        return NULL;
+    struct buf sql = BUF_INIT;
+    list_sql_put(&sql, sort, after);
+    if (!sql.failed)
+        return sql.data; /* the caller's now */
+    buf_free(&sql);
+    return NULL;
+}
+
+/* The listing statement of sort, first page or after a cursor, prepared on first use. */
+static int list_stmt(struct sqlite_repo *r, enum task_sort sort, bool after, sqlite3_stmt **out)
+{
+    int id = (enum stmt_id)(STMT_LIST + sort + (after ? LIST_SORTS : 0));
     if (r->stmts[id]) {
         *out = r->stmts[id];
         return 0;
     }
     struct buf sql = BUF_INIT;
-    buf_puts(&sql, list_head);
-    buf_puts(&sql, list_after[sort]);
-    buf_puts(&sql, "\n ORDER BY ");
-    buf_puts(&sql, list_order[sort]);
-    buf_puts(&sql, "\n LIMIT ?10");
+    list_sql_put(&sql, sort, after);
     int rc = sql.failed ? ERR_NOMEM : stmt_get(r, id, sql.data, out);
     buf_free(&sql);
     return rc;
@@ -447,7 +494,7 @@ static int sqlite_list(struct task_repo *r, const struct scope *sc, const struct
 {
     struct sqlite_repo *sq = sqlite_of(r);
     struct task_sql_params prm;
-    task_sql_list_params(sc, q, false, &prm);
+    task_sql_list_params(sc, q, true, &prm);
     struct task_page page;
     task_page_init(&page);
     page.items = calloc(q->limit, sizeof *page.items);
@@ -456,7 +503,7 @@ static int sqlite_list(struct task_repo *r, const struct scope *sc, const struct
 
     pthread_mutex_lock(&sq->lock);
     sqlite3_stmt *s = NULL;
-    int rc = list_stmt(sq, q->sort, &s);
+    int rc = list_stmt(sq, q->sort, q->has_after, &s);
     if (rc != 0)
         goto unlock;
     int bound = bind_params(s, &prm);

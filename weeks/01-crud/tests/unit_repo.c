@@ -21,6 +21,7 @@
 #include "task.h"
 #include "task_repo.h"
 #include "task_repo_factory.h"
+#include "task_repo_sqlite.h"
 #include "testkit.h"
 
 #include <criterion/redirect.h> /* after criterion.h, which it needs */
@@ -1227,6 +1228,72 @@ GRADED(repo_sqlite, opens_an_in_memory_database, 1)
     struct task got = get_ok(r, &owner1, id);
     cr_assert_str_eq(got.title, "in RAM", "expected the title back, got \"%s\"", got.title);
     task_clear(&got);
+}
+
+/* SQLite's plan of one listing statement (EXPLAIN QUERY PLAN), its lines joined by '\n'. */
+static void list_plan(sqlite3 *db, enum task_sort sort, bool after, char *plan, size_t len)
+{
+    char *sql = task_repo_sqlite_list_sql(sort, after);
+    cr_assert(sql, "expected the text of listing statement %d", (int)sort);
+    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+    cr_assert(eqp, "out of memory");
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, eqp, -1, &s, NULL);
+    cr_assert_eq(rc, SQLITE_OK, "expected the listing to prepare, got %s:\n%s", sqlite3_errmsg(db),
+                 sql);
+    size_t used = 0;
+    plan[0] = '\0';
+    while (sqlite3_step(s) == SQLITE_ROW) { /* columns: id, parent, notused, detail */
+        const char *detail = (const char *)sqlite3_column_text(s, 3);
+        int n = snprintf(plan + used, len - used, "%s\n", detail ? detail : "");
+        cr_assert(n > 0 && (size_t)n < len - used, "test bug: the plan does not fit");
+        used += (size_t)n;
+    }
+    sqlite3_finalize(s);
+    sqlite3_free(eqp);
+    free(sql);
+}
+
+/* A page after a cursor must be a range of the sort's index that starts at the cursor (an index
+ * bound on the sort key after owner_id=?), read in order: no SCAN, no sort step. A condition
+ * like "(?8 IS NULL OR (created_at, id) > (?9, ?8))" gives only (owner_id=?): SQLite then reads
+ * the owner's rows from the first one on every page, and page N costs like OFFSET. */
+GRADED(repo_sqlite, every_sort_pages_by_an_index_range_after_the_cursor, 3)
+{
+    static const struct {
+        enum task_sort sort;
+        const char *index;
+    } sorts[] = {
+        {TASK_SORT_CREATED_AT, "tasks_owner_created"},
+        {TASK_SORT_CREATED_AT_DESC, "tasks_owner_created"},
+        {TASK_SORT_DUE_AT, "tasks_owner_due_asc"},
+        {TASK_SORT_DUE_AT_DESC, "tasks_owner_due_desc"},
+        {TASK_SORT_PRIORITY, "tasks_owner_priority"},
+        {TASK_SORT_PRIORITY_DESC, "tasks_owner_priority"},
+    };
+    backend_open(BACKEND_SQLITE); /* creates the file with its schema */
+    char path[128];
+    int n = snprintf(path, sizeof path, "%s/taskd.db", tmpdir);
+    cr_assert(n > 0 && (size_t)n < sizeof path, "test bug: path does not fit");
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK,
+                 "expected to open %s", path);
+    char plan[2048], want[96];
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++) {
+        list_plan(db, sorts[i].sort, false, plan, sizeof plan);
+        snprintf(want, sizeof want, "USING INDEX %s (owner_id=?)", sorts[i].index);
+        cr_expect(strstr(plan, want) && !strstr(plan, "TEMP B-TREE"),
+                  "sort %zu, first page: expected \"%s\" in order, no sort step, got:\n%s", i, want,
+                  plan);
+        list_plan(db, sorts[i].sort, true, plan, sizeof plan);
+        snprintf(want, sizeof want, "USING INDEX %s (owner_id=? AND ", sorts[i].index);
+        cr_expect(
+            strstr(plan, want) && !strstr(plan, "TEMP B-TREE") && !strstr(plan, "SCAN tasks"),
+            "sort %zu, after a cursor: expected a range \"%s...\" with no SCAN of tasks and no "
+            "sort step, got:\n%s",
+            i, want, plan);
+    }
+    sqlite3_close(db);
 }
 
 /* ------------------------------------------------------------------ the factory */

@@ -1,8 +1,10 @@
 /* log.c — JSON-lines logging on stderr (see log.h).
  *
- * A line is built in memory and written with one write(2): POSIX keeps writes to a pipe of up to
- * PIPE_BUF bytes whole, and for longer lines a single call still avoids the interleaving that
- * several fprintf() calls from different threads would produce. */
+ * A line is built in memory and handed to write(2) whole, in one call (a short write is
+ * continued by further calls). POSIX keeps a write to a pipe of up to PIPE_BUF bytes (4096 on
+ * Linux) in one piece; a longer line, or the rest of a short write, may interleave with another
+ * thread's line (there is no lock). One call still avoids the mixing that several fprintf()
+ * calls from different threads would produce. */
 #include "log.h"
 
 #include <stdatomic.h>

@@ -60,6 +60,15 @@ test: ## install what is missing, build everything, run every suite, check the l
 	  SMOKE_AUTH=$(if $(findstring TK_AUTH=1,$(call week_kit_env,$(LAST_WEEK))),1) \
 	  bash shared/scripts/test-all.sh
 
+# The lessons' runnable blocks (marked <!-- docs-check: stage=N -->), each file's against a fresh
+# stage N on a free port, as shared/scripts/docs-check.sh explains. It is told the newest week and
+# how each stage gets a database of its own.
+.PHONY: docs-check
+docs-check: $(foreach n,$(WEEK_NUMS),$(BUILD)/week-$(n)/taskd $(call bin_targets,week,$(n))) ## run the lessons' runnable shell blocks against fresh stages; fail naming the file and line
+	@BUILD=$(BUILD) DOCS_NEWEST=$(LAST_WEEK) $(foreach n,$(WEEK_NUMS),$(if $(call week_fresh_db,$(n)), \
+	  DOCS_FRESH_DB_$(n)="$(call week_fresh_db,$(n))" DOCS_DROP_DB_$(n)="$(WEEK_DROP_DB_$(call fresh_db_week,$(n)))")) \
+	  bash shared/scripts/docs-check.sh
+
 test-sanitize: ## run the newest stage's suites under AddressSanitizer + UBSan (build-san/)
 	@$(MAKE) -j2 SANITIZE=1 BUILD=build-san week-$(LAST_WEEK) build-san/tools/grade \
 	  $(patsubst $(BUILD)/%,build-san/%,$(call api_suites,$(LAST_WEEK)))

@@ -4,6 +4,8 @@
 #   BUILD     the build directory (build); MAKE, the make that runs the steps
 #   WEEKS     the week numbers, "1 2 3 4"
 #   SMOKE_*   what the newest stage needs for shared/scripts/smoke-run.sh
+# `make docs-check` runs the lessons' runnable blocks (the README's quick start among them) against
+# fresh stages; the Makefile gives it what each stage needs.
 set -uo pipefail
 build=${BUILD:-build}
 make=${MAKE:-make}
@@ -20,6 +22,7 @@ for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
 step "$make" test-sanitize
 step "$make" fuzz FUZZ_SECONDS=10
 step bash shared/scripts/smoke-run.sh
+step "$make" docs-check
 bash shared/scripts/services.sh down >/dev/null 2>&1 || true
 step "$build/tools/grade" "$build/results" "$build/grade.json"
 exit $status

@@ -135,6 +135,23 @@ GRADED(http, chunked_body_exactly_at_the_limit_is_read_and_validated, 2)
 
 /* ---- bodies refused from the headers ---- */
 
+/* Reads the answer on fd (a problem response when `problem`) with Connection: close, closes
+ * fd, and checks that the server is still healthy. */
+static void expect_answer_and_close(int fd, const char *what, long status, bool problem)
+{
+    struct tk_response *r = tk_raw_read(fd, what, 5000);
+    if (problem)
+        tk_expect_problem(r, status);
+    else
+        tk_expect_status(r, status);
+    char conn[64];
+    const char *c = tk_header(r, "Connection", conn, sizeof conn);
+    cr_assert(c && strcasecmp(c, "close") == 0, "%s: expected Connection: close", r->what);
+    tk_response_free(r);
+    close(fd);
+    expect_healthy();
+}
+
 /* Sends the head of a POST /tasks whose body is text/plain (a 415 from the headers alone) of
  * `length` bytes, with `extra` header lines; logged in from week 4, so that the answer is the
  * 415 and not a 401 (both are decided from the headers and behave alike). */
@@ -185,14 +202,7 @@ GRADED(http, a_refused_upload_is_not_read_and_the_connection_closes, 3)
               "POST /tasks (text/plain, 32 MiB body): the server took %zu bytes of a body it "
               "refuses from the headers; expected the connection closed within %zu",
               sent, bound);
-    struct tk_response *r = tk_raw_read(fd, "POST /tasks (text/plain, 32 MiB body)", 5000);
-    tk_expect_problem(r, 415);
-    char conn[64];
-    const char *c = tk_header(r, "Connection", conn, sizeof conn);
-    cr_assert(c && strcasecmp(c, "close") == 0, "%s: expected Connection: close", r->what);
-    tk_response_free(r);
-    close(fd);
-    expect_healthy();
+    expect_answer_and_close(fd, "POST /tasks (text/plain, 32 MiB body)", 415, true);
 }
 
 /* ---- 415 ---- */
@@ -297,14 +307,7 @@ GRADED(http, headers_past_the_memory_pool_get_libmicrohttpds_431_and_a_close, 1)
     if (tk_raw_send(fd, value, strlen(value)))
         tk_raw_send(fd, "\r\n\r\n", 4);
     free(value);
-    struct tk_response *r = tk_raw_read(fd, "GET /health with a 300 KB header", 5000);
-    tk_expect_status(r, 431);
-    char conn[64];
-    const char *c = tk_header(r, "Connection", conn, sizeof conn);
-    cr_assert(c && strcasecmp(c, "close") == 0, "%s: expected Connection: close", r->what);
-    tk_response_free(r);
-    close(fd);
-    expect_healthy();
+    expect_answer_and_close(fd, "GET /health with a 300 KB header", 431, false);
 }
 
 /* ---- connections ---- */

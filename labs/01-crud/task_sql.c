@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,17 @@ static struct task_sql_value sql_text(const char *s) /* NULL is SQL NULL */
 static struct task_sql_value sql_opt_int(bool has, int64_t i)
 {
     return has ? sql_int(i) : sql_null();
+}
+
+const char *task_sql_versions(const struct if_match *im, struct task_sql_params *p)
+{
+    size_t len = 0;
+    p->versions[len++] = '[';
+    for (size_t i = 0; i < im->n && i < IF_MATCH_MAX; i++)
+        len += (size_t)snprintf(p->versions + len, sizeof p->versions - len, "%s%lld", i ? "," : "",
+                                (long long)im->versions[i]);
+    snprintf(p->versions + len, sizeof p->versions - len, "]"); /* fits: see the size's sum */
+    return p->versions;
 }
 
 /* Appends v as the next parameter; the fixed layouts above never pass TASK_SQL_PARAMS_MAX. */
@@ -88,7 +100,7 @@ void task_sql_task_params(const struct scope *sc, int64_t id, const struct if_ma
         return;
     struct task_sql_value *check = &out->v[2], *version = &out->v[3];
     out->n = 4;
-    /* TODO(lab 1.9): Set ?3 (check the version?) and ?4 (which one) for every If-Match kind. */
+    /* TODO(lab 1.9): Set ?3 (check the version?) and ?4 (which ones) for every If-Match kind. */
     *check = sql_bool(false); *version = sql_null();
 }
 

@@ -37,6 +37,12 @@
 /* A client that keeps streaming a chunked body this far past the limit is abusive; we stop
  * reading and close rather than drain it forever. */
 #define DISCARD_MAX ((size_t)64 * 1024 * 1024)
+/* The most body we read (and drop) for a request already answered from its headers (401, 404,
+ * 415...). Up to this much is drained so that the connection can stay open; a larger body is
+ * not read at all: the answer goes out at once and the connection closes. Anyone can send
+ * headers, so this bound, not MAX_BODY_BYTES or DISCARD_MAX, is what an anonymous client can
+ * make the server read. */
+#define DRAIN_MAX ((size_t)64 * 1024)
 
 struct route {
     const char *method;
@@ -715,6 +721,28 @@ static bool on_headers(struct http_req *req)
     return false;
 }
 
+/* For a request answered from its headers: true when its body is small enough to read and drop
+ * before answering, which keeps the connection open for the next request (a 404 or a 401 on a
+ * small POST costs the client nothing more). Otherwise the answer is queued while libmicrohttpd
+ * is still at the headers: it then reads no body, never sends "100 Continue" (it does so only
+ * when the second call finds no answer queued) and closes the connection after the answer, as
+ * RFC 9110 §10.1.1 allows for a final status sent before the body. A 413 always goes this way. */
+static bool drain_first(const struct http_req *req)
+{
+    if (req->res.status == 413)
+        return false;
+    if (http_req_header(req, "Expect"))
+        return false; /* the client waits for our word before sending: say no at once */
+    if (http_req_header(req, "Transfer-Encoding"))
+        return false; /* chunked: the length is unknown until the end */
+    const char *cl = http_req_header(req, "Content-Length");
+    if (!cl)
+        return true; /* no body */
+    char *end = NULL;
+    unsigned long long len = strtoull(cl, &end, 10);
+    return end != cl && *end == '\0' && len <= DRAIN_MAX;
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -743,10 +771,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             if (!inet_ntop(sa->sa_family, addr, req->client_ip, sizeof req->client_ip))
                 req->client_ip[0] = '\0';
         }
-        /* A body too large to read is refused at once (the connection then closes, as it must:
-         * the unread body is still on the wire). Any other early answer waits for the end of
-         * the request, its small body read and dropped, so a 404 keeps the connection alive. */
-        if (on_headers(req) && req->res.status == 413)
+        if (on_headers(req) && !drain_first(req))
             return send_response(req);
         return MHD_YES;
     }
@@ -756,7 +781,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         if (req->decided || req->too_large || req->body.len + n > s->opts.max_body_bytes) {
             req->too_large = !req->decided;
             req->discarded += n;
-            return req->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+            /* drain_first let at most DRAIN_MAX through; more means the client lied about it */
+            return req->discarded > (req->decided ? DRAIN_MAX : DISCARD_MAX) ? MHD_NO : MHD_YES;
         }
         return buf_append(&req->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
     }

@@ -6,7 +6,9 @@
  * size (413, from Content-Length before reading and again while a chunked body streams in),
  * bounds the request headers (431), reads the body, calls the handler, and sends the answer with
  * X-Request-Id. That is exactly API.md's order of checks: 401 (middleware) → 404 (path id) →
- * 415 → 413, leaving 400 → 422 → 404 → 412 to the handler.
+ * 415 → 413, leaving 400 → 422 → 404 → 412 to the handler. A request answered before its body
+ * has at most 64 KiB of it read and dropped; a larger one, or one sent with Expect:
+ * 100-continue, gets the answer at once (no 100 Continue) and the connection closes.
  *
  * Two concurrency models, chosen by configuration (week 3's lesson compares them): a pool of
  * epoll event loops (HTTP_MODE=pool, HTTP_THREADS loops), or one thread per connection. Handlers

@@ -65,30 +65,74 @@ static void send_task(struct http_res *res, int status, const struct task *t)
     cJSON_Delete(json);
 }
 
-/* If-Match: absent, "*", or one strong entity tag "<version>"; anything else (a weak tag, a
- * list, garbage) matches nothing, as RFC 9110's strong comparison says. */
+/* The version an opaque tag of ours names: a canonical positive decimal ("7" of `"7"`). */
+static bool etag_version(const char *tag, size_t len, int64_t *out)
+{
+    if (len == 0 || len > 19 || tag[0] < '1' || tag[0] > '9')
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (tag[i] < '0' || tag[i] > '9' || v > (INT64_MAX - (tag[i] - '0')) / 10)
+            return false;
+        v = v * 10 + (tag[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* If-Match (RFC 9110 §13.1.1): absent, "*", or a comma-separated list of entity tags, true when
+ * any of them matches by strong comparison. So a weak tag (W/"3") or a tag that is not one of
+ * our versions is skipped, and the rest of the list still counts; a header that is not such a
+ * list (garbage, a "*" inside a list) matches nothing, and neither does a list longer than
+ * IF_MATCH_MAX. */
 static struct if_match if_match_of(const struct http_req *req)
 {
-    const char *v = http_req_header(req, "If-Match");
-    if (!v)
+    const char *p = http_req_header(req, "If-Match");
+    if (!p)
         return (struct if_match){.kind = IF_MATCH_NONE};
-    while (*v == ' ' || *v == '\t')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
         n--;
-    if (n == 1 && v[0] == '*')
+    if (n == 1 && p[0] == '*')
         return (struct if_match){.kind = IF_MATCH_ANY};
-    struct if_match never = {.kind = IF_MATCH_NEVER};
-    if (n < 3 || n > 21 || v[0] != '"' || v[n - 1] != '"' || v[1] < '1' || v[1] > '9')
-        return never;
-    long long version = 0;
-    for (size_t i = 1; i < n - 1; i++) {
-        if (v[i] < '0' || v[i] > '9' || version > (INT64_MAX - (v[i] - '0')) / 10)
+    const struct if_match never = {.kind = IF_MATCH_NEVER};
+    struct if_match im = never;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') /* empty list elements are allowed */
+            p++;
+        if (!*p)
+            break;
+        bool weak = strncmp(p, "W/", 2) == 0;
+        if (weak)
+            p += 2;
+        if (*p != '"')
             return never;
-        version = version * 10 + (v[i] - '0');
+        const char *tag = ++p;
+        while (*p && *p != '"') {
+            if ((unsigned char)*p <= ' ' || *p == 0x7f) /* etagc: no space, no control */
+                return never;
+            p++;
+        }
+        if (*p != '"')
+            return never;
+        size_t len = (size_t)(p - tag);
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p && *p != ',')
+            return never;
+        int64_t version;
+        if (weak || !etag_version(tag, len, &version))
+            continue; /* strong comparison: this one matches nothing, the others may */
+        if (im.n == IF_MATCH_MAX)
+            return never;
+        im.versions[im.n++] = version;
     }
-    return (struct if_match){.kind = IF_MATCH_VERSION, .version = version};
+    if (im.n > 0)
+        im.kind = IF_MATCH_VERSION;
+    return im;
 }
 
 /* ------------------------------------------------------------------ routes */

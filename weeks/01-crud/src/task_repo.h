@@ -84,13 +84,17 @@ struct task_page {
 enum if_match_kind {
     IF_MATCH_NONE,    /* no If-Match: write unconditionally */
     IF_MATCH_ANY,     /* "*": any existing task */
-    IF_MATCH_VERSION, /* "<n>": only when version == n */
-    IF_MATCH_NEVER,   /* a weak or unparsable tag: matches nothing (412 if the task exists) */
+    IF_MATCH_VERSION, /* "<n>" or a list "<n>", "<m>": only when version is one of them */
+    IF_MATCH_NEVER,   /* no strong tag of ours, or unparsable: matches nothing (412 if it exists) */
 };
+
+/* The most versions one If-Match may list; a longer list matches nothing (412). */
+#define IF_MATCH_MAX 16
 
 struct if_match {
     enum if_match_kind kind;
-    int64_t version;
+    int64_t versions[IF_MATCH_MAX]; /* IF_MATCH_VERSION: the versions listed, n of them */
+    size_t n;
 };
 
 struct task_repo;

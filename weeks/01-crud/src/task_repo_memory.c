@@ -59,7 +59,10 @@ static int if_match_check(const struct if_match *im, const struct task *t)
     case IF_MATCH_ANY:
         return 0;
     case IF_MATCH_VERSION:
-        return t->version == im->version ? 0 : ERR_PRECONDITION;
+        for (size_t i = 0; i < im->n; i++)
+            if (t->version == im->versions[i])
+                return 0;
+        return ERR_PRECONDITION;
     case IF_MATCH_NEVER:
         break;
     }

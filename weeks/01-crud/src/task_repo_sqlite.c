@@ -268,10 +268,10 @@ static int one_row(struct sqlite_repo *r, int id, const char *sql, const struct 
     return rc;
 }
 
-/* UPDATE, DELETE and the guarded read share the If-Match guard `(?3 = 0 OR version = ?4)`
- * (task_sql_task_params sets ?3 and ?4). A guarded write changed no row: says why, from inside
- * the same transaction, so the answer is about the same state the write saw. A row there means
- * the version did not match. */
+/* UPDATE, DELETE and the guarded read share the If-Match guard `(?3 = 0 OR version IN (SELECT value
+ * FROM json_each(?4)))` (task_sql_task_params sets ?3 and ?4). A guarded write changed no row: says
+ * why, from inside the same transaction, so the answer is about the same state the write saw. A row
+ * there means the version did not match. */
 static int why_unchanged(struct sqlite_repo *r, const struct scope *sc, int64_t id)
 {
     static const char sql[] = "SELECT 1 FROM tasks WHERE id = ?1 AND owner_id = ?2";
@@ -348,8 +348,9 @@ static int sqlite_get(struct task_repo *r, const struct scope *sc, int64_t id, s
  * that answers 404 / 412 exactly like the write would. One statement, so one snapshot. */
 static int guarded_read(struct sqlite_repo *r, const struct task_sql_params *prm, struct task *t)
 {
-    static const char sql[] = "SELECT " TASK_COLUMNS ", (?3 = 0 OR version = ?4) IS 1\n"
-                              "  FROM tasks WHERE id = ?1 AND owner_id = ?2";
+    static const char sql[] =
+        "SELECT " TASK_COLUMNS ", (?3 = 0 OR version IN (SELECT value FROM json_each(?4))) IS 1\n"
+        "  FROM tasks WHERE id = ?1 AND owner_id = ?2";
     int passed = 0;
     int rc = one_row(r, TASK_SQL_GET_GUARDED, sql, prm, t, &passed, "get task");
     return rc == 0 && passed != 1 ? ERR_PRECONDITION : rc;
@@ -371,7 +372,8 @@ static int sqlite_update(struct task_repo *r, const struct scope *sc, int64_t id
                               "       tags        = CASE WHEN ?15 THEN ?16 ELSE tags        END,\n"
                               "       version     = version + 1,\n"
                               "       updated_at  = ?17\n"
-                              " WHERE id = ?1 AND owner_id = ?2 AND (?3 = 0 OR version = ?4)\n"
+                              " WHERE id = ?1 AND owner_id = ?2 AND (?3 = 0 OR version IN (SELECT "
+                              "value FROM json_each(?4)))\n"
                               "RETURNING " TASK_COLUMNS;
     /* LAB:END static const char sql[] = "-- TODO(lab 1.8): UPDATE tasks ..."; */
     struct sqlite_repo *sq = sqlite_of(r);
@@ -395,7 +397,8 @@ static int sqlite_remove(struct task_repo *r, const struct scope *sc, int64_t id
 {
     /* RETURNING tells whether a row went, inside the write itself. */
     static const char sql[] = "DELETE FROM tasks\n"
-                              " WHERE id = ?1 AND owner_id = ?2 AND (?3 = 0 OR version = ?4)\n"
+                              " WHERE id = ?1 AND owner_id = ?2 AND (?3 = 0 OR version IN (SELECT "
+                              "value FROM json_each(?4)))\n"
                               "RETURNING " TASK_COLUMNS;
     struct sqlite_repo *sq = sqlite_of(r);
     struct task t;

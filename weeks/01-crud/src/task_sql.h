@@ -44,6 +44,8 @@ struct task_sql_value {
 /* The longest tags' JSON text: ["t1","t2",...], even if every byte of every tag needed a
  * \u00XX escape (valid tags, of [a-z0-9_-], need none). */
 #define TASK_SQL_TAGS_JSON_MAX (2 + TASK_TAGS_MAX * (6 * TASK_TAG_MAX + 3) + 1)
+/* "[v1,v2,...]": up to IF_MATCH_MAX versions of at most 19 digits each, commas, brackets, NUL. */
+#define TASK_SQL_VERSIONS_JSON_MAX (2 + IF_MATCH_MAX * 20 + 1)
 
 /* The parameters of one statement, v[0] being ?1 / $1. Self-contained: the strings point into
  * the caller's structs or into `tags` here, so there is nothing to free. */
@@ -51,6 +53,7 @@ struct task_sql_params {
     struct task_sql_value v[TASK_SQL_PARAMS_MAX];
     int n;
     char tags[TASK_SQL_TAGS_JSON_MAX];
+    char versions[TASK_SQL_VERSIONS_JSON_MAX]; /* If-Match's versions as a JSON array */
 };
 
 /* The head of every backend's INSERT, naming the columns in the order of the parameters below
@@ -65,10 +68,15 @@ int task_sql_create_params(const struct scope *sc, const struct task *in,
                            struct task_sql_params *out);
 
 /* One task of the scope: 1 id, 2 owner. With im (UPDATE, DELETE, the guarded read) also the
- * If-Match guard their WHERE shares, `(NOT ?3 OR version = ?4)`: 3 whether to check the
- * version at all, 4 which version. */
+ * If-Match guard their WHERE shares, "?3 is false, or version is in the list ?4": 3 whether to
+ * check the version at all, 4 the versions If-Match lists, as JSON array text ("[7,1]"; NULL
+ * when none can match). Each backend tests membership in its own dialect. */
 void task_sql_task_params(const struct scope *sc, int64_t id, const struct if_match *im,
                           struct task_sql_params *out);
+
+/* im's versions as a JSON array in out->versions ("[7,1]"), returned: the one value both
+ * dialects can test membership in (SQLite with json_each, PostgreSQL with jsonb containment). */
+const char *task_sql_versions(const struct if_match *im, struct task_sql_params *out);
 
 /* UPDATE: task_sql_task_params with im, then a flag and a value per field: 5/6 title,
  * 7/8 description, 9/10 status, 11/12 priority, 13/14 due_at (NULL clears it), 15/16 tags,

@@ -196,3 +196,56 @@ GRADED(etag, empty_patch_with_if_match_keeps_the_etag, 2)
     tk_response_free(patch_current("{}", 1, &id));
     expect_patch_precondition_failed(id, "\"2\"");
 }
+
+/* ---- lists (RFC 9110 §13.1.1: true when any listed tag matches) ---- */
+
+GRADED(etag, if_match_list_holding_the_current_tag_matches, 3)
+{
+    long long id;
+    /* the empty PATCH is the guarded read, the others the guarded writes */
+    tk_response_free(patch_current("{}", 1, &id));
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{}", "\"5\", \"1\"");
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", 1);
+    tk_response_free(r);
+    r = api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", "\"7\", \"1\"");
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", 2);
+    tk_response_free(r);
+    expect_delete(id, "\"1\",\"2\" , \"3\"", 204);
+}
+
+GRADED(etag, if_match_list_without_the_current_tag_is_412, 2)
+{
+    long long id = api_new_task(tk_shared());
+    expect_patch_precondition_failed(id, "\"7\", \"8\"");
+    struct tk_response *r = api_patch_if_match(tk_shared(), id, "{}", "\"7\", \"8\"");
+    tk_expect_problem(r, 412);
+    tk_response_free(r);
+    expect_delete(id, "\"2\", \"3\"", 412);
+    expect_version(id, 1);
+}
+
+GRADED(etag, a_weak_tag_in_a_list_is_skipped_not_matched, 2)
+{
+    long long id = api_new_task(tk_shared());
+    expect_patch_precondition_failed(id, "W/\"1\", \"2\"");
+    expect_version(id, 1);
+    struct tk_response *r =
+        api_patch_if_match(tk_shared(), id, "{\"status\":\"done\"}", "W/\"9\", \"1\"");
+    tk_expect_status(r, 200);
+    tk_expect_json_int(r, "version", 2);
+    tk_response_free(r);
+}
+
+GRADED(etag, star_or_garbage_inside_a_list_matches_nothing, 2)
+{
+    /* "*" is only valid alone; a list with something that is not an entity tag is not an
+     * If-Match we understand, even when it also names the current version. */
+    long long id = api_new_task(tk_shared());
+    const char *bad[] = {"\"1\", *", "*, \"1\"", "\"1\", garbage", "\"1\" \"2\"", "\"1\",\"2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_patch_precondition_failed(id, bad[i]);
+    expect_version(id, 1);
+    expect_delete(id, "*", 204);
+}

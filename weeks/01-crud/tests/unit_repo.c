@@ -257,7 +257,7 @@ static struct if_match im_none = {.kind = IF_MATCH_NONE}, im_any = {.kind = IF_M
 
 static struct if_match im_version(int64_t v)
 {
-    return (struct if_match){.kind = IF_MATCH_VERSION, .version = v};
+    return (struct if_match){.kind = IF_MATCH_VERSION, .versions = {v}, .n = 1};
 }
 
 /* A patch of the title only. */
@@ -618,6 +618,26 @@ REPO_TEST(if_match_never_refuses_an_existing_task, 2)
               "expected the task unchanged (v1, \"kept\"), got v%lld \"%s\"",
               (long long)got.version, got.title);
     task_clear(&got);
+}
+
+REPO_TEST(if_match_list_matches_when_any_version_does, 2)
+{
+    /* If-Match: "7", "1" (RFC 9110 §13.1.1): one statement tests the whole list. */
+    int64_t id = add(r, (struct spec){.title = "v1"});
+    struct task out;
+    task_init(&out);
+    struct if_match hit = {.kind = IF_MATCH_VERSION, .versions = {7, 1}, .n = 2};
+    struct if_match miss = {.kind = IF_MATCH_VERSION, .versions = {7, 1, 9}, .n = 3};
+    expect_rc(patch_empty(r, &owner1, id, &hit, &out), 0, "PATCH {} with If-Match 7, 1 on v1");
+    expect_rc(patch_title(r, &owner1, id, "v2", &hit, &out), 0, "patch with If-Match 7, 1 on v1");
+    cr_assert_eq(out.version, 2, "expected version 2, got %lld", (long long)out.version);
+    expect_rc(patch_title(r, &owner1, id, "lost", &miss, &out), ERR_PRECONDITION,
+              "patch with If-Match 7, 1, 9 on v2");
+    expect_rc(task_repo_remove(r, &owner1, id, &miss), ERR_PRECONDITION,
+              "delete with If-Match 7, 1, 9 on v2");
+    miss.versions[2] = 2;
+    expect_rc(task_repo_remove(r, &owner1, id, &miss), 0, "delete with If-Match 7, 1, 2 on v2");
+    task_clear(&out);
 }
 
 REPO_TEST(empty_patch_still_checks_if_match, 2)

@@ -190,10 +190,10 @@ static int pg_get(struct task_repo *r, const struct scope *sc, int64_t id, struc
 
 /* ------------------------------------------------------------------ update / remove */
 
-/* UPDATE, DELETE and the guarded read share the If-Match guard `(NOT $3 OR version = $4)`
- * (task_sql_task_params sets $3 and $4). A guarded write changed no row: was there no such
- * task (404), or another version (412)? Asked after the write on the same connection; a task
- * deleted in between is then 404, which is also a true answer about that moment. */
+/* UPDATE, DELETE and the guarded read share the If-Match guard `(NOT $3 OR $4::jsonb @>
+ * to_jsonb(version))` (task_sql_task_params sets $3 and $4). A guarded write changed no row: was
+ * there no such task (404), or another version (412)? Asked after the write on the same connection;
+ * a task deleted in between is then 404, which is also a true answer about that moment. */
 static int why_unchanged(struct pg_conn *c, const struct scope *sc, int64_t id)
 {
     static const char sql[] = "SELECT 1 FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";
@@ -245,11 +245,11 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
                 "       version     = version + 1,\n"
                 "       updated_at  = us_to_ts($17::bigint)\n"
                 " WHERE id = $1::bigint AND owner_id = $2::bigint\n"
-                "   AND (NOT $3::boolean OR version = $4::bigint)\n"
+                "   AND (NOT $3::boolean OR $4::jsonb @> to_jsonb(version))\n"
                 "RETURNING " TASK_COLUMNS;
     /* LAB:END static const char sql[] = "-- TODO(lab 2.1): UPDATE tasks ..."; */
     static const char guarded_sql[] =
-        "SELECT " TASK_COLUMNS ", (NOT $3::boolean OR version = $4::bigint) IS TRUE\n"
+        "SELECT " TASK_COLUMNS ", (NOT $3::boolean OR $4::jsonb @> to_jsonb(version)) IS TRUE\n"
         "  FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";
     struct pg_repo *pr = pg_of(r);
     struct task_sql_params prm;
@@ -274,7 +274,7 @@ static int pg_remove(struct task_repo *r, const struct scope *sc, int64_t id,
     /* RETURNING tells whether a row went, inside the write itself. */
     static const char sql[] = "DELETE FROM tasks\n"
                               " WHERE id = $1::bigint AND owner_id = $2::bigint\n"
-                              "   AND (NOT $3::boolean OR version = $4::bigint)\n"
+                              "   AND (NOT $3::boolean OR $4::jsonb @> to_jsonb(version))\n"
                               "RETURNING " TASK_COLUMNS;
     struct task_sql_params prm;
     task_sql_task_params(sc, id, im, &prm);

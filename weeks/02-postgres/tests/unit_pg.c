@@ -5,10 +5,12 @@
  * is here has no week-1 counterpart: what the pool does when a connection dies or is held, and
  * what the runner does with a history that does not match its files. */
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -141,6 +143,69 @@ GRADED(pg_pool, server_errors_map_to_the_error_vocabulary, 1)
     rc = pg_conn_command(c, "SELECT pg_sleep(1)");
     cr_assert_eq(rc, ERR_UNAVAILABLE, "expected a statement timeout to be ERR_UNAVAILABLE, got %d",
                  rc);
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
+/* Stops a server process (SIGSTOP) and leaves behind a child that resumes it after `seconds`
+ * however this test ends, even when it is killed at its timeout: a stopped backend would keep its
+ * locks and its connection slot in the shared cluster for good. */
+static void stop_backend_for(pid_t pid, unsigned seconds)
+{
+    pid_t watchdog = fork();
+    cr_assert(watchdog >= 0, "test bug: fork failed");
+    if (watchdog == 0) {
+        sleep(seconds);
+        kill(pid, SIGCONT);
+        _exit(0);
+    }
+    cr_assert_eq(kill(pid, SIGSTOP), 0, "test bug: cannot stop backend %d", (int)pid);
+}
+
+GRADED(pg_pool, a_stuck_server_is_unavailable_within_the_statement_deadline, 3, .timeout = 30)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected "did not answer" lines are noise here */
+    const char *url = pg_test_fresh_url();
+    struct pg_pool_options o = {.url = url,
+                                .size = 1,
+                                .wait_ms = 1000,
+                                .connect_timeout_s = 2,
+                                .statement_timeout_ms = 300};
+    struct pg_pool *p = NULL;
+    cr_assert_eq(pg_pool_new(&o, &p), 0, "expected pg_pool_new to succeed");
+
+    /* The server ends a slow statement itself (statement_timeout), and the connection survives. */
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    double t0 = now_s();
+    int rc = pg_conn_command(c, "SELECT pg_sleep(3)");
+    double took = now_s() - t0;
+    cr_assert_eq(rc, ERR_UNAVAILABLE,
+                 "expected pg_sleep(3) past a 300 ms statement timeout to be "
+                 "ERR_UNAVAILABLE, got %d",
+                 rc);
+    cr_assert(took < 1.5, "expected pg_sleep(3) to be cancelled after about 300 ms, took %.3f s",
+              took);
+    long long pid = backend_pid(c);
+    pg_pool_release(p, c);
+
+    /* A stopped backend cannot cancel anything: the client's own deadline must end the wait. */
+    stop_backend_for((pid_t)pid, 10);
+    t0 = now_s();
+    rc = pg_pool_check(p);
+    took = now_s() - t0;
+    kill((pid_t)pid, SIGCONT);
+    cr_assert_eq(rc, ERR_UNAVAILABLE,
+                 "expected the check on a stopped backend to be ERR_UNAVAILABLE, got %d", rc);
+    cr_assert(took < 2.0,
+              "expected the check on a stopped backend to give up after about 800 ms (300 ms "
+              "statement timeout + 500 ms), took %.3f s",
+              took);
+    /* The late connection was closed, not lent again: the next borrow gets a new session. */
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow after the deadline to succeed");
+    cr_assert_neq(backend_pid(c), pid,
+                  "expected a new session, got the one that missed its "
+                  "deadline");
     pg_pool_release(p, c);
     pg_pool_free(p);
 }

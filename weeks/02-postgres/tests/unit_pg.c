@@ -272,3 +272,37 @@ GRADED(migrate, an_edited_applied_file_is_refused, 2)
                  "expected a binary that does not know 0002_b to refuse the database");
     PQfinish(c);
 }
+
+/* Expand/contract: what a newer release applied is fine for an older binary only when the newer
+ * file said so on its first line. */
+GRADED(migrate, an_older_binary_runs_on_a_newer_schema_only_if_marked_compatible, 2)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected warning and refusal are noise here */
+    static const struct migration newer[] = {
+        {"0001_a", "CREATE TABLE a (x int);"},
+        {"0002_expand", "-- compat: expand\nALTER TABLE a ADD COLUMN note text;"},
+        {"0003_contract", "ALTER TABLE a DROP COLUMN x;"},
+    };
+    cr_assert(migrate_is_expand(newer[1].sql), "expected the mark on the first line to count");
+    cr_assert(!migrate_is_expand("-- compat: expanded\n") && !migrate_is_expand(newer[2].sql) &&
+                  !migrate_is_expand("SELECT 1;\n-- compat: expand\n"),
+              "expected only an exact first line `-- compat: expand` to count");
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    size_t pending = 0;
+    cr_assert_eq(migrate_run(c, newer, 2, NULL, NULL), 0, "expected the newer binary to migrate");
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM schema_migrations WHERE "
+                                   "backward_compatible AND name = '0002_expand'"),
+                 1, "expected schema_migrations to record 0002_expand as backward compatible");
+    cr_assert_eq(migrate_status(c, newer, 1, NULL, &pending), 0,
+                 "expected the older binary (0001 only) to accept a schema whose only unknown "
+                 "migration is marked `-- compat: expand`");
+    cr_assert_eq(migrate_run(c, newer, 1, NULL, NULL), 0,
+                 "expected the older binary's migrate to accept the expanded schema");
+    cr_assert_eq(migrate_run(c, newer, 3, NULL, NULL), 0, "expected the contract step to apply");
+    cr_assert_eq(migrate_status(c, newer, 1, NULL, &pending), ERR_CONFLICT,
+                 "expected the older binary to refuse once an unmarked (contract) migration it "
+                 "does not know is recorded");
+    cr_assert_eq(migrate_status(c, newer, 2, NULL, &pending), ERR_CONFLICT,
+                 "expected the binary that knows 0002 but not 0003 to refuse too");
+    PQfinish(c);
+}

@@ -49,6 +49,10 @@ static const struct config_var vars[] = {
 int stage2_declare(struct config *cfg)
 {
     int rc = stage1_declare(cfg);
+    if (rc == 0)
+        rc = config_describe(cfg, "DATABASE_URL",
+                             "where tasks are stored: postgres://USER:PASSWORD@HOST:PORT/DB "
+                             "(or postgresql://), sqlite:PATH or memory:");
     return rc != 0 ? rc : config_declare(cfg, vars, sizeof vars / sizeof vars[0]);
 }
 

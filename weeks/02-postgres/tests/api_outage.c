@@ -369,6 +369,25 @@ GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
               out);
 }
 
+GRADED(outage, help_names_the_postgres_url_and_the_statement_deadline, 1)
+{
+    const char *bin = getenv("TASKD_BIN");
+    cr_assert(bin, "TASKD_BIN is not set");
+    const char *argv[] = {bin, "--help", NULL};
+    char out[16384];
+    int rc = tk_run(argv, NULL, out, sizeof out);
+    cr_assert(rc == 0, "taskd --help: expected exit 0, got %d", rc);
+    const char *line = strstr(out, "DATABASE_URL ");
+    cr_assert(line, "taskd --help does not list DATABASE_URL: %.2000s", out);
+    size_t len = strcspn(line, "\n");
+    cr_assert(memmem(line, len, "postgres://", 11),
+              "taskd --help: expected the DATABASE_URL line to name the postgres:// form, got: "
+              "%.*s",
+              (int)len, line);
+    cr_assert(strstr(out, "DB_STATEMENT_TIMEOUT_MS"),
+              "taskd --help does not list DB_STATEMENT_TIMEOUT_MS: %.2000s", out);
+}
+
 /* ---- a stuck database: connected, but not answering ---- */
 
 #define STUCK_TIMEOUT_MS 1000 /* the server's DB_STATEMENT_TIMEOUT_MS in this test */

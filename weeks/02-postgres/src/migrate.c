@@ -8,7 +8,10 @@
  *   not at all (PostgreSQL's DDL is transactional), and a failed file stops the run.
  * - A checksum per applied file: editing a migration after it ran is refused, loudly, because
  *   the database no longer matches any file anyone can read. Write a new migration instead.
- * - Expand/contract: a file whose first line is `-- compat: expand` says that the schema after it
+ * - A file whose header has `-- migrate: no-transaction` runs outside any transaction, for the
+ *   statements PostgreSQL refuses inside one (CREATE INDEX CONCURRENTLY): one statement per such
+ *   file, written to be safe to re-run.
+ * - Expand/contract: a file whose header has `-- compat: expand` says that the schema after it
  *   still serves the binaries written before it (it only adds: a table, a nullable column, an
  *   index). The runner records that flag, and an older binary that meets an unknown migration
  *   starts (with a warning) when every unknown one carries it, and refuses otherwise: during a
@@ -73,12 +76,29 @@ static int ensure_table(PGconn *c)
                0, NULL, NULL, "create schema_migrations");
 }
 
+/* True when one line of the file's leading `--` comment block is exactly mark: a flag is part
+ * of the header, never a word in the middle of the SQL. */
+static bool header_has(const char *sql, const char *mark)
+{
+    size_t n = strlen(mark);
+    for (const char *line = sql; line && strncmp(line, "--", 2) == 0;) {
+        size_t len = strcspn(line, "\r\n");
+        if (len == n && strncmp(line, mark, n) == 0)
+            return true;
+        line += len;
+        line += strspn(line, "\r\n");
+    }
+    return false;
+}
+
 bool migrate_is_expand(const char *sql)
 {
-    static const char mark[] = "-- compat: expand";
-    return sql && strncmp(sql, mark, sizeof mark - 1) == 0 &&
-           (sql[sizeof mark - 1] == '\n' || sql[sizeof mark - 1] == '\r' ||
-            sql[sizeof mark - 1] == '\0');
+    return header_has(sql, "-- compat: expand");
+}
+
+bool migrate_no_transaction(const char *sql)
+{
+    return header_has(sql, "-- migrate: no-transaction");
 }
 
 /* The row of list[i] in `applied` (name, checksum, applied_at, backward_compatible), or -1. */
@@ -142,11 +162,28 @@ static int read_applied(PGconn *c, PGresult **out)
                0, NULL, out, "read schema_migrations");
 }
 
+/* A file that opted out of the transaction (CREATE INDEX CONCURRENTLY cannot run inside one):
+ * its one statement runs alone, then it is recorded. A failure between the two leaves the
+ * statement done and the file unrecorded, so such a file must be safe to run again (IF NOT
+ * EXISTS); a failed CONCURRENTLY build leaves an INVALID index to drop before the next try. */
+static int apply_alone(PGconn *c, const struct migration *m, const char *const *values)
+{
+    int rc = run(c, m->sql, 0, NULL, NULL, m->name);
+    if (rc == 0)
+        rc = run(c,
+                 "INSERT INTO schema_migrations (name, checksum, backward_compatible) "
+                 "VALUES ($1, $2, $3)",
+                 3, values, NULL, "record migration");
+    return rc;
+}
+
 static int apply_one(PGconn *c, const struct migration *m)
 {
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     checksum_hex(m->sql, hex);
     const char *values[] = {m->name, hex, migrate_is_expand(m->sql) ? "t" : "f"};
+    if (migrate_no_transaction(m->sql))
+        return apply_alone(c, m, values);
     /* LAB:BEGIN 2.5 Apply the file and record it (values) in one transaction. */
     int rc = run(c, "BEGIN", 0, NULL, NULL, "begin");
     if (rc == 0)

@@ -13,11 +13,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Expand/contract: a file whose first line is exactly `-- compat: expand` declares the schema
+/* Flags are lines of a file's leading `--` comment block.
+ * Expand/contract: a file with the line `-- compat: expand` declares the schema
  * after it backward compatible (older binaries still work on it: it only adds). The flag is
  * recorded in schema_migrations.backward_compatible, so that an older binary, which does not
  * carry the file, can tell a schema it may run on from one it must refuse. */
 bool migrate_is_expand(const char *sql);
+/* `-- migrate: no-transaction`: the file is one statement that cannot run in a transaction
+ * (CREATE INDEX CONCURRENTLY); it runs alone, then is recorded, so it must be safe to re-run. */
+bool migrate_no_transaction(const char *sql);
 
 struct migration {
     const char *name; /* "0001_tasks" — the order is the order of names */

@@ -306,3 +306,32 @@ GRADED(migrate, an_older_binary_runs_on_a_newer_schema_only_if_marked_compatible
                  "expected the binary that knows 0002 but not 0003 to refuse too");
     PQfinish(c);
 }
+
+/* CREATE INDEX CONCURRENTLY builds without blocking writes, and PostgreSQL refuses it inside a
+ * transaction block: such a file opts out of the runner's per-file transaction. */
+GRADED(migrate, a_file_can_opt_out_of_the_transaction_for_create_index_concurrently, 1)
+{
+    log_set_level(LOG_ERROR + 1);
+    static const struct migration files[] = {
+        {"0001_t", "CREATE TABLE t (x int);"},
+        {"0002_t_x", "-- 0002: an index built without blocking writes\n"
+                     "-- migrate: no-transaction\n"
+                     "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x ON t (x);"},
+    };
+    cr_assert(migrate_no_transaction(files[1].sql) && !migrate_no_transaction(files[0].sql),
+              "expected the header line to mark the file");
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    size_t applied = 0;
+    int rc = migrate_run(c, files, 2, NULL, &applied);
+    cr_assert_eq(rc, 0,
+                 "expected a no-transaction file with CREATE INDEX CONCURRENTLY to apply, "
+                 "got %d",
+                 rc);
+    cr_assert_eq(applied, 2, "expected both files applied, got %zu", applied);
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 't_x'"), 1,
+                 "expected the index t_x to exist");
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM schema_migrations WHERE name = "
+                                   "'0002_t_x'"),
+                 1, "expected 0002_t_x to be recorded");
+    PQfinish(c);
+}

@@ -33,6 +33,9 @@
 
 /* "taskd migrate" as a 64-bit advisory-lock key; any constant no other code uses would do. */
 #define MIGRATE_LOCK_KEY "7310582047331012431"
+/* The row that says a file ran: $1 name, $2 checksum, $3 backward_compatible. */
+#define RECORD_SQL                                                                                 \
+    "INSERT INTO schema_migrations (name, checksum, backward_compatible) VALUES ($1, $2, $3)"
 
 /* Runs sql (no parameters); maps a failure to an ERR_ code and logs it. *out gets the result
  * when it is wanted (the caller PQclears it). */
@@ -170,10 +173,7 @@ static int apply_alone(PGconn *c, const struct migration *m, const char *const *
 {
     int rc = run(c, m->sql, 0, NULL, NULL, m->name);
     if (rc == 0)
-        rc = run(c,
-                 "INSERT INTO schema_migrations (name, checksum, backward_compatible) "
-                 "VALUES ($1, $2, $3)",
-                 3, values, NULL, "record migration");
+        rc = run(c, RECORD_SQL, 3, values, NULL, "record migration");
     return rc;
 }
 
@@ -189,10 +189,7 @@ static int apply_one(PGconn *c, const struct migration *m)
     if (rc == 0)
         rc = run(c, m->sql, 0, NULL, NULL, m->name);
     if (rc == 0)
-        rc = run(c,
-                 "INSERT INTO schema_migrations (name, checksum, backward_compatible) "
-                 "VALUES ($1, $2, $3)",
-                 3, values, NULL, "record migration");
+        rc = run(c, RECORD_SQL, 3, values, NULL, "record migration");
     if (rc == 0)
         rc = run(c, "COMMIT", 0, NULL, NULL, "commit");
     if (rc != 0 && PQstatus(c) == CONNECTION_OK)

@@ -12,7 +12,15 @@
  * and replaced, so the first request after the database returns does not fail on a dead
  * socket. After a failed connect, borrows fail fast for CONNECT_BACKOFF_US instead of every
  * request paying for its own failed attempt. The log says once when the database goes away and
- * once when it is back, not once per request. */
+ * once when it is back, not once per request.
+ *
+ * A stuck database (a stopped backend, a dead network path that still looks connected, a
+ * statement waiting on a lock forever) is the other way a request can hang. Every call has a
+ * deadline: the server is told statement_timeout (it cancels its own slow statement, SQLSTATE
+ * 57014), and the client waits no longer than that plus DEADLINE_GRACE_MS for the answer,
+ * because a server that is not running cannot enforce its own timeout. A connection whose call
+ * missed the deadline is closed: its answer may still arrive and would be read by the wrong
+ * request. */
 #include "pg_pool.h"
 
 #include <errno.h>
@@ -30,11 +38,17 @@
 #include "timeutil.h"
 
 #define CONNECT_BACKOFF_US INT64_C(200000)
+/* The client waits this much longer than statement_timeout, so that a merely slow statement is
+ * cancelled by the server (the connection survives) before the client gives up on it (it does
+ * not). */
+#define DEADLINE_GRACE_MS 500
 
 struct pg_conn {
     PGconn *pg;        /* NULL: not connected */
     uint64_t prepared; /* bit i: statement "s<i>" is prepared on pg */
     bool broken;       /* the last call failed at the connection level */
+    bool late;         /* the last call missed its deadline (implies broken) */
+    int deadline_ms;   /* longest the client waits for one call's answer; 0: no bound */
 };
 
 struct pg_pool {
@@ -43,7 +57,10 @@ struct pg_pool {
     char *url;
     size_t size;
     int wait_ms;
+    int statement_timeout_ms;
     char connect_timeout[16];
+    char options[48];      /* "-c statement_timeout=N" */
+    char user_timeout[16]; /* tcp_user_timeout, ms */
     struct pg_conn *slots;
     int64_t retry_after_us; /* no connect attempt before this (monotonic µs) */
     bool down;              /* the last connect failed: logged once, until one succeeds */
@@ -55,7 +72,7 @@ int pg_pool_new(const struct pg_pool_options *opts, struct pg_pool **out)
         return ERR_INVALID;
     *out = NULL;
     if (!opts || !opts->url || opts->size < 1 || opts->size > 1000 || opts->wait_ms < 0 ||
-        opts->connect_timeout_s < 1)
+        opts->connect_timeout_s < 1 || opts->statement_timeout_ms < 0)
         return ERR_INVALID;
     int rc = ERR_NOMEM;
     struct pg_pool *p = calloc(1, sizeof *p);
@@ -71,7 +88,16 @@ int pg_pool_new(const struct pg_pool_options *opts, struct pg_pool **out)
     }
     p->size = opts->size;
     p->wait_ms = opts->wait_ms;
+    p->statement_timeout_ms = opts->statement_timeout_ms;
     snprintf(p->connect_timeout, sizeof p->connect_timeout, "%d", opts->connect_timeout_s);
+    int deadline_ms =
+        opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms + DEADLINE_GRACE_MS : 0;
+    if (opts->statement_timeout_ms > 0)
+        snprintf(p->options, sizeof p->options, "-c statement_timeout=%d",
+                 opts->statement_timeout_ms);
+    snprintf(p->user_timeout, sizeof p->user_timeout, "%d", deadline_ms);
+    for (size_t i = 0; i < p->size; i++)
+        p->slots[i].deadline_ms = deadline_ms;
     *out = p;
     return 0;
 fail:
@@ -107,13 +133,31 @@ static bool conn_alive(PGconn *pg)
     return PQstatus(pg) == CONNECTION_OK;
 }
 
-/* Our defaults come before the URL, so a setting the URL names wins over ours. */
+/* Our defaults come before the URL, so a setting the URL names wins over ours. With a deadline:
+ * statement_timeout for the server, and tcp_user_timeout so that the kernel gives up on data the
+ * server does not acknowledge (a dead path) within the client's bound; the keepalives find a dead
+ * path on an idle connection. The socket is non-blocking: call_wait bounds every wait itself. */
 static PGconn *conn_open(struct pg_pool *p)
 {
-    const char *const keys[] = {"connect_timeout", "application_name", "keepalives",
-                                "keepalives_idle", "dbname",           NULL};
-    const char *const values[] = {p->connect_timeout, "taskd", "1", "30", p->url, NULL};
-    return PQconnectdbParams(keys, values, 1 /* expand dbname as a URL */);
+    const char *const keys[] = {"connect_timeout",
+                                "application_name",
+                                "keepalives",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "options",
+                                "tcp_user_timeout",
+                                "dbname",
+                                NULL};
+    const char *const values[] = {p->connect_timeout, "taskd",         "1",    "30", "5", "3",
+                                  p->options,         p->user_timeout, p->url, NULL};
+    PGconn *pg = PQconnectdbParams(keys, values, 1 /* expand dbname as a URL */);
+    if (pg && p->statement_timeout_ms > 0 && PQstatus(pg) == CONNECTION_OK &&
+        PQsetnonblocking(pg, 1) != 0) {
+        PQfinish(pg); /* its calls could not be bounded: treat it as a failed connect */
+        return NULL;
+    }
+    return pg;
 }
 
 /* Connects c (outside the lock). 0 or ERR_UNAVAILABLE; logs the transitions down and up. */
@@ -183,6 +227,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
         return;
     /* TODO(lab 2.4): Close, instead of keeping, a connection that is broken or mid-transaction. */
     c->broken = false;
+    c->late = false;
     lender_give(p->lender, (size_t)(c - p->slots));
 }
 
@@ -240,6 +285,15 @@ static bool state_is(const char *state, const char *prefix)
 int pg_conn_error(struct pg_conn *c, const PGresult *res, const char *what)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (c && c->late) {
+        /* A stopped or unreachable server: its statement_timeout could not fire. */
+        c->broken = true;
+        struct log_kv kv[] = {LOG_STR("op", what), LOG_INT("deadline_ms", c->deadline_ms)};
+        log_kv(LOG_WARN,
+               "PostgreSQL did not answer within DB_STATEMENT_TIMEOUT_MS; answering unavailable",
+               kv, 2);
+        return ERR_UNAVAILABLE;
+    }
     if (!c || !c->pg || PQstatus(c->pg) != CONNECTION_OK || state_is(state, "08") ||
         state_is(state, "57P")) {
         /* Connection lost, or the server is shutting down / restarting. */
@@ -289,6 +343,70 @@ static int result_ok(struct pg_conn *c, PGresult *res, const char *what, PGresul
     return rc;
 }
 
+/* Waits until the socket of pg is ready for `events`: 1, 0 when deadline_us passed, -1 on a
+ * poll error. */
+static int wait_socket(PGconn *pg, short events, int64_t deadline_us)
+{
+    for (;;) {
+        int64_t left_us = deadline_us - clock_mono_us();
+        if (left_us <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(pg), .events = events};
+        int n = poll(&pfd, 1, (int)((left_us + 999) / 1000));
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* The answer to the query just sent (sent: what PQsend* returned), as PQexec would give it (the
+ * last result), or NULL. Without a deadline this is PQexec's own blocking wait. With one, it
+ * flushes and reads with poll(2), and a call that has no complete answer by the deadline is
+ * abandoned: NULL with c->late set. */
+static PGresult *call_wait(struct pg_conn *c, int sent)
+{
+    c->late = false;
+    if (!sent)
+        return NULL; /* PQsend* failed: PQerrorMessage says why, pg_conn_error maps it */
+    PGresult *last = NULL, *r = NULL;
+    if (c->deadline_ms <= 0) {
+        while ((r = PQgetResult(c->pg)) != NULL) {
+            PQclear(last);
+            last = r;
+        }
+        return last;
+    }
+    int64_t deadline = clock_mono_us() + (int64_t)c->deadline_ms * 1000;
+    int flushed;
+    while ((flushed = PQflush(c->pg)) == 1) {
+        /* libpq: wait to write, and read meanwhile, or a server that is sending blocks us. */
+        int w = wait_socket(c->pg, POLLIN | POLLOUT, deadline);
+        if (w <= 0 || !PQconsumeInput(c->pg))
+            goto abandon;
+    }
+    if (flushed < 0)
+        return NULL;
+    for (;;) {
+        while (PQisBusy(c->pg)) {
+            int w = wait_socket(c->pg, POLLIN, deadline);
+            if (w <= 0 || !PQconsumeInput(c->pg))
+                goto abandon;
+        }
+        if ((r = PQgetResult(c->pg)) == NULL)
+            return last;
+        PQclear(last);
+        last = r;
+    }
+abandon:
+    PQclear(last);
+    /* Late when the deadline passed; a poll or read error is a lost connection. Either way the
+     * connection is never lent again: the rest of this answer may still come. */
+    c->late = PQstatus(c->pg) == CONNECTION_OK;
+    c->broken = true;
+    return NULL;
+}
+
 int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
                  const char *const *values, PGresult **out)
 {
@@ -299,20 +417,22 @@ int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
     snprintf(name, sizeof name, "s%u", id);
     uint64_t bit = UINT64_C(1) << id;
     if (!(c->prepared & bit)) {
-        int rc = result_ok(c, PQprepare(c->pg, name, sql, nparams, NULL), "prepare", NULL);
+        PGresult *res = call_wait(c, PQsendPrepare(c->pg, name, sql, nparams, NULL));
+        int rc = result_ok(c, res, "prepare", NULL);
         if (rc != 0)
             return rc;
         c->prepared |= bit;
     }
     /* Text parameters, text results: every value is bound, never spliced into SQL. */
-    return result_ok(c, PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0), name, out);
+    PGresult *res = call_wait(c, PQsendQueryPrepared(c->pg, name, nparams, values, NULL, NULL, 0));
+    return result_ok(c, res, name, out);
 }
 
 int pg_conn_command(struct pg_conn *c, const char *sql)
 {
     if (!c || !c->pg || !sql)
         return ERR_INVALID;
-    return result_ok(c, PQexec(c->pg, sql), sql, NULL);
+    return result_ok(c, call_wait(c, PQsendQuery(c->pg, sql)), sql, NULL);
 }
 
 /* ------------------------------------------------------------------ parameters and columns */

@@ -19,7 +19,8 @@
 
 struct config_entry {
     const struct config_var *var;
-    char *value; /* owned; NULL when unset */
+    const char *help; /* --help text: var->help unless config_describe replaced it */
+    char *value;      /* owned; NULL when unset */
     long long int_value;
 };
 
@@ -60,8 +61,17 @@ int config_declare(struct config *cfg, const struct config_var *vars, size_t n)
             continue;
         if (cfg->n == CONFIG_VARS_MAX)
             return ERR_NOMEM;
-        cfg->entries[cfg->n++] = (struct config_entry){.var = &vars[i]};
+        cfg->entries[cfg->n++] = (struct config_entry){.var = &vars[i], .help = vars[i].help};
     }
+    return 0;
+}
+
+int config_describe(struct config *cfg, const char *name, const char *help)
+{
+    struct config_entry *e = find(cfg, name);
+    if (!e || !help)
+        return ERR_NOT_FOUND;
+    e->help = help;
     return 0;
 }
 
@@ -134,7 +144,7 @@ static int validate(struct config_entry *e, FILE *errors)
     if (!val) {
         if (v->required) {
             fprintf(errors, "%s is required%s: %s\n", v->name, v->secret ? " (or NAME_FILE)" : "",
-                    v->help);
+                    e->help);
             return ERR_INVALID;
         }
         return 0;
@@ -227,7 +237,7 @@ void config_print_help(const struct config *cfg, FILE *out)
 {
     for (size_t i = 0; i < cfg->n; i++) {
         const struct config_var *v = cfg->entries[i].var;
-        fprintf(out, "  %-22s %s", v->name, v->help);
+        fprintf(out, "  %-22s %s", v->name, cfg->entries[i].help);
         if (v->kind == CONFIG_INT)
             fprintf(out, " [%lld..%lld]", v->min, v->max);
         if (v->kind == CONFIG_ENUM)

@@ -36,6 +36,11 @@ void config_free(struct config *cfg);
  * Returns 0 or ERR_NOMEM. */
 int config_declare(struct config *cfg, const struct config_var *vars, size_t n);
 
+/* Replaces the --help text of a declared variable (help must outlive cfg): a later stage that
+ * widens what a variable accepts says so (stage 2's DATABASE_URL takes postgres:// too). 0, or
+ * ERR_NOT_FOUND when name is not declared. */
+int config_describe(struct config *cfg, const char *name, const char *help);
+
 /* Reads every declared variable from the environment and validates it. On failure returns
  * ERR_INVALID and writes one line per problem to `errors`. */
 int config_load(struct config *cfg, FILE *errors);

@@ -12,7 +12,7 @@ enum err {
     ERR_INVALID = -2,      /* input breaks a rule (422 when it reaches HTTP) */
     ERR_MALFORMED = -3,    /* input cannot be parsed at all (400) */
     ERR_NOT_FOUND = -4,    /* no such row, or not the caller's (404) */
-    ERR_CONFLICT = -5,     /* a uniqueness rule (409) */
+    ERR_CONFLICT = -5,     /* a uniqueness rule, or a transaction aborted to retry (409) */
     ERR_PRECONDITION = -6, /* If-Match did not match (412) */
     ERR_UNAVAILABLE = -7,  /* a backing service is down (503) */
     ERR_IO = -8,           /* a file or socket call failed */

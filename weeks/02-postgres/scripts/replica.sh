@@ -2,13 +2,16 @@
 # replica.sh — a streaming hot standby of the local PostgreSQL (shared/scripts/services.sh) on
 # loopback, to watch replication work and to measure its lag.
 #
-# usage: replica.sh up | demo | status | down
+# usage: replica.sh up | demo | status | promote | down
 #   up      pg_basebackup -R -X stream of the primary into <run dir>/pg-standby/data, then start it
 #           on a free port as a hot standby (read-only queries allowed); writes
 #           STANDBY_URL=... (and STANDBY_PORT) into <run dir>/standby.env. Idempotent.
 #   demo    writes a row on the primary, polls the standby until it appears, prints how long that
 #           took and the primary's view of the lag (pg_stat_replication).
 #   status  one line about the standby, and the primary's pg_stat_replication.
+#   promote pg_ctl promote: the standby stops replaying and becomes a primary of its own that
+#           accepts writes (a failover). The old primary keeps running, unaware: from now on the
+#           two diverge, and only one of them may be given to the service.
 #   down    stops the standby and deletes its data directory and standby.env.
 # The run dir is $TASKD_RUN_DIR or <repo>/.run, as for services.sh, so a test can run a primary
 # and a standby of its own. As root, the standby runs as the `postgres` OS user (it refuses root).
@@ -50,7 +53,7 @@ SB_ENV="$RUN_DIR/standby.env"
 
 say() { echo "replica: $*" >&2; }
 die() { echo "replica: error: $*" >&2; exit 1; }
-usage() { echo "usage: replica.sh up|demo|status|down" >&2; exit 2; }
+usage() { echo "usage: replica.sh up|demo|status|promote|down" >&2; exit 2; }
 
 # One replica.sh at a time per run dir (two `up` would both base-backup into the same place).
 sb_lock() {
@@ -206,6 +209,16 @@ cmd_demo() {
   say "a replica is not a backup: DROP TABLE replica_demo would reach it just as fast"
 }
 
+cmd_promote() {
+  sb_lock
+  need_standby
+  [ "$(standby "SELECT pg_is_in_recovery()")" = t ] || die "the standby is already promoted"
+  as_pg "$BIN/pg_ctl" -D "$SB_DATA" -w -t 60 promote >/dev/null
+  [ "$(standby "SELECT pg_is_in_recovery()")" = f ] || die "the standby is still in recovery (log: $SB_LOG)"
+  say "standby promoted: 127.0.0.1:$(sb_port) now accepts writes (timeline $(standby "SELECT timeline_id FROM pg_control_checkpoint()" 2>/dev/null || echo '?'))"
+  say "the old primary still runs and accepts writes too: point the service at one of them only"
+}
+
 cmd_status() {
   load_primary
   if sb_running; then
@@ -228,5 +241,6 @@ case "$1" in
   down) cmd_down ;;
   demo) cmd_demo ;;
   status) cmd_status ;;
+  promote) cmd_promote ;;
   *) usage ;;
 esac

@@ -8,6 +8,15 @@
  *   not at all (PostgreSQL's DDL is transactional), and a failed file stops the run.
  * - A checksum per applied file: editing a migration after it ran is refused, loudly, because
  *   the database no longer matches any file anyone can read. Write a new migration instead.
+ * - A file whose header has `-- migrate: no-transaction` runs outside any transaction, for the
+ *   statements PostgreSQL refuses inside one (CREATE INDEX CONCURRENTLY): one statement per such
+ *   file, written to be safe to re-run.
+ * - Expand/contract: a file whose header has `-- compat: expand` says that the schema after it
+ *   still serves the binaries written before it (it only adds: a table, a nullable column, an
+ *   index). The runner records that flag, and an older binary that meets an unknown migration
+ *   starts (with a warning) when every unknown one carries it, and refuses otherwise: during a
+ *   rolling deploy the old version keeps serving on the expanded schema, and a destructive
+ *   ("contract") change waits for a release no old binary runs next to.
  * The files themselves are plain SQL, run with the simple-query protocol (several statements
  * per file are fine; no parameters are needed, none of their text comes from a client). */
 #include "migrate.h"
@@ -24,6 +33,9 @@
 
 /* "taskd migrate" as a 64-bit advisory-lock key; any constant no other code uses would do. */
 #define MIGRATE_LOCK_KEY "7310582047331012431"
+/* The row that says a file ran: $1 name, $2 checksum, $3 backward_compatible. */
+#define RECORD_SQL                                                                                 \
+    "INSERT INTO schema_migrations (name, checksum, backward_compatible) VALUES ($1, $2, $3)"
 
 /* Runs sql (no parameters); maps a failure to an ERR_ code and logs it. *out gets the result
  * when it is wanted (the caller PQclears it). */
@@ -53,6 +65,7 @@ static void checksum_hex(const char *sql, char hex[2 * crypto_hash_sha256_BYTES 
     sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, sum, sizeof sum);
 }
 
+/* The column is added by ALTER as well, for a table a runner before expand/contract created. */
 static int ensure_table(PGconn *c)
 {
     return run(c,
@@ -60,11 +73,38 @@ static int ensure_table(PGconn *c)
                "    name       text PRIMARY KEY,\n"
                "    checksum   text NOT NULL,\n"
                "    applied_at timestamptz NOT NULL DEFAULT now()\n"
-               ")",
+               ");\n"
+               "ALTER TABLE schema_migrations\n"
+               "    ADD COLUMN IF NOT EXISTS backward_compatible boolean NOT NULL DEFAULT false",
                0, NULL, NULL, "create schema_migrations");
 }
 
-/* The row of list[i] in `applied` (name, checksum, applied_at), or -1. */
+/* True when one line of the file's leading `--` comment block is exactly mark: a flag is part
+ * of the header, never a word in the middle of the SQL. */
+static bool header_has(const char *sql, const char *mark)
+{
+    size_t n = strlen(mark);
+    for (const char *line = sql; line && strncmp(line, "--", 2) == 0;) {
+        size_t len = strcspn(line, "\r\n");
+        if (len == n && strncmp(line, mark, n) == 0)
+            return true;
+        line += len;
+        line += strspn(line, "\r\n");
+    }
+    return false;
+}
+
+bool migrate_is_expand(const char *sql)
+{
+    return header_has(sql, "-- compat: expand");
+}
+
+bool migrate_no_transaction(const char *sql)
+{
+    return header_has(sql, "-- migrate: no-transaction");
+}
+
+/* The row of list[i] in `applied` (name, checksum, applied_at, backward_compatible), or -1. */
 static int find_applied(const PGresult *applied, const char *name)
 {
     for (int r = 0; r < PQntuples(applied); r++)
@@ -74,7 +114,8 @@ static int find_applied(const PGresult *applied, const char *name)
 }
 
 /* Refuses a database that does not match this binary's files: a recorded file whose text has
- * changed, or a recorded name this binary does not carry (a newer release migrated it). */
+ * changed, or a recorded name this binary does not carry (a newer release migrated it) unless
+ * that release marked it backward compatible (then a warning: this binary runs on it). */
 static int check_history(const PGresult *applied, const struct migration *list, size_t n)
 {
     int rc = 0;
@@ -85,6 +126,13 @@ static int check_history(const PGresult *applied, const struct migration *list, 
             if (strcmp(list[i].name, name) == 0)
                 m = &list[i];
         struct log_kv kv[] = {LOG_STR("migration", name)};
+        if (!m && strcmp(PQgetvalue(applied, r, 3), "t") == 0) {
+            log_kv(LOG_WARN,
+                   "the database has a newer migration this binary does not know, marked "
+                   "backward compatible (-- compat: expand); running on the expanded schema",
+                   kv, 1);
+            continue;
+        }
         if (!m) {
             log_kv(LOG_ERROR,
                    "the database has a migration this binary does not know (a newer "
@@ -108,22 +156,40 @@ static int check_history(const PGresult *applied, const struct migration *list, 
 
 static int read_applied(PGconn *c, PGresult **out)
 {
-    return run(c, "SELECT name, checksum, applied_at::text FROM schema_migrations ORDER BY name", 0,
-               NULL, out, "read schema_migrations");
+    /* to_jsonb reads the flag without failing on a table from before it existed (status never
+     * alters the table): missing is false, the old meaning. */
+    return run(c,
+               "SELECT name, checksum, applied_at::text,\n"
+               "       coalesce((to_jsonb(m) ->> 'backward_compatible')::boolean, false)\n"
+               "FROM schema_migrations m ORDER BY name",
+               0, NULL, out, "read schema_migrations");
+}
+
+/* A file that opted out of the transaction (CREATE INDEX CONCURRENTLY cannot run inside one):
+ * its one statement runs alone, then it is recorded. A failure between the two leaves the
+ * statement done and the file unrecorded, so such a file must be safe to run again (IF NOT
+ * EXISTS); a failed CONCURRENTLY build leaves an INVALID index to drop before the next try. */
+static int apply_alone(PGconn *c, const struct migration *m, const char *const *values)
+{
+    int rc = run(c, m->sql, 0, NULL, NULL, m->name);
+    if (rc == 0)
+        rc = run(c, RECORD_SQL, 3, values, NULL, "record migration");
+    return rc;
 }
 
 static int apply_one(PGconn *c, const struct migration *m)
 {
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     checksum_hex(m->sql, hex);
-    const char *values[] = {m->name, hex};
-    /* LAB:BEGIN 2.5 Apply the file and record it (name, checksum) in one transaction. */
+    const char *values[] = {m->name, hex, migrate_is_expand(m->sql) ? "t" : "f"};
+    if (migrate_no_transaction(m->sql))
+        return apply_alone(c, m, values);
+    /* LAB:BEGIN 2.5 Apply the file and record it (values) in one transaction. */
     int rc = run(c, "BEGIN", 0, NULL, NULL, "begin");
     if (rc == 0)
         rc = run(c, m->sql, 0, NULL, NULL, m->name);
     if (rc == 0)
-        rc = run(c, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", 2, values,
-                 NULL, "record migration");
+        rc = run(c, RECORD_SQL, 3, values, NULL, "record migration");
     if (rc == 0)
         rc = run(c, "COMMIT", 0, NULL, NULL, "commit");
     if (rc != 0 && PQstatus(c) == CONNECTION_OK)
@@ -190,8 +256,8 @@ int migrate_status(PGconn *c, const struct migration *list, size_t n, FILE *out,
     PQclear(exists);
     PGresult *done = NULL;
     rc = have_table ? read_applied(c, &done)
-                    : run(c, "SELECT ''::text, ''::text, ''::text WHERE false", 0, NULL, &done,
-                          "empty history");
+                    : run(c, "SELECT ''::text, ''::text, ''::text, false WHERE false", 0, NULL,
+                          &done, "empty history");
     if (rc != 0)
         return rc;
     size_t waiting = 0;

@@ -9,8 +9,19 @@
 #define TASKD_MIGRATE_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+/* Flags are lines of a file's leading `--` comment block.
+ * Expand/contract: a file with the line `-- compat: expand` declares the schema
+ * after it backward compatible (older binaries still work on it: it only adds). The flag is
+ * recorded in schema_migrations.backward_compatible, so that an older binary, which does not
+ * carry the file, can tell a schema it may run on from one it must refuse. */
+bool migrate_is_expand(const char *sql);
+/* `-- migrate: no-transaction`: the file is one statement that cannot run in a transaction
+ * (CREATE INDEX CONCURRENTLY); it runs alone, then is recorded, so it must be safe to re-run. */
+bool migrate_no_transaction(const char *sql);
 
 struct migration {
     const char *name; /* "0001_tasks" — the order is the order of names */
@@ -25,8 +36,9 @@ extern const size_t migrations_count;
  * Progress lines go to `report` (may be NULL); *applied gets how many ran (may be NULL).
  * 0; ERR_UNAVAILABLE (the database is unreachable); ERR_CONFLICT (a recorded migration's text
  * has changed since it was applied, or the database records one this binary does not know
- * — a newer binary migrated it); ERR_INTERNAL (a file failed: it is rolled back, the error
- * logged, and the ones after it are not tried). */
+ * — a newer binary migrated it — that is not marked backward compatible: unknown migrations
+ * marked so are logged as a warning and allowed); ERR_INTERNAL (a file failed: it is rolled back,
+ * the error logged, and the ones after it are not tried). */
 int migrate_run(PGconn *conn, const struct migration *list, size_t n, FILE *report,
                 size_t *applied);
 

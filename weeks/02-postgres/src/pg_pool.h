@@ -4,7 +4,8 @@
  * so the service keeps DB_POOL_SIZE of them open and lends one to each request for the length
  * of its queries. The pool is also where an outage is contained: a connection found broken is
  * closed and re-opened on a later borrow, a borrow waits at most a bounded time, and while the
- * database is down every borrow fails fast with ERR_UNAVAILABLE (503) instead of hanging. When
+ * database is down every borrow fails fast with ERR_UNAVAILABLE (503) instead of hanging, and a
+ * statement on a database that is stuck (stopped, unreachable) ends at its deadline. When
  * the database is back, the next borrow reconnects: recovery needs no restart.
  *
  * A borrowed connection also remembers which of the caller's statements it has prepared, so a
@@ -27,6 +28,10 @@ struct pg_pool_options {
     size_t size;           /* connections, 1..1000 */
     int wait_ms;           /* longest a borrow waits for a free connection */
     int connect_timeout_s; /* longest a connection attempt may take (libpq connect_timeout) */
+    /* Longest one statement may run (the server's statement_timeout); the client waits for an
+     * answer at most 500 ms longer, then closes the connection: ERR_UNAVAILABLE, never a hang on
+     * a stopped server. 0: no deadline (the server's default, blocking waits). */
+    int statement_timeout_ms;
 };
 
 /* Checks the options and makes the pool; no connection is opened yet (pg_pool_check does).
@@ -58,7 +63,8 @@ PGconn *pg_conn_raw(struct pg_conn *c);
 /* Runs statement `id` (prepared on this connection the first time, from sql) with nparams text
  * parameters (NULL values are SQL NULL). On 0, *out holds the result (PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK); the caller PQclears it. Otherwise *out is NULL and the error is mapped:
- * ERR_UNAVAILABLE (connection lost, server shutting down, too many connections), ERR_CONFLICT
+ * ERR_UNAVAILABLE (connection lost, server shutting down, too many connections, statement timeout,
+ * no answer by the deadline), ERR_CONFLICT
  * (serialization failure or deadlock: worth a retry), ERR_INTERNAL (anything else, logged). */
 int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
                  const char *const *values, PGresult **out);

@@ -5,7 +5,9 @@
  * traffic to an instance that fails it, without restarting it — restarting would not bring the
  * database back. So /ready asks, every time, each check the stages added to the app (stage 2
  * the database, required; week 3 a cache and the queue's Redis, optional: "ok"/"down" lines
- * that do not change the status), and names what is down. */
+ * that do not change the status), and names what is down. Each check bounds its own wait (the
+ * database's SELECT 1 has DB_STATEMENT_TIMEOUT_MS, pg_pool.c): a stuck dependency reads "down"
+ * instead of hanging the probe. */
 #include "ready_http.h"
 
 #include <cjson/cJSON.h>

@@ -32,6 +32,13 @@ static const struct config_var vars[] = {
      .min = 1,
      .max = 60,
      .help = "longest one connection attempt may take"},
+    {.name = "DB_STATEMENT_TIMEOUT_MS",
+     .kind = CONFIG_INT,
+     .default_value = "5000",
+     .min = 100,
+     .max = 600000,
+     .help = "longest one SQL statement may take before 503 (the server's statement_timeout; "
+             "taskd waits 500 ms more, then drops the connection)"},
     {.name = "AUTO_MIGRATE",
      .kind = CONFIG_ENUM,
      .default_value = "0",
@@ -42,6 +49,10 @@ static const struct config_var vars[] = {
 int stage2_declare(struct config *cfg)
 {
     int rc = stage1_declare(cfg);
+    if (rc == 0)
+        rc = config_describe(cfg, "DATABASE_URL",
+                             "where tasks are stored: postgres://USER:PASSWORD@HOST:PORT/DB "
+                             "(or postgresql://), sqlite:PATH or memory:");
     return rc != 0 ? rc : config_declare(cfg, vars, sizeof vars / sizeof vars[0]);
 }
 
@@ -87,7 +98,8 @@ int stage2_open(const struct config *cfg, struct stage2 *out)
     *out = (struct stage2){
         .pg = {.pool_size = (size_t)config_get_int(cfg, "DB_POOL_SIZE"),
                .wait_ms = (int)config_get_int(cfg, "DB_POOL_WAIT_MS"),
-               .connect_timeout_s = (int)config_get_int(cfg, "DB_CONNECT_TIMEOUT_SECONDS")}};
+               .connect_timeout_s = (int)config_get_int(cfg, "DB_CONNECT_TIMEOUT_SECONDS"),
+               .statement_timeout_ms = (int)config_get_int(cfg, "DB_STATEMENT_TIMEOUT_MS")}};
     if (stage2_is_postgres_url(config_get(cfg, "DATABASE_URL"))) {
         int rc = schema_ready(cfg);
         if (rc != 0)
@@ -119,6 +131,7 @@ int stage2_pool_open(const struct config *cfg, const char *size_var, struct pg_p
         .size = (size_t)config_get_int(cfg, size_var),
         .wait_ms = (int)config_get_int(cfg, "DB_POOL_WAIT_MS"),
         .connect_timeout_s = (int)config_get_int(cfg, "DB_CONNECT_TIMEOUT_SECONDS"),
+        .statement_timeout_ms = (int)config_get_int(cfg, "DB_STATEMENT_TIMEOUT_MS"),
     };
     return pg_pool_new(&po, out);
 }

@@ -15,7 +15,7 @@ struct pg_pool;
 
 struct stage2 {
     struct stage1 s1;           /* s1.repo: PostgreSQL for postgres:// URLs (SQLite still works) */
-    struct pg_repo_settings pg; /* DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_CONNECT_TIMEOUT_SECONDS */
+    struct pg_repo_settings pg; /* DB_POOL_*, DB_CONNECT_TIMEOUT_SECONDS, DB_STATEMENT_TIMEOUT_MS */
 };
 
 int stage2_declare(struct config *cfg);
@@ -28,7 +28,7 @@ void stage2_close(struct stage2 *s);
 int stage2_serve(struct app *app, struct stage2 *s);
 
 /* A pool of its own for a later week's tables (jobs, users), of size_var connections, with the
- * stage's wait and connect timeouts. 0 or an ERR_ code. */
+ * stage's wait, connect and statement timeouts. 0 or an ERR_ code. */
 int stage2_pool_open(const struct config *cfg, const char *size_var, struct pg_pool **out);
 
 bool stage2_is_postgres_url(const char *url);

@@ -16,7 +16,8 @@
  *   cursor), each a range scan of one index of migrations/0001_tasks.sql that stops after
  *   LIMIT+1 rows, however deep the page. The migration explains the due_at indexes.
  * - Errors from the server are mapped by pg_pool: a lost database is ERR_UNAVAILABLE (503 with
- *   Retry-After), never a crash, never a hang past connect_timeout / DB_POOL_WAIT_MS.
+ *   Retry-After), never a crash, never a hang past connect_timeout / DB_POOL_WAIT_MS /
+ *   DB_STATEMENT_TIMEOUT_MS.
  *
  * Timestamps cross the wire as microseconds (bigint) and are converted in SQL by us_to_ts and
  * ts_to_us (the migration), exactly; tags cross as JSON array text, like SQLite stores them. */
@@ -473,7 +474,8 @@ int task_repo_pg_open(const struct pg_repo_settings *settings, const char *url,
     struct pg_pool_options po = {.url = url,
                                  .size = settings->pool_size,
                                  .wait_ms = settings->wait_ms,
-                                 .connect_timeout_s = settings->connect_timeout_s};
+                                 .connect_timeout_s = settings->connect_timeout_s,
+                                 .statement_timeout_ms = settings->statement_timeout_ms};
     rc = pg_pool_new(&po, &r->pool);
     if (rc == 0)
         rc = list_sql_build(r);

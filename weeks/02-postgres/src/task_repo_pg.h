@@ -7,9 +7,10 @@
 struct task_repo;
 
 struct pg_repo_settings {
-    size_t pool_size;      /* DB_POOL_SIZE */
-    int wait_ms;           /* DB_POOL_WAIT_MS: longest a request waits for a connection */
-    int connect_timeout_s; /* DB_CONNECT_TIMEOUT_SECONDS */
+    size_t pool_size;         /* DB_POOL_SIZE */
+    int wait_ms;              /* DB_POOL_WAIT_MS: longest a request waits for a connection */
+    int connect_timeout_s;    /* DB_CONNECT_TIMEOUT_SECONDS */
+    int statement_timeout_ms; /* DB_STATEMENT_TIMEOUT_MS: a call's deadline (0: none) */
 };
 
 /* "postgres://user:password@host:port/db" (or postgresql://): a pool of connections to a

@@ -15,6 +15,7 @@
  * so an atexit handler stops that server and destroys that cluster however the test ends. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,16 +48,21 @@ static void outage_cleanup(void)
 
 /* A cluster of the test's own with a fresh database, and a private server on it that gives up on
  * a connection after 1 s and on a pool borrow after 500 ms. */
-static struct tk_server *outage_start(void)
+static struct tk_server *outage_start_with(const char *pool_size, const char *statement_timeout)
 {
     cr_assert(atexit(outage_cleanup) == 0, "test bug: atexit failed");
     char url[512];
     pg_api_cluster_start("outage", run_dir, sizeof run_dir, url, sizeof url);
     snprintf(db_env, sizeof db_env, "DATABASE_URL=%s", url);
     server = tk_server_start((const char *const[]){db_env, "DB_CONNECT_TIMEOUT_SECONDS=1",
-                                                   "DB_POOL_WAIT_MS=500", "DB_POOL_SIZE=" POOL_SIZE,
-                                                   "AUTO_MIGRATE=1", NULL});
+                                                   "DB_POOL_WAIT_MS=500", pool_size,
+                                                   "AUTO_MIGRATE=1", statement_timeout, NULL});
     return server;
+}
+
+static struct tk_server *outage_start(void)
+{
+    return outage_start_with("DB_POOL_SIZE=" POOL_SIZE, NULL);
 }
 
 /* The server process has not exited (it is this test process's only child left). */
@@ -361,4 +367,125 @@ GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
     cr_assert(!strstr(out, "\"listening\""),
               "taskd with an unreachable database: expected it not to start listening: %.600s",
               out);
+}
+
+GRADED(outage, help_names_the_postgres_url_and_the_statement_deadline, 1)
+{
+    const char *bin = getenv("TASKD_BIN");
+    cr_assert(bin, "TASKD_BIN is not set");
+    const char *argv[] = {bin, "--help", NULL};
+    char out[16384];
+    int rc = tk_run(argv, NULL, out, sizeof out);
+    cr_assert(rc == 0, "taskd --help: expected exit 0, got %d", rc);
+    const char *line = strstr(out, "DATABASE_URL ");
+    cr_assert(line, "taskd --help does not list DATABASE_URL: %.2000s", out);
+    size_t len = strcspn(line, "\n");
+    cr_assert(memmem(line, len, "postgres://", 11),
+              "taskd --help: expected the DATABASE_URL line to name the postgres:// form, got: "
+              "%.*s",
+              (int)len, line);
+    cr_assert(strstr(out, "DB_STATEMENT_TIMEOUT_MS"),
+              "taskd --help does not list DB_STATEMENT_TIMEOUT_MS: %.2000s", out);
+}
+
+/* ---- a stuck database: connected, but not answering ---- */
+
+#define STUCK_TIMEOUT_MS 1000 /* the server's DB_STATEMENT_TIMEOUT_MS in this test */
+/* The client gives up 500 ms after the statement timeout; the rest is slack for a busy machine. */
+#define STUCK_ANSWER_MS (STUCK_TIMEOUT_MS + 500 + 1500)
+
+struct stopped {
+    pid_t pids[16];
+    int n;
+    pid_t watchdog; /* resumes them after 20 s, however the test ends */
+};
+
+/* Stops (SIGSTOP) every backend serving the test server (application_name taskd), leaving a child
+ * that resumes them after 20 s if the test dies first. */
+static void stop_taskd_backends(const char *url, struct stopped *st)
+{
+    char out[1024];
+    pg_api_psql(url,
+                "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity "
+                "WHERE application_name = 'taskd' AND datname = current_database()",
+                out, sizeof out);
+    st->n = 0;
+    for (char *p = out, *end; st->n < 16; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        st->pids[st->n++] = (pid_t)pid;
+    }
+    cr_assert(st->n > 0, "test bug: no backend of the server in pg_stat_activity (got \"%s\")",
+              out);
+    st->watchdog = fork();
+    cr_assert(st->watchdog >= 0, "test bug: fork failed");
+    if (st->watchdog == 0) {
+        sleep(20);
+        for (int i = 0; i < st->n; i++)
+            kill(st->pids[i], SIGCONT);
+        _exit(0);
+    }
+    for (int i = 0; i < st->n; i++)
+        cr_assert(kill(st->pids[i], SIGSTOP) == 0, "test bug: cannot stop backend %d",
+                  (int)st->pids[i]);
+}
+
+/* Resumes them, and ends the watchdog (the server must stay this process's only child). */
+static void resume_backends(struct stopped *st)
+{
+    for (int i = 0; i < st->n; i++)
+        kill(st->pids[i], SIGCONT);
+    kill(st->watchdog, SIGKILL);
+    waitpid(st->watchdog, NULL, 0);
+}
+
+/* A GET that must be a prompt 503 while the backends are stopped. */
+static void expect_stuck_503(const char *path)
+{
+    long start = tk_now_ms();
+    struct tk_response *r = tk_get(server, path);
+    long took = tk_now_ms() - start;
+    cr_assert(r->status == 503,
+              "%s while the PostgreSQL backend is stopped (SIGSTOP): expected 503 after "
+              "DB_STATEMENT_TIMEOUT_MS=%d, got %ld after %ld ms: %.300s",
+              r->what, STUCK_TIMEOUT_MS, r->status, took, r->body);
+    tk_expect_problem(r, 503);
+    cr_assert(took <= STUCK_ANSWER_MS,
+              "%s while the PostgreSQL backend is stopped: expected the 503 within %d ms, it took "
+              "%ld ms",
+              r->what, STUCK_ANSWER_MS, took);
+    tk_response_free(r);
+}
+
+GRADED(outage, a_stuck_database_gives_503_within_the_statement_timeout, 3, .timeout = 90)
+{
+    /* One pooled connection, so that /ready asks on the connection whose backend is stopped. */
+    outage_start_with("DB_POOL_SIZE=1", "DB_STATEMENT_TIMEOUT_MS=1000");
+    const char *url = db_env + strlen("DATABASE_URL=");
+    char path[64];
+    long long id = api_new_task(server); /* never read: no cache of a later week can answer it */
+    api_task_path(id, path, sizeof path);
+
+    struct stopped st;
+    stop_taskd_backends(url, &st);
+    expect_stuck_503(path);
+    resume_backends(&st);
+
+    /* /ready asks the database with the same deadline: a stuck one is "down", not "ok". */
+    struct tk_response *r = tk_get(server, "/ready"); /* reconnects: a fresh, running backend */
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+    stop_taskd_backends(url, &st);
+    expect_stuck_503("/ready");
+    resume_backends(&st);
+
+    /* Resumed: the connections that missed their deadline were dropped, new ones serve. */
+    r = tk_get(server, "/ready");
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+    r = tk_get(server, path);
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+    expect_server_alive();
 }

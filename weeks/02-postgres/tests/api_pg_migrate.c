@@ -231,6 +231,70 @@ GRADED(migrate, refuses_an_edited_or_unknown_migration, 2)
               out);
 }
 
+/* ---- expand/contract: an older binary on a newer schema ---- */
+
+/* Starts the server on url with AUTO_MIGRATE=0 on a free port, killed after secs: its exit status
+ * (124: it was still serving). */
+static int serve_briefly(const char *url, int secs, char *out, size_t len)
+{
+    char db[1100], limit[16];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", url);
+    snprintf(limit, sizeof limit, "%d", secs);
+    const char *argv[] = {"/usr/bin/timeout",
+                          limit,
+                          "/usr/bin/env",
+                          db,
+                          "AUTO_MIGRATE=0",
+                          "PORT=0",
+                          "BIND_ADDRESS=127.0.0.1",
+                          taskd_bin(),
+                          NULL};
+    return tk_run(argv, NULL, out, len);
+}
+
+GRADED(migrate, an_older_binary_starts_on_a_schema_expanded_compatibly, 2, .timeout = 60)
+{
+    char url[1024], out[OUT_LEN];
+    pg_api_fresh_db(url, sizeof url);
+    migrate_ok(url, "expand/contract");
+    /* What a newer release's runner records for a file starting `-- compat: expand`. */
+    pg_api_psql(url,
+                "INSERT INTO schema_migrations (name, checksum, backward_compatible) "
+                "VALUES ('9998_expand_future', 'x', true)",
+                NULL, 0);
+    int rc = migrate(url, "--status", out, sizeof out);
+    cr_assert(rc == 0,
+              "`taskd migrate --status` on a database with a newer migration marked backward "
+              "compatible: expected exit 0 (current), got %d:\n%s",
+              rc, out);
+    cr_assert(strstr(out, "backward compatible"),
+              "`taskd migrate --status` on an expanded schema: expected a warning naming the "
+              "backward-compatible migration it does not know, got:\n%s",
+              out);
+    rc = migrate(url, NULL, out, sizeof out);
+    cr_assert(rc == 0,
+              "`taskd migrate` on a database with a newer migration marked backward compatible: "
+              "expected exit 0, got %d:\n%s",
+              rc, out);
+    /* The server itself starts and serves: still running after 3 s is timeout's 124. */
+    rc = serve_briefly(url, 3, out, sizeof out);
+    cr_assert(rc == 124 && strstr(out, "listening"),
+              "taskd (AUTO_MIGRATE off) on a schema a newer release expanded compatibly: "
+              "expected it to start and keep serving, got exit %d:\n%s",
+              rc, out);
+
+    /* A later, unmarked (contract) migration: the older binary refuses again. */
+    pg_api_psql(url,
+                "INSERT INTO schema_migrations (name, checksum, backward_compatible) "
+                "VALUES ('9999_contract_future', 'x', false)",
+                NULL, 0);
+    rc = serve_briefly(url, 10, out, sizeof out);
+    cr_assert(rc != 0 && rc != 124,
+              "taskd on a schema with an unknown migration not marked compatible: expected it "
+              "to refuse to start, got %s:\n%s",
+              rc == 124 ? "still running" : "exit 0", out);
+}
+
 /* ---- usage and connection errors ---- */
 
 GRADED(migrate, usage_errors_exit_2_and_unreachable_fails_fast, 1)

@@ -162,4 +162,15 @@ GRADED(replica, the_standby_sees_a_primary_write, 3, .fini = replica_cleanup)
               "INSERT on the standby: expected psql to fail with \"read-only transaction\", got "
               "exit %d: %s",
               rc, got);
+
+    /* A failover: promoted, the standby is a primary of its own and takes that write. */
+    run_script(REPLICA_SH, "promote", out, sizeof out);
+    rc = standby_sql(port, db,
+                     "INSERT INTO tasks (owner_id, title, status, priority, version, created_at, "
+                     "updated_at) VALUES (1, 'written after promote', 'todo', 1, 1, now(), now())",
+                     got, sizeof got);
+    cr_assert(rc == 0,
+              "INSERT on the standby after `replica.sh promote`: expected it to succeed, "
+              "got exit %d: %s",
+              rc, got);
 }

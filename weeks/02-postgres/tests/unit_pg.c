@@ -5,10 +5,12 @@
  * is here has no week-1 counterpart: what the pool does when a connection dies or is held, and
  * what the runner does with a history that does not match its files. */
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -145,6 +147,69 @@ GRADED(pg_pool, server_errors_map_to_the_error_vocabulary, 1)
     pg_pool_free(p);
 }
 
+/* Stops a server process (SIGSTOP) and leaves behind a child that resumes it after `seconds`
+ * however this test ends, even when it is killed at its timeout: a stopped backend would keep its
+ * locks and its connection slot in the shared cluster for good. */
+static void stop_backend_for(pid_t pid, unsigned seconds)
+{
+    pid_t watchdog = fork();
+    cr_assert(watchdog >= 0, "test bug: fork failed");
+    if (watchdog == 0) {
+        sleep(seconds);
+        kill(pid, SIGCONT);
+        _exit(0);
+    }
+    cr_assert_eq(kill(pid, SIGSTOP), 0, "test bug: cannot stop backend %d", (int)pid);
+}
+
+GRADED(pg_pool, a_stuck_server_is_unavailable_within_the_statement_deadline, 3, .timeout = 30)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected "did not answer" lines are noise here */
+    const char *url = pg_test_fresh_url();
+    struct pg_pool_options o = {.url = url,
+                                .size = 1,
+                                .wait_ms = 1000,
+                                .connect_timeout_s = 2,
+                                .statement_timeout_ms = 300};
+    struct pg_pool *p = NULL;
+    cr_assert_eq(pg_pool_new(&o, &p), 0, "expected pg_pool_new to succeed");
+
+    /* The server ends a slow statement itself (statement_timeout), and the connection survives. */
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    double t0 = now_s();
+    int rc = pg_conn_command(c, "SELECT pg_sleep(3)");
+    double took = now_s() - t0;
+    cr_assert_eq(rc, ERR_UNAVAILABLE,
+                 "expected pg_sleep(3) past a 300 ms statement timeout to be "
+                 "ERR_UNAVAILABLE, got %d",
+                 rc);
+    cr_assert(took < 1.5, "expected pg_sleep(3) to be cancelled after about 300 ms, took %.3f s",
+              took);
+    long long pid = backend_pid(c);
+    pg_pool_release(p, c);
+
+    /* A stopped backend cannot cancel anything: the client's own deadline must end the wait. */
+    stop_backend_for((pid_t)pid, 10);
+    t0 = now_s();
+    rc = pg_pool_check(p);
+    took = now_s() - t0;
+    kill((pid_t)pid, SIGCONT);
+    cr_assert_eq(rc, ERR_UNAVAILABLE,
+                 "expected the check on a stopped backend to be ERR_UNAVAILABLE, got %d", rc);
+    cr_assert(took < 2.0,
+              "expected the check on a stopped backend to give up after about 800 ms (300 ms "
+              "statement timeout + 500 ms), took %.3f s",
+              took);
+    /* The late connection was closed, not lent again: the next borrow gets a new session. */
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow after the deadline to succeed");
+    cr_assert_neq(backend_pid(c), pid,
+                  "expected a new session, got the one that missed its "
+                  "deadline");
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
 /* ------------------------------------------------------------------ migrations */
 
 static const struct migration two[] = {
@@ -205,5 +270,68 @@ GRADED(migrate, an_edited_applied_file_is_refused, 2)
                  "expected an applied file whose text changed to be refused");
     cr_assert_eq(migrate_run(c, two, 1, NULL, NULL), ERR_CONFLICT,
                  "expected a binary that does not know 0002_b to refuse the database");
+    PQfinish(c);
+}
+
+/* Expand/contract: what a newer release applied is fine for an older binary only when the newer
+ * file said so on its first line. */
+GRADED(migrate, an_older_binary_runs_on_a_newer_schema_only_if_marked_compatible, 2)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected warning and refusal are noise here */
+    static const struct migration newer[] = {
+        {"0001_a", "CREATE TABLE a (x int);"},
+        {"0002_expand", "-- compat: expand\nALTER TABLE a ADD COLUMN note text;"},
+        {"0003_contract", "ALTER TABLE a DROP COLUMN x;"},
+    };
+    cr_assert(migrate_is_expand(newer[1].sql), "expected the mark on the first line to count");
+    cr_assert(!migrate_is_expand("-- compat: expanded\n") && !migrate_is_expand(newer[2].sql) &&
+                  !migrate_is_expand("SELECT 1;\n-- compat: expand\n"),
+              "expected only an exact first line `-- compat: expand` to count");
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    size_t pending = 0;
+    cr_assert_eq(migrate_run(c, newer, 2, NULL, NULL), 0, "expected the newer binary to migrate");
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM schema_migrations WHERE "
+                                   "backward_compatible AND name = '0002_expand'"),
+                 1, "expected schema_migrations to record 0002_expand as backward compatible");
+    cr_assert_eq(migrate_status(c, newer, 1, NULL, &pending), 0,
+                 "expected the older binary (0001 only) to accept a schema whose only unknown "
+                 "migration is marked `-- compat: expand`");
+    cr_assert_eq(migrate_run(c, newer, 1, NULL, NULL), 0,
+                 "expected the older binary's migrate to accept the expanded schema");
+    cr_assert_eq(migrate_run(c, newer, 3, NULL, NULL), 0, "expected the contract step to apply");
+    cr_assert_eq(migrate_status(c, newer, 1, NULL, &pending), ERR_CONFLICT,
+                 "expected the older binary to refuse once an unmarked (contract) migration it "
+                 "does not know is recorded");
+    cr_assert_eq(migrate_status(c, newer, 2, NULL, &pending), ERR_CONFLICT,
+                 "expected the binary that knows 0002 but not 0003 to refuse too");
+    PQfinish(c);
+}
+
+/* CREATE INDEX CONCURRENTLY builds without blocking writes, and PostgreSQL refuses it inside a
+ * transaction block: such a file opts out of the runner's per-file transaction. */
+GRADED(migrate, a_file_can_opt_out_of_the_transaction_for_create_index_concurrently, 1)
+{
+    log_set_level(LOG_ERROR + 1);
+    static const struct migration files[] = {
+        {"0001_t", "CREATE TABLE t (x int);"},
+        {"0002_t_x", "-- 0002: an index built without blocking writes\n"
+                     "-- migrate: no-transaction\n"
+                     "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_x ON t (x);"},
+    };
+    cr_assert(migrate_no_transaction(files[1].sql) && !migrate_no_transaction(files[0].sql),
+              "expected the header line to mark the file");
+    PGconn *c = pg_test_connect(pg_test_fresh_url());
+    size_t applied = 0;
+    int rc = migrate_run(c, files, 2, NULL, &applied);
+    cr_assert_eq(rc, 0,
+                 "expected a no-transaction file with CREATE INDEX CONCURRENTLY to apply, "
+                 "got %d",
+                 rc);
+    cr_assert_eq(applied, 2, "expected both files applied, got %zu", applied);
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM pg_indexes WHERE indexname = 't_x'"), 1,
+                 "expected the index t_x to exist");
+    cr_assert_eq(pg_test_scalar(c, "SELECT count(*) FROM schema_migrations WHERE name = "
+                                   "'0002_t_x'"),
+                 1, "expected 0002_t_x to be recorded");
     PQfinish(c);
 }

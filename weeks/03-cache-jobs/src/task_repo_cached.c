@@ -18,11 +18,13 @@
  * (Redis paused or out of memory refuses writes but serves reads; a network fault may cut off
  * this instance only). So before the write answers, it raises the shared fence (cache_fence.h):
  * a row in PostgreSQL, the one thing every instance reaches, that makes every instance stop
- * reading the cache for one TTL, after which any stale entry has expired. The write waits until
- * every instance has seen the fence (about a second, only on this failure path). Should the
- * database refuse the fence too, only this instance is sure to bypass the cache (logged): the
- * others may serve the old task for up to one TTL. Lists are not cached: a page depends on every
- * row, and invalidating all pages on each write would cost more than it saves. */
+ * reading the cache for one TTL and a few seconds (REFILL_SLACK_S: a refill in flight, which no
+ * tombstone refuses, asks again just before its put), after which any stale entry has expired.
+ * The write waits until every instance has seen the fence (about a second, only on this failure
+ * path). Should the database refuse the fence too, only this instance is sure to bypass the
+ * cache (logged): the others may serve the old task for up to one TTL. Lists are not cached: a
+ * page depends on every row, and invalidating all pages on each write would cost more than it
+ * saves. */
 #include "task_repo_cached.h"
 
 #include <cjson/cJSON.h>
@@ -44,6 +46,10 @@
 /* A deleted task's tombstone: no version will ever reach it, so nothing can refill the key. */
 #define DELETED_VERSION (INT64_MAX / 2)
 #define KEY_MAX         128
+/* A refill that found the cache trusted just before a fence went up (its view of the fence up
+ * to CACHE_FENCE_WINDOW_US old) still reaches the cache within the backend's deadlines (Redis:
+ * about 1.2 s), and its entry lives one TTL from then: a bypass lasts this much longer. */
+#define REFILL_SLACK_S 3
 
 struct cached_repo {
     struct task_repo base; /* first: a struct task_repo * points here */
@@ -194,14 +200,15 @@ static void invalidate(struct cached_repo *c, const struct scope *sc, int64_t id
     if (rc != 0) {
         /* The old entry may still be there: stop reading the cache until it has expired, here
          * and, through the database, on every instance, before the write answers. */
-        atomic_store(&c->bypass_until_us, clock_now_us() + (int64_t)c->ttl_s * 1000000);
-        struct log_kv kv[] = {LOG_INT("task_id", id), LOG_INT("seconds", c->ttl_s)};
+        int seconds = c->ttl_s + REFILL_SLACK_S;
+        atomic_store(&c->bypass_until_us, clock_now_us() + (int64_t)seconds * 1000000);
+        struct log_kv kv[] = {LOG_INT("task_id", id), LOG_INT("seconds", seconds)};
         log_kv(LOG_WARN,
                "could not invalidate a cache entry; every instance reads the database only for "
-               "one TTL",
+               "one TTL and a few seconds",
                kv, 2);
         if (c->fence)
-            cache_fence_raise(c->fence, c->ttl_s); /* logs when it cannot */
+            cache_fence_raise(c->fence, seconds); /* logs when it cannot */
     }
 }
 
@@ -230,7 +237,9 @@ static int cached_get(struct task_repo *r, const struct scope *sc, int64_t id, s
     if (rc != 0)
         return rc;
     xcache_note(sc->locals, false);
-    if (use_cache) {
+    /* Asked again: the database read may have taken long, and a writer may have raised the
+     * fence meanwhile, after an invalidation that left no tombstone to refuse this refill. */
+    if (use_cache && cache_trusted(c)) {
         /* Refused by the cache when a writer has moved past this version meanwhile. */
         char *val = task_encode(out);
         if (val)

@@ -5,9 +5,9 @@
  * Stage 3 wraps the PostgreSQL repository in this one: the handlers of week 1 do not change,
  * they still call task_repo_get. A get looks in the cache first (HIT); otherwise it reads the
  * store and puts what it read in the cache for the next reader (MISS). Which of the two it was
- * is noted in the request's locals, which the scope carries, for X-Cache (xcache_http.h). Writes go to
- * the store, then invalidate the entry *before* the handler answers, so a client that got its
- * 200/204 can never read the old task again.
+ * is noted in the request's locals, which the scope carries, for X-Cache (xcache_http.h). Writes go
+ * to the store, then invalidate the entry *before* the handler answers, so a client that got its
+ * 200/204 can never read the old task again — from this instance or any other.
  *
  * Why versions and tombstones (cache.h): a reader that read version 3 from the store just
  * before a writer committed version 4 may put version 3 in the cache *after* the writer's
@@ -16,9 +16,17 @@
  *
  * The cache is optional and may fail: a get that cannot reach it reads the store (degrade,
  * never fail). A write whose invalidation fails is still a success — the store is the truth —
- * but the entry may now be stale, so this instance stops *reading* the cache for one TTL (after
- * which any stale entry has expired) and logs it. Lists are not cached: a page depends on every
- * row, and invalidating all pages on each write would cost more than it saves. */
+ * but the entry may now be stale for one TTL, and other instances may still be able to read it
+ * (Redis paused or out of memory refuses writes but serves reads; a network fault may cut off
+ * this instance only). So before the write answers, it raises the shared fence (cache_fence.h):
+ * a row in PostgreSQL, the one thing every instance reaches, that makes every instance stop
+ * reading the cache for one TTL and a few seconds (REFILL_SLACK_S: a refill in flight, which no
+ * tombstone refuses, asks again just before its put), after which any stale entry has expired.
+ * The write waits until every instance has seen the fence (about a second, only on this failure
+ * path). Should the database refuse the fence too, only this instance is sure to bypass the
+ * cache (logged): the others may serve the old task for up to one TTL. Lists are not cached: a
+ * page depends on every row, and invalidating all pages on each write would cost more than it
+ * saves. */
 #include "task_repo_cached.h"
 
 #include <cjson/cJSON.h>
@@ -29,6 +37,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "cache_fence.h"
 #include "err.h"
 #include "log.h"
 #include "task.h"
@@ -39,11 +48,16 @@
 /* A deleted task's tombstone: no version will ever reach it, so nothing can refill the key. */
 #define DELETED_VERSION (INT64_MAX / 2)
 #define KEY_MAX         128
+/* A refill that found the cache trusted just before a fence went up (its view of the fence up
+ * to CACHE_FENCE_WINDOW_US old) still reaches the cache within the backend's deadlines (Redis:
+ * about 1.2 s), and its entry lives one TTL from then: a bypass lasts this much longer. */
+#define REFILL_SLACK_S 3
 
 struct cached_repo {
     struct task_repo base; /* first: a struct task_repo * points here */
     struct task_repo *inner;
-    struct cache *cache; /* NULL: no cache configured */
+    struct cache *cache;       /* NULL: no cache configured */
+    struct cache_fence *fence; /* NULL: this instance alone is fenced after a failed invalidation */
     char ns[64];
     int ttl_s;
     _Atomic int64_t bypass_until_us; /* after a failed invalidation: do not trust the cache */
@@ -172,7 +186,8 @@ done:
 
 static bool cache_trusted(struct cached_repo *c)
 {
-    return c->cache && clock_now_us() >= atomic_load(&c->bypass_until_us);
+    return c->cache && clock_now_us() >= atomic_load(&c->bypass_until_us) &&
+           (!c->fence || cache_fence_allows(c->fence));
 }
 
 /* After a write: the entry must not serve anything older than `version`. */
@@ -185,13 +200,17 @@ static void invalidate(struct cached_repo *c, const struct scope *sc, int64_t id
     int rc = cache_invalidate(c->cache, key, version, c->ttl_s);
     note_cache(c, rc, "invalidate");
     if (rc != 0) {
-        /* The old entry may still be there: stop reading the cache until it has expired. */
-        atomic_store(&c->bypass_until_us, clock_now_us() + (int64_t)c->ttl_s * 1000000);
-        struct log_kv kv[] = {LOG_INT("task_id", id), LOG_INT("seconds", c->ttl_s)};
+        /* The old entry may still be there: stop reading the cache until it has expired, here
+         * and, through the database, on every instance, before the write answers. */
+        int seconds = c->ttl_s + REFILL_SLACK_S;
+        atomic_store(&c->bypass_until_us, clock_now_us() + (int64_t)seconds * 1000000);
+        struct log_kv kv[] = {LOG_INT("task_id", id), LOG_INT("seconds", seconds)};
         log_kv(LOG_WARN,
-               "could not invalidate a cache entry; reading the database only for "
-               "one TTL",
+               "could not invalidate a cache entry; every instance reads the database only for "
+               "one TTL and a few seconds",
                kv, 2);
+        if (c->fence)
+            cache_fence_raise(c->fence, seconds); /* logs when it cannot */
     }
 }
 
@@ -220,7 +239,9 @@ static int cached_get(struct task_repo *r, const struct scope *sc, int64_t id, s
     if (rc != 0)
         return rc;
     xcache_note(sc->locals, false);
-    if (use_cache) {
+    /* Asked again: the database read may have taken long, and a writer may have raised the
+     * fence meanwhile, after an invalidation that left no tombstone to refuse this refill. */
+    if (use_cache && cache_trusted(c)) {
         /* Refused by the cache when a writer has moved past this version meanwhile. */
         char *val = task_encode(out);
         if (val)
@@ -290,8 +311,8 @@ static const struct task_repo_ops cached_ops = {
     .free = cached_free,
 };
 
-int task_repo_cached_new(struct task_repo *inner, struct cache *cache, const char *ns, int ttl_s,
-                         struct task_repo **out)
+int task_repo_cached_new(struct task_repo *inner, struct cache *cache, struct cache_fence *fence,
+                         const char *ns, int ttl_s, struct task_repo **out)
 {
     if (!out || !inner || !ns || ttl_s < 1 || strlen(ns) >= sizeof((struct cached_repo *)0)->ns)
         return ERR_INVALID;
@@ -304,6 +325,7 @@ int task_repo_cached_new(struct task_repo *inner, struct cache *cache, const cha
     c->base.ops = &cached_ops;
     c->inner = inner;
     c->cache = cache;
+    c->fence = fence;
     c->ttl_s = ttl_s;
     snprintf(c->ns, sizeof c->ns, "%s", ns);
     atomic_init(&c->bypass_until_us, 0);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "cache_fence.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -91,10 +92,14 @@ static int wrap_store(const struct config *cfg, struct stage3 *s)
     if (snprintf(s->prefix, sizeof s->prefix, "%s:%s", config_get(cfg, "QUEUE_PREFIX"), s->ns) >=
         (int)sizeof s->prefix)
         return ERR_INVALID; /* QUEUE_PREFIX is at most 64 bytes: cannot happen */
+    /* The fence that a failed invalidation raises for every instance lives in the database;
+     * its few queries go through the jobs pool. */
+    if (s->cache && (rc = cache_fence_new(s->jobs_pool, &s->fence)) != 0)
+        return rc;
     /* Wrapped even without a cache (every get a MISS), so X-Cache always tells the truth. */
     struct task_repo *cached = NULL;
-    rc = task_repo_cached_new(*repo, s->cache, s->ns, (int)config_get_int(cfg, "CACHE_TTL_SECONDS"),
-                              &cached);
+    rc = task_repo_cached_new(*repo, s->cache, s->fence, s->ns,
+                              (int)config_get_int(cfg, "CACHE_TTL_SECONDS"), &cached);
     if (rc == 0 || rc == ERR_NOMEM)
         *repo = cached; /* the wrapper owns the store now; on ERR_NOMEM it has freed it */
     return rc;
@@ -112,6 +117,8 @@ int stage3_open(const struct config *cfg, struct stage3 *out)
     if (rc == 0)
         rc = stage2_open(cfg, &out->s2);
     if (rc == 0)
+        rc = stage2_pool_open(cfg, "JOBS_DB_POOL_SIZE", &out->jobs_pool);
+    if (rc == 0)
         rc = wrap_store(cfg, out);
     if (rc != 0)
         return rc;
@@ -120,16 +127,15 @@ int stage3_open(const struct config *cfg, struct stage3 *out)
         .prefix = out->prefix,
         .visibility_s = (int)config_get_int(cfg, "WORKER_VISIBILITY_SECONDS"),
     };
-    if ((rc = queue_open(&qo, &out->queue)) != 0)
-        return rc;
-    return stage2_pool_open(cfg, "JOBS_DB_POOL_SIZE", &out->jobs_pool);
+    return queue_open(&qo, &out->queue);
 }
 
 void stage3_close(struct stage3 *s)
 {
-    pg_pool_free(s->jobs_pool);
     queue_free(s->queue);
-    stage2_close(&s->s2); /* the cached store first: it uses the cache */
+    stage2_close(&s->s2); /* the cached store first: it uses the cache and the fence */
+    cache_fence_free(s->fence);
+    pg_pool_free(s->jobs_pool); /* the fence's queries went through it */
     cache_free(s->cache);
     *s = (struct stage3){0};
 }

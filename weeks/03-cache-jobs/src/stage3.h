@@ -13,6 +13,7 @@
 #include "store_ns.h"
 
 struct cache;
+struct cache_fence;
 struct queue;
 struct pg_pool;
 
@@ -21,6 +22,7 @@ struct pg_pool;
 struct stage3 {
     struct stage2 s2;               /* s2.s1.repo is the cached store when there is a cache */
     struct cache *cache;            /* NULL: CACHE_BACKEND=none */
+    struct cache_fence *fence;      /* NULL without a cache: see task_repo_cached.c */
     struct queue *queue;            /* the job queue */
     struct pg_pool *jobs_pool;      /* JOBS_DB_POOL_SIZE connections for the job tables */
     char ns[STORE_NS_LEN + 1];      /* this database's name in Redis */

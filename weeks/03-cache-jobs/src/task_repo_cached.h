@@ -4,13 +4,16 @@
 
 struct task_repo;
 struct cache;
+struct cache_fence;
 
 /* Wraps inner (taking ownership: freeing the result frees inner) so that get is served from
  * cache when it can, with entries living ttl_s seconds under keys "<ns>:task:<owner>:<id>".
  * cache may be NULL (no cache configured): every get is then a MISS, so X-Cache still tells
- * the truth. The cache is borrowed and must outlive the result. 0, ERR_NOMEM (inner is then
+ * the truth. fence (cache_fence.h; may be NULL) is raised when a write cannot invalidate its
+ * entry, so that no instance reads the cache for one TTL; without it only this instance stops.
+ * The cache and the fence are borrowed and must outlive the result. 0, ERR_NOMEM (inner is then
  * freed) or ERR_INVALID. */
-int task_repo_cached_new(struct task_repo *inner, struct cache *cache, const char *ns, int ttl_s,
-                         struct task_repo **out);
+int task_repo_cached_new(struct task_repo *inner, struct cache *cache, struct cache_fence *fence,
+                         const char *ns, int ttl_s, struct task_repo **out);
 
 #endif

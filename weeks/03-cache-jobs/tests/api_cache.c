@@ -559,3 +559,66 @@ GRADED(cache, a_cache_outage_degrades_to_the_database_then_the_cache_is_used_aga
               "version",
               id, v2);
 }
+
+/* ---- two instances: a write that could not reach the cache ---- */
+
+static char pause_redis_dir[64]; /* the two-instance test's own Redis, "" when none */
+static struct tk_server *second; /* its instance B (A is the private server) */
+
+static void two_instances_fini(void)
+{
+    tk_server_stop(second);
+    second = NULL;
+    w3_private_fini();
+    w3_redis_destroy(pause_redis_dir);
+}
+
+/* redis-cli -u url <args...>, which must answer OK. */
+static void redis_cli(const char *url, const char *a1, const char *a2, const char *a3,
+                      const char *a4)
+{
+    char out[256];
+    const char *const argv[] = {"/usr/bin/env", "redis-cli", "-u", url, a1, a2, a3, a4, NULL};
+    int status = tk_run(argv, NULL, out, sizeof out);
+    cr_assert(status == 0 && strstr(out, "OK"), "redis-cli %s %s %s %s: exit %d, said: %s", a1,
+              a2 ? a2 : "", a3 ? a3 : "", a4 ? a4 : "", status, out);
+}
+
+/* Redis that serves reads but takes no writes (paused, out of memory) for a moment: the PATCH on
+ * instance A cannot invalidate the entry that instance B filled. The PATCH may still answer 200
+ * (the database is the truth), but then no instance may serve the old version afterwards — not
+ * A, which knows its invalidation failed, and not B, which does not. */
+GRADED(cache, a_write_that_could_not_invalidate_is_not_followed_by_a_stale_hit_on_another_instance,
+       3, .timeout = 90, .fini = two_instances_fini)
+{
+    char url[256], setting[300], db[512];
+    w3_redis_start("cache-pause", pause_redis_dir, sizeof pause_redis_dir, url, sizeof url);
+    snprintf(setting, sizeof setting, "REDIS_URL=%s", url);
+    /* A TTL far longer than the test: only an invalidation can make B drop version 1. */
+    struct tk_server *a = w3_private(
+        (const char *const[]){setting, "CACHE_BACKEND=redis", "CACHE_TTL_SECONDS=120", NULL});
+    snprintf(db, sizeof db, "DATABASE_URL=%s", tk_server_database_url(a));
+    second = tk_server_start((const char *const[]){db, NULL});
+    struct tk_server *b = second;
+
+    long long id = api_new_task(a);
+    read_into_the_cache(b, id); /* B: MISS, then HIT version 1 */
+
+    redis_cli(url, "CLIENT", "PAUSE", "4000", "WRITE");
+    long long v = w3_patch_title(a, id, "patched while the cache took no writes");
+    redis_cli(url, "CLIENT", "UNPAUSE", NULL, NULL);
+
+    for (int i = 0; i < 3; i++) {
+        struct tk_response *r = w3_get_task(b, id, NULL);
+        char x[16] = "";
+        tk_header(r, "X-Cache", x, sizeof x);
+        cr_assert(tk_json_int(r, "version") == v,
+                  "%s on instance B after the PATCH on instance A returned version %lld (its "
+                  "invalidation could not reach the paused Redis): expected version %lld, got "
+                  "version %lld with X-Cache: %s — B served the entry A could not invalidate",
+                  r->what, v, v, tk_json_int(r, "version"), x);
+        tk_response_free(r);
+    }
+    cr_assert(w3_read_version(a, id, NULL) == v, "GET /tasks/%lld on instance A: expected %lld", id,
+              v);
+}

@@ -264,6 +264,11 @@ const char *http_res_get_body(const struct http_res *res, size_t *len)
     return res->body;
 }
 
+bool http_res_failed(const struct http_res *res)
+{
+    return res->failed;
+}
+
 static void res_clear(struct http_res *res)
 {
     free(res->body);

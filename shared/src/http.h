@@ -147,5 +147,7 @@ const char *http_res_get_header(const struct http_res *res, const char *name);
 /* The body set so far (NULL when none) and its length in *len: what an on_answer middleware
  * reads to keep a copy of the answer (week 3's idempotency store). */
 const char *http_res_get_body(const struct http_res *res, size_t *len);
+/* True when building the answer ran out of memory: the layer will send a 500 instead of it. */
+bool http_res_failed(const struct http_res *res);
 
 #endif

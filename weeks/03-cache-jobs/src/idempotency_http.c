@@ -105,7 +105,8 @@ static void on_answer(struct http_req *req, struct http_res *res, void *ctx)
     (void)locals_set(http_req_locals(req), &claim_key, NULL);
     int status = http_res_status(res);
     int rc;
-    if (status >= 100 && status < 500) {
+    /* A failed answer becomes the layer's 500: not stored either. */
+    if (status >= 100 && status < 500 && !http_res_failed(res)) {
         struct idem_answer a = {.status = status};
         const char *body = http_res_get_body(res, &a.body_len);
         /* The struct is only read by idem_complete: casting away const lends, never frees. */
@@ -114,11 +115,14 @@ static void on_answer(struct http_req *req, struct http_res *res, void *ctx)
         a.location = (char *)http_res_get_header(res, "Location");
         a.etag = (char *)http_res_get_header(res, "ETag");
         rc = idem_complete(pool, st->owner, st->key, &a);
+        if (rc != 0) /* not storable: free the key for a retry rather than 409 for a day */
+            (void)idem_release(pool, st->owner, st->key);
     } else {
         rc = idem_release(pool, st->owner, st->key);
     }
     if (rc != 0)
-        /* The answer still goes out; the key stays "in progress" (409) until it expires. */
+        /* The answer still goes out. When even the release failed (the database is gone), the
+         * key stays "in progress" (409) until it expires. */
         log_kv(
             LOG_WARN, "idempotency: could not record the answer",
             (struct log_kv[]){LOG_STR("request_id", http_req_id(req)), LOG_INT("status", status)},

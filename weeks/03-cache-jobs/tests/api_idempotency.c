@@ -188,6 +188,56 @@ GRADED(idempotency, a_repeated_post_exports_returns_the_same_job, 1)
     tk_response_free(r2);
 }
 
+/* ---- keys belong to the caller (stage 4 on) ---- */
+
+/* Registers and logs in a second user (under TK_AUTH); writes "Authorization: Bearer ..." into
+ * out. */
+static void second_user_auth(struct tk_server *s, char *out, size_t len)
+{
+    char *body = api_format("{\"email\":\"idem-b-%ld@example.com\","
+                            "\"password\":\"idem-password-%ld\"}",
+                            (long)getpid(), (long)getpid());
+    struct tk_response *r = tk_post_json(s, "/auth/register", body);
+    cr_assert(r->status == 201 || r->status == 409, "%s: expected 201, got %ld", r->what,
+              r->status);
+    tk_response_free(r);
+    r = tk_post_json(s, "/auth/login", body);
+    tk_expect_status(r, 200);
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(r->json, "access_token");
+    cr_assert(cJSON_IsString(tok), "%s: expected an access_token", r->what);
+    snprintf(out, len, "Authorization: Bearer %s", tok->valuestring);
+    tk_response_free(r);
+    free(body);
+}
+
+GRADED(idempotency, under_users_one_users_key_never_replays_anothers_answer, 1)
+{
+    const char *auth = getenv("TK_AUTH");
+    if (!auth || strcmp(auth, "1") != 0)
+        return; /* stage 3 has one anonymous caller: nothing to tell apart */
+    struct tk_server *s = tk_shared();
+    char key[80], title[96], other_auth[2048], key_line[128];
+    char *json = fresh_request(key, title, "u");
+    second_user_auth(s, other_auth, sizeof other_auth);
+    struct tk_response *mine = post_with_key(s, "/tasks", json, key);
+    tk_expect_status(mine, 201);
+    snprintf(key_line, sizeof key_line, "Idempotency-Key: %s", key);
+    const char *headers[] = {"Content-Type: application/json", key_line, other_auth, NULL};
+    struct tk_response *theirs = tk_request(s, "POST", "/tasks", headers, json, strlen(json));
+    cr_assert(theirs->status == 201,
+              "POST /tasks as another user with the same key: expected a "
+              "201 of its own, got %ld: %.*s",
+              theirs->status, SHOWN, theirs->body);
+    char replayed[16];
+    cr_assert(!tk_header(theirs, "Idempotent-Replayed", replayed, sizeof replayed) &&
+                  tk_json_int(theirs, "id") != tk_json_int(mine, "id"),
+              "another user's request with the same key got the first user's task %lld replayed",
+              tk_json_int(mine, "id"));
+    tk_response_free(mine);
+    tk_response_free(theirs);
+    free(json);
+}
+
 /* ---- simultaneous first requests ---- */
 
 struct racer {

@@ -264,6 +264,17 @@ const char *http_res_get_header(const struct http_res *res, const char *name)
     return NULL;
 }
 
+const char *http_res_get_body(const struct http_res *res, size_t *len)
+{
+    *len = res->body ? res->body_len : 0;
+    return res->body;
+}
+
+bool http_res_failed(const struct http_res *res)
+{
+    return res->failed;
+}
+
 static void res_clear(struct http_res *res)
 {
     free(res->body);
@@ -792,6 +803,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return send_response(req);
     if (req->too_large)
         return answer_problem(req, 413, "the request body is larger than the server accepts");
+    for (size_t i = 0; i < s->nmw; i++) {
+        /* Middleware that needs the body decides here, once it has all been read. */
+        if (s->mw[i].on_body && s->mw[i].on_body(req, &req->res, s->mw[i].ctx) != 0)
+            return send_response(req);
+    }
     req->route->fn(req, &req->res, req->route->ctx);
     return send_response(req);
 }

@@ -54,6 +54,10 @@ struct http_middleware {
     /* Runs for every request that matched a route, before its body is read. Return 0 to go on;
      * non-zero means the middleware has answered through res and the handler is skipped. */
     int (*on_request)(struct http_req *req, struct http_res *res, void *ctx);
+    /* Runs after the body has been read, just before the handler, for requests no one has
+     * answered yet: for a decision that needs the body (week 3's Idempotency-Key compares a
+     * hash of it). Return 0 to go on; non-zero means it has answered and the handler is skipped. */
+    int (*on_body)(struct http_req *req, struct http_res *res, void *ctx);
     /* Runs for every answer just before it is sent, the layer's own included, and may still add
      * headers: how a middleware turns what was noted in the request's locals into a header. */
     void (*on_answer)(struct http_req *req, struct http_res *res, void *ctx);
@@ -142,5 +146,10 @@ const char *http_reason_phrase(int status);
 
 int http_res_status(const struct http_res *res);
 const char *http_res_get_header(const struct http_res *res, const char *name);
+/* The body set so far (NULL when none) and its length in *len: what an on_answer middleware
+ * reads to keep a copy of the answer (week 3's idempotency store). */
+const char *http_res_get_body(const struct http_res *res, size_t *len);
+/* True when building the answer ran out of memory: the layer will send a 500 instead of it. */
+bool http_res_failed(const struct http_res *res);
 
 #endif

@@ -5,12 +5,15 @@
  *   GET /tasks/{id} says X-Cache: HIT or MISS;
  * - POST /exports, GET /jobs/{id} and GET /exports/{id}.csv: jobs are rows in PostgreSQL whose
  *   ids travel on a reliable Redis queue to taskd-worker (a separate program: bin/);
+ * - Idempotency-Key on POST /tasks and POST /exports (src/idempotency_http.h), so a client may
+ *   retry a POST whose answer it never got;
  * - the cache and the queue as optional lines of GET /ready: they degrade, never make it 503. */
 #include <string.h>
 
 #include "app.h"
 #include "cache.h"
 #include "err.h"
+#include "idempotency_http.h"
 #include "jobs_http.h"
 #include "queue.h"
 #include "stage3.h"
@@ -47,6 +50,9 @@ int stage3_serve(struct app *app, struct stage3 *s)
         if ((rc = app_add_check(app, &q)) != 0)
             return rc;
     }
+    /* Idempotency-Key on POST /tasks and POST /exports, kept beside the jobs. */
+    if ((rc = idempotency_http_use(app, s->jobs_pool)) != 0)
+        return rc;
     return jobs_http_register(app, s->jobs_pool, s->queue);
 }
 

@@ -5,7 +5,7 @@
  * instance that can still *read* the cache would serve it after this write has answered. The
  * cache cannot be told (it is what failed), so the writer tells the database, which every
  * instance reaches: cache_fence_raise stores "do not read the cache before now + ttl" (migration
- * 0002_tasks_cache_fence), and cache_fence_allows says whether this instance may read the cache.
+ * 0005_cache_fence), and cache_fence_allows says whether this instance may read the cache.
  *
  * How an instance learns of a fence without asking the database on every cache hit (which would
  * cost the round trip the cache is there to save): each instance re-reads the fence at most every

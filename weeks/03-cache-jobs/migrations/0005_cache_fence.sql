@@ -1,4 +1,4 @@
--- 0002_tasks_cache_fence: the cache's shared fence (week 3, src/cache_fence.h). When a write
+-- 0005_cache_fence: the cache's shared fence (week 3, src/cache_fence.h). When a write
 -- cannot invalidate its cache entry (the cache refuses writes, or does not answer), the entry may
 -- stay stale for one TTL, and every API instance on this database must stop trusting the cache
 -- until then. Redis is the thing that failed, so the fence lives here, in the one place every

@@ -1,4 +1,5 @@
-/* unit_locals.c — a request's typed values (locals.h) and the owner seam built on them (scope_http.h).
+/* unit_locals.c — a request's typed values (locals.h) and the owner seam built on them
+ * (scope_http.h).
  *
  * The table itself is tested directly: keys are told apart by address, never by name, unset
  * keys read as NULL / 0, and the fixed size is a clear ERR_NOMEM, not a silent overwrite. Then

@@ -1,4 +1,5 @@
-/* xcache_http.c — notes a cache result in the request's locals, and sends it as X-Cache (xcache_http.h). */
+/* xcache_http.c — notes a cache result in the request's locals, and sends it as X-Cache
+ * (xcache_http.h). */
 #include "xcache_http.h"
 
 #include "http.h"

@@ -68,8 +68,10 @@ static const char b64_alphabet[] =
  * space included: they belong to other spellings of base64, which we do not accept). */
 static int b64_value(unsigned char c)
 {
-    const char *at = c ? memchr(b64_alphabet, c, 64) : NULL;
-    return at ? (int)(at - b64_alphabet) : -1;
+    for (int i = 0; i < 64; i++)
+        if ((unsigned char)b64_alphabet[i] == c)
+            return i;
+    return -1;
 }
 
 int jwt_b64url_encode(const unsigned char *in, size_t len, char **out)

@@ -22,7 +22,7 @@
 /* After the window, a little more: the slowest instance's clock may run a little slower. */
 #define RAISE_MARGIN_US 50000
 
-#define FENCE_STMT_BASE 56
+#define FENCE_STMT_BASE 60 /* after idempotency.c's 56..59: they share the jobs pool */
 enum fence_stmt { STMT_RAISE = FENCE_STMT_BASE, STMT_READ, STMT_END };
 _Static_assert(STMT_END <= PG_POOL_STATEMENTS_MAX, "too many statements for the pool");
 

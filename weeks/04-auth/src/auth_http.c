@@ -1,5 +1,5 @@
-/* auth_http.c — POST /auth/register, POST /auth/login, POST /auth/refresh and GET /me (see
- * auth.h).
+/* auth_http.c — POST /auth/register, POST /auth/login, POST /auth/refresh, POST /auth/logout
+ * and GET /me (see auth.h).
  *
  * Register stores an argon2id hash of the password, never the password. Login hands out two
  * tokens: a short-lived access token (a JWT the middleware checks on every request) and a
@@ -479,42 +479,66 @@ done:
     credentials_free(&cr);
 }
 
-static void refresh(struct http_req *req, struct http_res *res, void *arg)
+#define BODY_ANSWERED 1 /* refresh_body_hash answered the request itself (422, 413, 5xx) */
+
+/* The body of /auth/refresh and /auth/logout, {"refresh_token": "..."}: 0 with the token's
+ * SHA-256 in hash; ERR_INVALID when the body is well formed but the token is not one we could
+ * have issued (each route answers that its own way); BODY_ANSWERED otherwise. */
+static int refresh_body_hash(struct http_req *req, struct http_res *res, const char *what,
+                             unsigned char hash[crypto_hash_sha256_BYTES])
 {
-    const struct auth_ctx *c = arg;
     static const char *const names[] = {"refresh_token"};
     const cJSON *v[1];
     struct field_errors *errs = NULL;
     cJSON *body = NULL;
+    unsigned char raw[REFRESH_TOKEN_BYTES];
+    int rc = BODY_ANSWERED;
     if (http_json_object(req, res, &body, &errs) != 0)
         goto done;
 
-    int rc = read_strings(body, names, 1, v, errs);
-    if (rc == 0 && v[0] && chars_of(v[0]) > REFRESH_TOKEN_TEXT_MAX)
-        rc = field_errors_add(errs, "refresh_token", "must be at most 4096 characters");
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
+    int err = read_strings(body, names, 1, v, errs);
+    if (err == 0 && v[0] && chars_of(v[0]) > REFRESH_TOKEN_TEXT_MAX)
+        err = field_errors_add(errs, "refresh_token", "must be at most 4096 characters");
+    if (err != 0) {
+        problem_send_err(res, err, NULL);
         goto done;
     }
     if (field_errors_count(errs) > 0 || !v[0]) { /* a missing member is an error already */
-        problem_send_fields(res, 422, "the refresh request breaks the rules listed in errors",
-                            errs);
+        problem_send_fields(res, 422, what, errs);
         goto done;
     }
 
     const char *token = v[0]->valuestring;
-    unsigned char raw[REFRESH_TOKEN_BYTES], hash[crypto_hash_sha256_BYTES];
-    rc = refresh_token_decode(token, strlen(token), raw);
-    if (rc == ERR_INVALID) {
-        send_refresh_failed(res);
+    err = refresh_token_decode(token, strlen(token), raw);
+    if (err == ERR_INVALID) {
+        rc = ERR_INVALID;
         goto done;
     }
-    if (rc != 0) {
-        problem_send_err(res, rc, NULL);
+    if (err != 0) {
+        problem_send_err(res, err, NULL);
         goto done;
     }
     crypto_hash_sha256(hash, raw, sizeof raw);
     sodium_memzero(raw, sizeof raw);
+    rc = 0;
+done:
+    cJSON_Delete(body);
+    field_errors_free(errs);
+    return rc;
+}
+
+static void refresh(struct http_req *req, struct http_res *res, void *arg)
+{
+    const struct auth_ctx *c = arg;
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    int rc =
+        refresh_body_hash(req, res, "the refresh request breaks the rules listed in errors", hash);
+    if (rc == ERR_INVALID) {
+        send_refresh_failed(res);
+        return;
+    }
+    if (rc != 0)
+        return;
 
     int64_t user_id = 0, family = 0;
     rc = refresh_spend(c->pool, hash, &user_id, &family);
@@ -524,16 +548,38 @@ static void refresh(struct http_req *req, struct http_res *res, void *arg)
      * client learns none of it. */
     if (rc == ERR_CONFLICT || rc == ERR_NOT_FOUND) {
         send_refresh_failed(res);
-        goto done;
+        return;
     }
     if (rc != 0) {
         send_store_error(res, rc);
-        goto done;
+        return;
     }
     send_tokens(c, res, user_id, family);
-done:
-    cJSON_Delete(body);
-    field_errors_free(errs);
+}
+
+/* Logout revokes the refresh token's whole family: every token of that login, so a copy held
+ * elsewhere dies too. Any well-formed body answers 204, even for a token that is malformed,
+ * unknown, expired or already revoked, as RFC 7009 §2.2 does for revocation: what the client
+ * wants (this token never refreshes again) holds either way, a retried logout is not an error,
+ * and the answer says nothing about the token that /auth/refresh would not. Access tokens are
+ * not stored, so they stay valid until their exp (ACCESS_TOKEN_TTL_SECONDS, 900 by default). */
+static void logout(struct http_req *req, struct http_res *res, void *arg)
+{
+    const struct auth_ctx *c = arg;
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    int rc =
+        refresh_body_hash(req, res, "the logout request breaks the rules listed in errors", hash);
+    if (rc == 0)
+        rc = refresh_revoke_family(c->pool, hash);
+    else if (rc == ERR_INVALID)
+        rc = 0; /* no token of ours: nothing to revoke */
+    else
+        return;
+    if (rc != 0) {
+        send_store_error(res, rc);
+        return;
+    }
+    http_res_empty(res, 204);
 }
 
 static void me(struct http_req *req, struct http_res *res, void *arg)
@@ -562,6 +608,7 @@ int auth_http_register(struct app *app, struct auth_ctx *ctx)
     if ((rc = http_route(s, "POST", "/auth/register", register_user, ctx, HTTP_ROUTE_JSON_BODY)) ||
         (rc = http_route(s, "POST", "/auth/login", login, ctx, HTTP_ROUTE_JSON_BODY)) ||
         (rc = http_route(s, "POST", "/auth/refresh", refresh, ctx, HTTP_ROUTE_JSON_BODY)) ||
+        (rc = http_route(s, "POST", "/auth/logout", logout, ctx, HTTP_ROUTE_JSON_BODY)) ||
         (rc = http_route(s, "GET", "/me", me, ctx, 0)))
         return rc;
     return 0;

@@ -255,6 +255,24 @@ int jwt_hs256_signature_ok(const unsigned char *key, size_t key_len, const char 
 
 /* ------------------------------------------------------------------ header and claims */
 
+/* True when the JSON text could put a NUL byte into a decoded string: a raw NUL, or the escape
+ * \u0000 (an escaped backslash "\\u0000" is skipped as the pair it is). cJSON's strings are
+ * NUL-terminated, so "1\u0000x" would read as "1" and a signed sub "1\u0000x" would be user 1:
+ * the string we check must be the whole string that was signed. */
+static bool json_has_nul(const unsigned char *json, size_t len)
+{
+    if (memchr(json, '\0', len))
+        return true;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (json[i] != '\\')
+            continue;
+        if (json[i + 1] == 'u' && len - i >= 6 && memcmp(json + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* the escaped character, so "\\" does not start another escape */
+    }
+    return false;
+}
+
 /* Decodes one part and parses it as exactly one JSON value. cJSON_ParseWithLength stops after
  * the first value and ignores what follows it, so we look at the rest ourselves. */
 static int parse_part(const char *text, size_t len, cJSON **out)
@@ -266,6 +284,10 @@ static int parse_part(const char *text, size_t len, cJSON **out)
     if (rc != 0)
         return rc == ERR_NOMEM ? rc : refuse("part is not base64url");
 
+    if (json_has_nul(json, json_len)) {
+        free(json);
+        return refuse("part has a NUL in its JSON");
+    }
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts((const char *)json, json_len, &end, false);
     if (v) {

@@ -40,6 +40,7 @@ enum users_stmt {
     STMT_REFRESH_SPEND,
     STMT_REFRESH_LOOKUP,
     STMT_REFRESH_REVOKE,
+    STMT_REFRESH_LOGOUT,
     STMT_END,
 };
 _Static_assert(STMT_END <= 56, "users_repo owns statement ids 44..55");
@@ -287,5 +288,25 @@ int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user
     }
     PQclear(res);
     pg_pool_release(p, c);
+    return rc;
+}
+
+int refresh_revoke_family(struct pg_pool *p, const unsigned char hash[32])
+{
+    /* One statement: the family is found and revoked under the same snapshot, and a token of
+     * it spent concurrently either sees the revocation (NOT EXISTS in spend_sql) or stored its
+     * successor before it; a later spend of that successor finds the family revoked. */
+    static const char sql[] = "UPDATE refresh_tokens SET revoked_at = now()\n"
+                              " WHERE revoked_at IS NULL AND family_id = (\n"
+                              "       SELECT family_id FROM refresh_tokens\n"
+                              "        WHERE token_hash = decode($1, 'hex'))";
+    if (!p || !hash)
+        return ERR_INVALID;
+    char hex[TOKEN_HEX_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, 32);
+    const char *v[] = {hex};
+    PGresult *res = NULL;
+    int rc = pg_pool_exec(p, STMT_REFRESH_LOGOUT, sql, 1, v, &res);
+    PQclear(res);
     return rc;
 }

@@ -42,4 +42,10 @@ int refresh_store(struct pg_pool *p, int64_t user_id, int64_t family_id,
 int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user_id,
                   int64_t *family_id);
 
+/* Logout: revokes every token of the family the token with this SHA-256 belongs to, spent or
+ * not, so no token of that login refreshes again. 0 as well when the token is unknown or its
+ * family was revoked already: the family is unusable either way. Access tokens already issued
+ * are JWTs nobody stores; they stay valid until their exp. */
+int refresh_revoke_family(struct pg_pool *p, const unsigned char hash[32]);
+
 #endif

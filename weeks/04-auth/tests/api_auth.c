@@ -1,12 +1,13 @@
 /* api_auth.c — black-box tests of stage 4's account routes (API.md week-4 rows: POST
- * /auth/register, /auth/login, /auth/refresh, GET /me; "Tokens (week 4)"; "Settled details:
- * Auth").
+ * /auth/register, /auth/login, /auth/refresh, /auth/logout, GET /me; "Tokens (week 4)"; "Settled
+ * details: Auth").
  *
  * What a client can see of users and tokens: registration's exact body and its e-mail and
  * password rules (both bad fields reported at once; lengths in code points), a login whose two
  * ways of failing cannot be told apart — not by status, body, headers, nor by how long they take
  * — a token pair that rotates, a spent refresh token that burns its whole family when it comes
- * back (and of two concurrent refreshes with one token, exactly one wins), and throttling that
+ * back (and of two concurrent refreshes with one token, exactly one wins), a logout that revokes
+ * the family of its token and nothing else (204 whatever the token), and throttling that
  * answers 429 with Retry-After even to the right password, per e-mail and per client address.
  *
  * Tests that fail logins on purpose run a private server with a QUEUE_PREFIX of its own
@@ -492,16 +493,24 @@ GRADED(auth, refresh_rotates_the_token_pair, 2)
     expect_refresh(s, next.refresh, 200, "POST /auth/refresh with the rotated refresh token");
 }
 
+/* A user on the shared server whose login token (copied to first) was spent by one refresh:
+ * u->refresh is the family's second token, unspent. */
+static struct tk_server *user_with_a_spent_token(const char *tag, struct w4_user *u,
+                                                 char first[W4_REFRESH_MAX])
+{
+    struct tk_server *s = shared_user(tag, u);
+    snprintf(first, W4_REFRESH_MAX, "%s", u->refresh);
+    struct tk_response *r = w4_refresh(s, first);
+    w4_user_take_tokens(u, r);
+    tk_response_free(r);
+    return s;
+}
+
 GRADED(auth, reused_refresh_token_revokes_its_family, 3)
 {
     struct w4_user u;
-    struct tk_server *s = shared_user("reuse", &u);
     char first[W4_REFRESH_MAX];
-    snprintf(first, sizeof first, "%s", u.refresh);
-
-    struct tk_response *r = w4_refresh(s, first);
-    w4_user_take_tokens(&u, r); /* u.refresh: the second token of the family */
-    tk_response_free(r);
+    struct tk_server *s = user_with_a_spent_token("reuse", &u, first);
 
     expect_refresh(s, first, 401, "POST /auth/refresh with a spent refresh token");
 
@@ -629,6 +638,67 @@ GRADED(auth, refresh_with_a_token_that_is_not_one_is_401, 1)
     }
     /* None of that spent or revoked the real one. */
     expect_refresh(s, u.refresh, 200, "POST /auth/refresh with the user's own refresh token");
+}
+
+/* ------------------------------------------------------------------ logout */
+
+/* POST /auth/logout with {"refresh_token": token} (NULL: an empty object); want 204 or 422. */
+static void expect_logout(struct tk_server *s, const char *token, long want, const char *what)
+{
+    char body[W4_REFRESH_MAX + 32];
+    if (token)
+        snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", token);
+    else
+        snprintf(body, sizeof body, "{}");
+    struct tk_response *r = tk_post_json(s, "/auth/logout", body);
+    snprintf(r->what, sizeof r->what, "POST /auth/logout with %s", what);
+    tk_expect_status(r, want);
+    if (want == 204)
+        cr_assert(r->body_len == 0, "%s: expected 204 with no body, got %zu bytes", r->what,
+                  r->body_len);
+    tk_response_free(r);
+}
+
+GRADED(auth, logout_revokes_the_whole_refresh_family, 3)
+{
+    struct w4_user u;
+    char first[W4_REFRESH_MAX];
+    struct tk_server *s = user_with_a_spent_token("logout", &u, first);
+
+    /* Another login of the same user is another family: logout must leave it alone. */
+    struct w4_user other = u;
+    struct tk_response *r = w4_login(s, u.email, u.password);
+    snprintf(r->what, sizeof r->what, "POST /auth/login for a second session");
+    w4_user_take_tokens(&other, r);
+    tk_response_free(r);
+
+    expect_logout(s, u.refresh, 204, "the session's current refresh token");
+    expect_refresh(s, u.refresh, 401, "POST /auth/refresh with the logged-out refresh token");
+    expect_refresh(s, first, 401, "POST /auth/refresh with the logged-out family's spent token");
+
+    /* Access tokens are not stored: the one issued before logout lives until its exp. */
+    r = w4_as(s, u.auth, "GET", "/me", NULL);
+    snprintf(r->what, sizeof r->what, "GET /me with an access token issued before logout");
+    tk_expect_status(r, 200);
+    tk_response_free(r);
+
+    expect_refresh(s, other.refresh, 200, "POST /auth/refresh with the other session's token");
+}
+
+GRADED(auth, logout_answers_204_to_any_token_and_422_to_a_bad_body, 1)
+{
+    struct w4_user u;
+    struct tk_server *s = shared_user("logout204", &u);
+    expect_logout(s, "garbage", 204, "garbage");
+    expect_logout(s, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 204,
+                  "43 base64url characters never issued");
+    expect_refresh(s, u.refresh, 200, "POST /auth/refresh after logouts of other tokens");
+    expect_logout(s, NULL, 422, "an empty object");
+    struct tk_response *r = w4_login(s, u.email, u.password);
+    w4_user_take_tokens(&u, r);
+    tk_response_free(r);
+    expect_logout(s, u.refresh, 204, "a live refresh token");
+    expect_logout(s, u.refresh, 204, "the same token again (already revoked)");
 }
 
 /* ------------------------------------------------------------------ throttling */

@@ -5,7 +5,7 @@
  * that rule can refuse it. Controls (tokens that must be accepted) show that the forger is right
  * and that the rules have the edges they claim.
  *
- * Attack cases: 62 tokens that must be refused, one test each —
+ * Attack cases: 66 tokens that must be refused, one test each —
  *   header (14): alg none with an empty signature, alg none with no signature part, alg none
  *     with a valid HS256 signature, HS512, RS256, "hs256", alg missing, alg not a string, crit,
  *     alg given twice, typ "JWS", header not JSON, JSON followed by garbage, header an array;
@@ -16,9 +16,9 @@
  *   times (9): expired one second past the leeway, expired exactly at the leeway's edge, nbf
  *     and iat beyond the leeway, exp before iat, iat a string, iat a fraction, exp past 2^53,
  *     nbf a string;
- *   claims (18): wrong iss, iss not a string, sub/iat/exp/iss missing, sub "007", "-1", "1e3",
- *     "", 2^63, "0", sub a number, sub given twice, jti too long, jti not a string, claims an
- *     array, claims not JSON;
+ *   claims (22): wrong iss, iss not a string, sub/iat/exp/iss missing, sub "007", "-1", "1e3",
+ *     "", 2^63, "0", "1\u0000x", "+1", " 1", "1 ", sub a number, sub given twice, jti too
+ *     long, jti not a string, claims an array, claims not JSON;
  *   shape (8): 3 dots, 1 dot, empty header, empty claims, empty signature, 4097 bytes,
  *     5000 bytes, a space inside the signature. */
 #include <openssl/evp.h>
@@ -527,6 +527,12 @@ static const struct signed_attack signed_attacks[] = {
     {"refuses_sub_of_2_pow_63", HEADER, CLAIMS_WITH_SUB("\"9223372036854775808\""), "sub 2^63"},
     {"refuses_sub_zero", HEADER, CLAIMS_WITH_SUB("\"0\""), "sub \"0\""},
     {"refuses_sub_as_a_number", HEADER, CLAIMS_WITH_SUB("42"), "sub 42 as a JSON number"},
+    /* cJSON's strings end at a NUL: without the check this one was user 1. */
+    {"refuses_sub_with_an_escaped_nul", HEADER, CLAIMS_WITH_SUB("\"1\\u0000x\""),
+     "sub \"1\\u0000x\""},
+    {"refuses_sub_with_a_plus_sign", HEADER, CLAIMS_WITH_SUB("\"+1\""), "sub \"+1\""},
+    {"refuses_sub_with_a_leading_space", HEADER, CLAIMS_WITH_SUB("\" 1\""), "sub \" 1\""},
+    {"refuses_sub_with_a_trailing_space", HEADER, CLAIMS_WITH_SUB("\"1 \""), "sub \"1 \""},
     {"refuses_sub_given_twice", HEADER,
      "{\"sub\":\"42\",\"sub\":\"1\",\"iat\":1700000000,\"exp\":1700000900,\"iss\":\"taskd\"}",
      "claims with sub twice"},
@@ -721,6 +727,26 @@ GRADED(jwt, refuses_sub_zero, 1)
 }
 
 GRADED(jwt, refuses_sub_as_a_number, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_with_an_escaped_nul, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_with_a_plus_sign, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_with_a_leading_space, 1)
+{
+    refuses_its_signed_attack();
+}
+
+GRADED(jwt, refuses_sub_with_a_trailing_space, 1)
 {
     refuses_its_signed_attack();
 }

@@ -19,6 +19,11 @@ step bash shared/scripts/test-labgen.sh
 step bash shared/scripts/check-layers.sh
 for n in "${weeks[@]}"; do step "$make" test-week-"$n"; done
 for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
+# test-sanitize must work as the first command after a clone (issue 11, item 9): once its goals
+# named the normal build folder, which a fresh clone does not have ("No rule to make target
+# 'build/week-1/tests/api'"). A dry run with a build folder that does not exist shows that
+# without building anything.
+step "$make" -n BUILD="$build-absent" test-sanitize >/dev/null
 step "$make" test-sanitize
 step "$make" fuzz FUZZ_SECONDS=10
 step bash shared/scripts/smoke-run.sh

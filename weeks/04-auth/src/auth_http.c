@@ -13,10 +13,12 @@
  *     is the same 401, and costs the same argon2id verification, so neither the answer nor its
  *     timing says whether an account exists;
  *   - failures are counted per e-mail and per client address in Redis, and past the limit an
- *     attempt is refused with 429 before any verification. If Redis is down the counting is
- *     skipped (throttle.c logs the outage once): logins keep working, and argon2id still makes
- *     each guess expensive.
- * Only what a client got wrong in the body's shape (types, upper bounds) is a 422.
+ *     attempt is refused with 429 before any verification. Each attempt takes its place in both
+ *     counts before its password is checked, and gives it back when the password was right, so
+ *     guesses sent all at once are never checked more often than the limit. If Redis is down the
+ * counting is skipped (throttle.c logs the outage once): logins keep working, and argon2id still
+ * makes each guess expensive. Only what a client got wrong in the body's shape (types, upper
+ * bounds) is a 422.
  *
  * What never reaches a log line: passwords, tokens, hashes, the secret — and the e-mail, which
  * is personal data the request log does not need. */
@@ -173,47 +175,72 @@ static int login_keys_of(const struct http_req *req, const char *email, struct l
     return 0;
 }
 
-/* Seconds the client must wait before trying again (the longer wait when both keys are over
- * their limit), or 0 when the attempt may go on. A key the throttle cannot answer for (Redis
- * down) lets the attempt through: throttling fails open, and throttle.c has logged why. */
-static int throttle_wait_s(const struct auth_ctx *c, const struct login_keys *k)
+/* Reserves this attempt on the e-mail's count and the address's at once, before the password
+ * is checked, so that guesses arriving together cannot all pass a check none has counted yet.
+ * Returns the seconds the client must wait when a count is at its limit (nothing reserved), or 0
+ * when the attempt may go on; *reserved says whether it was counted. Redis down lets the attempt
+ * through uncounted: throttling fails open, and throttle.c has logged why. */
+static int throttle_reserve_attempt(const struct auth_ctx *c, const struct login_keys *k,
+                                    bool *reserved)
 {
+    *reserved = false;
     if (!c->throttle)
         return 0;
-    const char *keys[] = {k->email, k->ip};
-    const int limits[] = {c->login_max_failures, c->login_ip_max_failures};
-    int wait = 0;
-    for (size_t i = 0; i < 2; i++) {
-        bool blocked = false;
-        int retry = 0;
-        if (keys[i][0] == '\0' ||
-            throttle_check(c->throttle, keys[i], limits[i], &blocked, &retry) != 0 || !blocked)
-            continue;
-        if (retry < 1)
-            retry = 1;
-        if (retry > wait)
-            wait = retry;
+    const char *keys[THROTTLE_KEYS_MAX];
+    int limits[THROTTLE_KEYS_MAX];
+    int n = 0;
+    if (k->email[0] != '\0') {
+        keys[n] = k->email;
+        limits[n++] = c->login_max_failures;
     }
-    return wait;
+    keys[n] = k->ip;
+    limits[n++] = c->login_ip_max_failures;
+    bool blocked = false;
+    int wait = 0;
+    if (throttle_reserve(c->throttle, n, keys, limits, c->login_window_s, &blocked, &wait) != 0)
+        return 0;
+    if (blocked)
+        return wait < 1 ? 1 : wait;
+    *reserved = true;
+    return 0;
 }
 
-/* A failed login counts against both the address and the client. Errors are ignored for the
- * same reason as above. */
-static void throttle_count_failure(const struct auth_ctx *c, const struct login_keys *k)
+/* A failed login counts against both the address and the client: the reservation did, unless
+ * Redis was away then, when it is counted now if Redis is back. Errors are ignored for the same
+ * reason as above. */
+static void throttle_count_failure(const struct auth_ctx *c, const struct login_keys *k,
+                                   bool reserved)
 {
-    if (!c->throttle)
+    if (!c->throttle || reserved)
         return;
     if (k->email[0] != '\0')
         (void)throttle_fail(c->throttle, k->email, c->login_window_s);
     (void)throttle_fail(c->throttle, k->ip, c->login_window_s);
 }
 
-/* A success forgets the address's failures, not the client's: one good password on one account
- * must not reset the count of someone trying many accounts from the same address. */
-static void throttle_forget_email(const struct auth_ctx *c, const struct login_keys *k)
+/* An attempt that could not be checked (the store failed) is no failure: both reservations go
+ * back. */
+static void throttle_give_back(const struct auth_ctx *c, const struct login_keys *k, bool reserved)
 {
-    if (c->throttle && k->email[0] != '\0')
+    if (!c->throttle || !reserved)
+        return;
+    if (k->email[0] != '\0')
+        (void)throttle_release(c->throttle, k->email);
+    (void)throttle_release(c->throttle, k->ip);
+}
+
+/* A success forgets the address's failures, not the client's: one good password on one account
+ * must not reset the count of someone trying many accounts from the same address. The client's
+ * count only gets this attempt's reservation back. */
+static void throttle_forget_email(const struct auth_ctx *c, const struct login_keys *k,
+                                  bool reserved)
+{
+    if (!c->throttle)
+        return;
+    if (k->email[0] != '\0')
         (void)throttle_reset(c->throttle, k->email);
+    if (reserved)
+        (void)throttle_release(c->throttle, k->ip);
 }
 
 /* ------------------------------------------------------------------ tokens */
@@ -446,7 +473,8 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
         problem_send_err(res, ERR_INTERNAL, NULL);
         goto done;
     }
-    int wait_s = throttle_wait_s(c, &keys);
+    bool reserved = false;
+    int wait_s = throttle_reserve_attempt(c, &keys, &reserved);
     if (wait_s > 0) {
         char retry_after[16];
         snprintf(retry_after, sizeof retry_after, "%d", wait_s);
@@ -463,16 +491,17 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
     } else if (rc == ERR_NOT_FOUND) {
         password_verify_dummy(pw, pw_len); /* the same cost: no timing oracle */
     } else {
+        throttle_give_back(c, &keys, reserved);
         send_store_error(res, rc);
         goto done;
     }
     if (!ok) {
-        throttle_count_failure(c, &keys);
+        throttle_count_failure(c, &keys, reserved);
         send_login_failed(res);
         goto done;
     }
 
-    throttle_forget_email(c, &keys);
+    throttle_forget_email(c, &keys, reserved);
     upgrade_hash(c, &u, pw, pw_len);
     send_tokens(c, res, u.id, 0);
 done:

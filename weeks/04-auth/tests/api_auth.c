@@ -764,3 +764,57 @@ GRADED(auth, login_is_throttled_per_client_address, 2, .fini = w4_private_fini)
     expect_429(r, 60);
     tk_response_free(r);
 }
+
+/* N wrong guesses for one e-mail, all released at once: each attempt must take its place in the
+ * count before its password is checked (argon2id takes tens of milliseconds), or every guess
+ * that arrives during another one's verification passes the check too. Counted, not timed: of
+ * the N, at most the limit may be checked (401), and every other one is a 429. */
+#define GUESSERS 20
+
+GRADED(auth, concurrent_guesses_check_at_most_the_limit, 3, .fini = w4_private_fini)
+{
+    struct tk_server *s =
+        w4_private((const char *const[]){"LOGIN_MAX_FAILURES=5", "LOGIN_IP_MAX_FAILURES=1000",
+                                         "LOGIN_WINDOW_SECONDS=60", "HTTP_THREADS=20", NULL});
+    struct w4_user u;
+    w4_user_new(s, "guessed", &u);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char url[128], body[W4_EMAIL_MAX + 96];
+    snprintf(url, sizeof url, "%s/auth/login", tk_server_url(s));
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"a wrong guess\"}", u.email);
+
+    pthread_barrier_t start;
+    cr_assert(pthread_barrier_init(&start, NULL, GUESSERS) == 0, "pthread_barrier_init failed");
+    struct racer racers[GUESSERS];
+    pthread_t th[GUESSERS];
+    for (int i = 0; i < GUESSERS; i++)
+        racers[i] = (struct racer){.url = url, .body = body, .start = &start};
+    for (int i = 0; i < GUESSERS; i++)
+        cr_assert(pthread_create(&th[i], NULL, race, &racers[i]) == 0, "pthread_create");
+    for (int i = 0; i < GUESSERS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+
+    int checked = 0, refused = 0;
+    for (int i = 0; i < GUESSERS; i++) {
+        cr_assert(!racers[i].error[0], "guess %d got no answer: %s", i, racers[i].error);
+        cr_assert(racers[i].status == 401 || racers[i].status == 429,
+                  "guess %d: expected 401 or 429, got %ld", i, racers[i].status);
+        checked += racers[i].status == 401;
+        refused += racers[i].status == 429;
+    }
+    cr_assert(checked <= 5 && refused == GUESSERS - checked,
+              "%d concurrent wrong guesses for one e-mail (LOGIN_MAX_FAILURES=5): expected at "
+              "most 5 checked (401) and the rest refused (429), got %d 401 and %d 429",
+              GUESSERS, checked, refused);
+
+    /* Once the five failures are in (the guesses above were all wrong), the e-mail is locked. */
+    for (int i = checked; i < 5; i++)
+        expect_login_401(s, u.email, "a wrong guess", "a wrong guess to fill the count");
+    struct tk_response *r = w4_login(s, u.email, u.password);
+    snprintf(r->what, sizeof r->what,
+             "POST /auth/login with the RIGHT password after %d concurrent wrong guesses",
+             GUESSERS);
+    expect_429(r, 60);
+    tk_response_free(r);
+}

@@ -183,6 +183,54 @@ GRADED(throttle, reset_forgets_the_count, 1)
     fx_close(&f);
 }
 
+/* Reserves one attempt on EMAIL_KEY (limit email_limit) and IP_KEY (limit ip_limit) and expects
+ * it granted (want_blocked false) or refused; returns retry_after. */
+static int reserve(struct fx *f, int email_limit, int ip_limit, bool want_blocked, const char *when)
+{
+    bool blocked = !want_blocked;
+    int retry = -1;
+    int rc = throttle_reserve(f->t, 2, (const char *const[]){EMAIL_KEY, IP_KEY},
+                              (const int[]){email_limit, ip_limit}, 60, &blocked, &retry);
+    cr_assert_eq(rc, 0, "expected throttle_reserve to succeed %s, got %d (%s)", when, rc,
+                 err_str(rc));
+    cr_assert_eq(blocked, want_blocked, "expected the reservation %s %s",
+                 want_blocked ? "refused" : "granted", when);
+    return retry;
+}
+
+GRADED(throttle, reserve_counts_every_key_or_none, 2)
+{
+    struct fx f;
+    fx_open(&f);
+    for (int i = 1; i <= 3; i++)
+        reserve(&f, 3, 10, false, "below both limits");
+    cr_assert_eq(raw_count(&f, EMAIL_KEY), 3, "expected 3 reservations on the e-mail, got %lld",
+                 raw_count(&f, EMAIL_KEY));
+    long long ttl = raw_ttl(&f, IP_KEY);
+    cr_assert(ttl >= 1 && ttl <= 60, "expected a reservation to start the window, TTL %lld", ttl);
+    /* The e-mail is at its limit: refused, and the address's count is left alone too. */
+    int retry = reserve(&f, 3, 10, true, "with the e-mail at its limit");
+    cr_assert(retry >= 1 && retry <= 60, "expected 1 <= retry_after <= 60, got %d", retry);
+    cr_assert_eq(raw_count(&f, IP_KEY), 3,
+                 "expected a refused reservation to count nothing, the address has %lld",
+                 raw_count(&f, IP_KEY));
+    /* A release gives one back (a right password), never below zero. */
+    cr_assert_eq(throttle_release(f.t, EMAIL_KEY), 0, "expected throttle_release to succeed");
+    reserve(&f, 3, 10, false, "after one was given back");
+    reset_ok(f.t, IP_KEY, "throttle_reset");
+    cr_assert_eq(throttle_release(f.t, IP_KEY), 0, "expected releasing a missing key to succeed");
+    cr_assert_eq(raw_ttl(&f, IP_KEY), -2, "expected releasing a missing key to create none");
+    bool blocked = false;
+    int wait = 0;
+    cr_assert_eq(throttle_reserve(f.t, 0, (const char *const[]){EMAIL_KEY}, (const int[]){1}, 60,
+                                  &blocked, &wait),
+                 ERR_INVALID, "expected no keys to be refused");
+    cr_assert_eq(throttle_reserve(f.t, 1, (const char *const[]){EMAIL_KEY}, (const int[]){0}, 60,
+                                  &blocked, &wait),
+                 ERR_INVALID, "expected a limit of 0 to be refused");
+    fx_close(&f);
+}
+
 GRADED(throttle, the_window_expires, 1)
 {
     struct fx f;

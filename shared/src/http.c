@@ -43,6 +43,12 @@
  * headers, so this bound, not MAX_BODY_BYTES or DISCARD_MAX, is what an anonymous client can
  * make the server read. */
 #define DRAIN_MAX ((size_t)64 * 1024)
+/* The most query parameters a request may carry. libmicrohttpd files each one as a record in
+ * the connection's memory pool while it reads the request line, before the access handler runs;
+ * 4000 of them (31 KB) filled the pool, and the 431 it then tried to send had no room either:
+ * the client waited for the timeout. More than this, like a request line over MAX_HEADER_BYTES,
+ * is refused before libmicrohttpd parses the query (uri_seen). */
+#define QUERY_ARGS_MAX 1000
 
 struct route {
     const char *method;
@@ -87,6 +93,11 @@ struct http_req {
     struct http_server *server;
     struct MHD_Connection *conn;
     const char *method, *path; /* owned by libmicrohttpd for the request's life */
+    char *raw_path;            /* the path as sent, still percent-encoded: what we route on */
+    size_t line_bytes;         /* length of the request target, query string included */
+    bool line_too_large;       /* over MAX_HEADER_BYTES or QUERY_ARGS_MAX: the query was dropped */
+    bool started;              /* the access handler has seen this request */
+    bool close_after;          /* the framing cannot be trusted: answer and close */
     const struct route *route;
     char *path_copy;                  /* segments of path, split in place */
     const char *params[SEGMENTS_MAX]; /* parameter values by route segment index */
@@ -456,13 +467,48 @@ static bool route_matches(const struct route *r, char *const *segs, size_t nseg)
     return true;
 }
 
-enum route_result { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_NO_METHOD };
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 
-/* Finds the route for req. On ROUTE_NO_METHOD, `allow` gets every method of the path. */
+/* Decodes the %XX escapes of one path segment in place (an invalid escape stays as it is, as
+ * libmicrohttpd leaves it). Returns false for %00: a NUL would cut the segment short in every
+ * C string that later holds it ("/exports/1.csv%00.txt" would be "1.csv"). */
+static bool segment_decode(char *seg)
+{
+    char *out = seg;
+    for (const char *in = seg; *in; in++) {
+        int hi = in[0] == '%' ? hex_value(in[1]) : -1;
+        int lo = hi >= 0 ? hex_value(in[2]) : -1;
+        if (lo < 0) {
+            *out++ = *in;
+            continue;
+        }
+        if (hi == 0 && lo == 0)
+            return false;
+        *out++ = (char)(hi * 16 + lo);
+        in += 2;
+    }
+    *out = '\0';
+    return true;
+}
+
+enum route_result { ROUTE_FOUND, ROUTE_NO_PATH, ROUTE_NO_METHOD, ROUTE_BAD_PATH };
+
+/* Finds the route for req. On ROUTE_NO_METHOD, `allow` gets every method of the path. It splits
+ * the raw path at its slashes first and decodes each segment after, so an encoded slash (%2F)
+ * is part of a segment and never splits one: "/tasks%2F2" is the one segment "tasks/2". */
 static enum route_result route_find(struct http_req *req, struct buf *allow)
 {
     const struct http_server *s = req->server;
-    req->path_copy = strdup(req->path);
+    req->path_copy = strdup(req->raw_path);
     if (!req->path_copy)
         return ROUTE_NO_PATH;
     char *segs[SEGMENTS_MAX];
@@ -471,16 +517,23 @@ static enum route_result route_find(struct http_req *req, struct buf *allow)
     if (*p != '/')
         return ROUTE_NO_PATH;
     p++;
+    bool too_deep = false;
     for (;;) {
-        if (nseg == SEGMENTS_MAX)
-            return ROUTE_NO_PATH;
-        segs[nseg++] = p;
         char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (!segment_decode(p))
+            return ROUTE_BAD_PATH; /* anywhere in the path, even past the last route's depth */
+        if (nseg == SEGMENTS_MAX)
+            too_deep = true;
+        else
+            segs[nseg++] = p;
         if (!slash)
             break;
-        *slash = '\0';
         p = slash + 1;
     }
+    if (too_deep)
+        return ROUTE_NO_PATH;
     bool path_known = false;
     for (size_t i = 0; i < s->nroutes; i++) {
         const struct route *r = &s->routes[i];
@@ -646,6 +699,8 @@ static enum MHD_Result send_response(struct http_req *req)
         if (res->headers[i].name && res->headers[i].value)
             MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
     MHD_add_response_header(r, "X-Request-Id", req->id);
+    if (req->close_after)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
     req->answered = true;
@@ -671,19 +726,86 @@ static bool decide(struct http_req *req, int status, const char *detail)
 
 /* ---------------------------------------------------------------- the access handler */
 
+struct framing {
+    size_t content_lengths, transfer_encodings;
+    const char *content_length, *transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)key_size;
+    (void)value_size;
+    struct framing *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        f->content_lengths++;
+        f->content_length = value ? value : "";
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->transfer_encodings++;
+        f->transfer_encoding = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* A Content-Length is one or more digits that fit in 64 bits. */
+static bool content_length_valid(const char *s)
+{
+    if (!*s)
+        return false;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    return true;
+}
+
+/* Returns the reason the request's body framing cannot be trusted, or NULL when it can. Where a
+ * server and a proxy in front of it disagree on where a body ends, the rest of the body is read
+ * as a second request: request smuggling. libmicrohttpd 0.9.75 lets the first of two
+ * Content-Lengths win, serves the next request after one with both Content-Length and
+ * Transfer-Encoding, and waits for the timeout on a coding it does not know. RFC 9112 §6.1 and
+ * §6.3 ask the server to refuse such a message with 400 and close the connection; we refuse
+ * two equal Content-Lengths too (§6.3 allows it) and every Transfer-Encoding but "chunked". */
+static const char *framing_problem(struct MHD_Connection *conn)
+{
+    struct framing f = {0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_lengths && f.transfer_encodings)
+        return "send either Content-Length or Transfer-Encoding, not both";
+    if (f.content_lengths > 1)
+        return "send one Content-Length header";
+    if (f.content_lengths && !content_length_valid(f.content_length))
+        return "Content-Length must be a decimal number of bytes";
+    if (f.transfer_encodings > 1 ||
+        (f.transfer_encodings && strcasecmp(f.transfer_encoding, "chunked") != 0))
+        return "the only Transfer-Encoding accepted is chunked";
+    return NULL;
+}
+
 /* Everything that can be decided from the request line and headers. Returns true when it has
  * answered (the body, if any, is then never read). */
 static bool on_headers(struct http_req *req)
 {
     struct http_server *s = req->server;
-    size_t header_bytes = strlen(req->path) + strlen(req->method) + 16;
+    size_t header_bytes = req->line_bytes + strlen(req->method) + 16;
     MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, count_header, &header_bytes);
     const char *rid = http_req_header(req, "X-Request-Id");
     if (rid && request_id_sane(rid))
         snprintf(req->id, sizeof req->id, "%s", rid);
     else
         request_id_new(req->id);
-    if (header_bytes > s->opts.max_header_bytes) {
+    const char *framing = framing_problem(req->conn);
+    if (framing) {
+        req->close_after = true;
+        return decide(req, 400, framing);
+    }
+    if (req->line_too_large || header_bytes > s->opts.max_header_bytes) {
         return decide(req, 431, "the request headers are larger than the server accepts");
     }
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, req);
@@ -693,7 +815,9 @@ static bool on_headers(struct http_req *req)
     struct buf allow = BUF_INIT;
     enum route_result rr = route_find(req, &allow);
     if (rr != ROUTE_FOUND) {
-        if (rr == ROUTE_NO_METHOD && !allow.failed) {
+        if (rr == ROUTE_BAD_PATH) {
+            decide(req, 400, "the path must not contain %00");
+        } else if (rr == ROUTE_NO_METHOD && !allow.failed) {
             http_res_header(&req->res, "Allow", allow.data);
             decide(req, 405, "this path does not support that method");
         } else {
@@ -740,7 +864,7 @@ static bool on_headers(struct http_req *req)
  * RFC 9110 §10.1.1 allows for a final status sent before the body. A 413 always goes this way. */
 static bool drain_first(const struct http_req *req)
 {
-    if (req->res.status == 413)
+    if (req->res.status == 413 || req->close_after)
         return false;
     if (http_req_header(req, "Expect"))
         return false; /* the client waits for our word before sending: say no at once */
@@ -762,12 +886,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     (void)version;
     struct http_server *s = cls;
     struct http_req *req = *con_cls;
-    if (!req) {
-        req = calloc(1, sizeof *req);
-        if (!req)
-            return MHD_NO;
-        *con_cls = req;
-        req->server = s;
+    if (!req)
+        return MHD_NO; /* uri_seen runs first for every request: it ran out of memory */
+    if (!req->started) {
+        req->started = true;
         req->conn = conn;
         req->method = method;
         req->path = url;
@@ -812,6 +934,40 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     return send_response(req);
 }
 
+/* libmicrohttpd's URI log callback: it runs once per request, as soon as the request line is
+ * in, with the request target as sent (libmicrohttpd decodes the path it gives the access
+ * handler, %2F and %00 included). Its result becomes the request's per-request pointer. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    struct http_server *s = cls;
+    struct http_req *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->server = s;
+    size_t path_len = strcspn(uri, "?");
+    req->raw_path = strndup(uri, path_len);
+    if (!req->raw_path) {
+        free(req);
+        return NULL;
+    }
+    req->line_bytes = strlen(uri);
+    size_t args = 0;
+    for (const char *q = uri + path_len; *q; q++)
+        args += *q == '&' || *q == '?';
+    if (req->line_bytes > s->opts.max_header_bytes || args > QUERY_ARGS_MAX) {
+        /* The request will be refused (431). Empty its query string in libmicrohttpd's own
+         * buffer so that libmicrohttpd, which parses it right after this call, does not fill the
+         * connection's memory pool with parameters and leave no room for the answer. The
+         * buffer is libmicrohttpd's read buffer, writable (it cuts the line there itself). */
+        char *query = (char *)uri + path_len;
+        if (*query)
+            query[1] = '\0';
+        req->line_too_large = true;
+    }
+    return req;
+}
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
@@ -825,6 +981,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     buf_free(&req->body);
     free(req->query);
     free(req->path_copy);
+    free(req->raw_path);
     free(req);
     *con_cls = NULL;
 }
@@ -892,6 +1049,7 @@ int http_server_start(struct http_server *s)
         {MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_seen, s},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {s->opts.mode == HTTP_MODE_POOL ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          s->opts.threads, NULL},

@@ -297,6 +297,23 @@ GRADED(jobs_http, malformed_export_names_are_404, 1)
     }
 }
 
+GRADED(jobs_http, an_export_name_with_an_encoded_nul_or_slash_is_never_the_csv, 1)
+{
+    /* Routing uses the path as sent (API.md "Item routes"): decoded first, "1.csv%00.txt" was
+     * "1.csv" to every C string after the NUL, and "%2F" split a segment. */
+    struct tk_server *s = tk_shared();
+    long long id = new_export(s);
+    char path[128];
+    snprintf(path, sizeof path, "/exports/%lld.csv%%00.txt", id);
+    struct tk_response *r = tk_get(s, path);
+    tk_expect_problem(r, 400);
+    tk_response_free(r);
+    snprintf(path, sizeof path, "/exports%%2F%lld.csv", id);
+    r = tk_get(s, path);
+    tk_expect_problem(r, 404);
+    tk_response_free(r);
+}
+
 /* ---- methods ---- */
 
 GRADED(jobs_http, wrong_methods_are_405_with_allow, 1)

@@ -270,7 +270,7 @@ GRADED(attacks, non_canonical_sub_is_refused, 2)
     struct w4_user u;
     struct tk_server *s = victim(&u);
     long long now = w4_epoch_s();
-    char subs[8][64];
+    char subs[9][64];
     snprintf(subs[0], sizeof subs[0], "\"0%lld\"", u.id); /* leading zero */
     snprintf(subs[1], sizeof subs[1], "\"+%lld\"", u.id); /* a sign */
     snprintf(subs[2], sizeof subs[2], "\"%lld \"", u.id); /* trailing space */
@@ -279,7 +279,9 @@ GRADED(attacks, non_canonical_sub_is_refused, 2)
     snprintf(subs[5], sizeof subs[5], "\"1e3\"");
     snprintf(subs[6], sizeof subs[6], "\"99999999999999999999\""); /* past 2^63-1 */
     snprintf(subs[7], sizeof subs[7], "\"\"");
-    for (size_t i = 0; i < 8; i++) {
+    /* An escaped NUL: a JSON library that ends strings at NUL would read it as the user's id. */
+    snprintf(subs[8], sizeof subs[8], "\"%lld\\u0000x\"", u.id);
+    for (size_t i = 0; i < 9; i++) {
         char claims[256];
         snprintf(claims, sizeof claims,
                  "{\"sub\":%.63s,\"iat\":%lld,\"exp\":%lld,\"iss\":\"taskd\",\"jti\":\"sub\"}",

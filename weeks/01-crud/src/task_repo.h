@@ -122,16 +122,6 @@ struct task_repo_ops {
     void (*free)(struct task_repo *r);
 };
 
-/* The ops table of a backend whose functions are named PREFIX_create, PREFIX_get, ... in the
- * order of struct task_repo_ops: `static const struct task_repo_ops x = TASK_REPO_OPS(x, "x");`.
- * One list of the operations, so a new one is added here and not in every backend's table. */
-#define TASK_REPO_OPS(prefix, label)                                                               \
-    {                                                                                              \
-        .name = (label), .create = prefix##_create, .get = prefix##_get,                           \
-        .update = prefix##_update, .remove = prefix##_remove, .list = prefix##_list,               \
-        .instance_key = prefix##_instance_key, .ping = prefix##_ping, .free = prefix##_free,       \
-    }
-
 /* The common head of every repository; backends embed it first in their own struct. */
 struct task_repo {
     const struct task_repo_ops *ops;

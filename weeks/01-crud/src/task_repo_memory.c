@@ -258,7 +258,17 @@ static void memory_free(struct task_repo *r)
     free(m);
 }
 
-static const struct task_repo_ops memory_ops = TASK_REPO_OPS(memory, "memory");
+static const struct task_repo_ops memory_ops = {
+    .name = "memory",
+    .create = memory_create,
+    .get = memory_get,
+    .update = memory_update,
+    .remove = memory_remove,
+    .list = memory_list,
+    .instance_key = memory_instance_key,
+    .ping = memory_ping,
+    .free = memory_free,
+};
 
 int task_repo_memory_open(const char *url, struct task_repo **out)
 {

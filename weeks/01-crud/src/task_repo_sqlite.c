@@ -625,7 +625,17 @@ static void sqlite_free(struct task_repo *r)
     free(sq);
 }
 
-static const struct task_repo_ops sqlite_ops = TASK_REPO_OPS(sqlite, "sqlite");
+static const struct task_repo_ops sqlite_ops = {
+    .name = "sqlite",
+    .create = sqlite_create,
+    .get = sqlite_get,
+    .update = sqlite_update,
+    .remove = sqlite_remove,
+    .list = sqlite_list,
+    .instance_key = sqlite_instance_key,
+    .ping = sqlite_ping,
+    .free = sqlite_free,
+};
 
 /* ------------------------------------------------------------------ open */
 

@@ -450,7 +450,17 @@ static void pg_free(struct task_repo *r)
     free(pr);
 }
 
-static const struct task_repo_ops pg_ops = TASK_REPO_OPS(pg, "postgres");
+static const struct task_repo_ops pg_ops = {
+    .name = "postgres",
+    .create = pg_create,
+    .get = pg_get,
+    .update = pg_update,
+    .remove = pg_remove,
+    .list = pg_list,
+    .instance_key = pg_instance_key,
+    .ping = pg_ping,
+    .free = pg_free,
+};
 
 /* ------------------------------------------------------------------ open */
 

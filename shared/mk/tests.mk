@@ -29,6 +29,17 @@ $(BUILD)/tools/grade: shared/tools/grade.c | deps-quiet
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $$(pkg-config --cflags --libs libcjson)
 
+# ---- the attack suite ----
+# weeks/NN/tests/attack_*.c are week N's attacks: black-box like the api suites (test kit only),
+# but not graded and run against the newest stage by `make test-attacks`. A later week adds its
+# own attack_*.c files; every earlier week's attacks run again against it. Each attack prints
+# its figures ("figure: 1000 bad inputs, 0 5xx") for shared/scripts/run-attacks.sh to collect.
+attack_srcs = $(wildcard $(call week_dir,$(1))/tests/attack_*.c) $(call support,api,$(1)) $(TK_SRCS) shared/src/buf.c
+attack_suites = $(foreach n,$(call upto,$(1)),$(if $(wildcard $(call week_dir,$(n))/tests/attack_*.c),$(BUILD)/week-$(n)/tests/attacks))
+$(BUILD)/week-%/tests/attacks: $$(call obj,$$(call attack_srcs,$$*))
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $$(pkg-config --libs $(TEST_PKGS)) -lpthread
+
 # ---- the suites' environment ----
 # Settings of every server a suite starts (WEEK_TEST_ENV_N), of the test kit itself (week 4's
 # TK_AUTH=1: log in on every server, send the token), and a fresh database per server.
@@ -59,6 +70,11 @@ test: ## install what is missing, build everything, run every suite, check the l
 	  SMOKE_EXPECT_WORKER=$(if $(call bin_targets,week,$(LAST_WEEK)),1) \
 	  SMOKE_AUTH=$(if $(findstring TK_AUTH=1,$(call week_kit_env,$(LAST_WEEK))),1) \
 	  bash shared/scripts/test-all.sh
+
+.PHONY: test-attacks
+test-attacks: week-$(LAST_WEEK) $(call attack_suites,$(LAST_WEEK)) ## attack the newest stage: every week's attack suite, bounded, loopback only
+	@$(call suite_env,$(LAST_WEEK)) BUILD=$(BUILD) bash shared/scripts/run-attacks.sh \
+	  $(BUILD)/week-$(LAST_WEEK)/taskd $(call attack_suites,$(LAST_WEEK))
 
 # The lessons' runnable blocks (marked <!-- docs-check: stage=N -->), each file's against a fresh
 # stage N on a free port, as shared/scripts/docs-check.sh explains. It is told the newest week and

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -363,10 +364,21 @@ const char *tk_server_auth_header(const struct tk_server *s)
     return s && s->auth[0] ? s->auth : NULL;
 }
 
-struct curl_slist *tk_curl_auth(struct curl_slist *list)
+/* A test process that has not logged in itself takes the shared server's header from the
+ * environment, once: racing threads call tk_curl_auth together, and a copy made by each of them
+ * would let one read the buffer while another rewrites it (glibc's snprintf clears the first byte
+ * before writing), sending no or half a header: a 401 that is the kit's fault. */
+static pthread_once_t auth_from_env_once = PTHREAD_ONCE_INIT;
+
+static void auth_from_env(void)
 {
     if (!last_auth[0] && getenv("TK_SHARED_AUTH"))
         snprintf(last_auth, sizeof last_auth, "%s", getenv("TK_SHARED_AUTH"));
+}
+
+struct curl_slist *tk_curl_auth(struct curl_slist *list)
+{
+    pthread_once(&auth_from_env_once, auth_from_env);
     return last_auth[0] ? curl_slist_append(list, last_auth) : list;
 }
 

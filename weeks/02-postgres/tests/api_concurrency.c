@@ -5,12 +5,13 @@
  * Week 1 checks these rules one request at a time; with PostgreSQL and a pool of connections the
  * requests really overlap, which is where a read-then-write If-Match (two writers both see
  * version 1, both win), or an OFFSET cursor (an insert shifts every later row by one: a row is
- * listed twice or skipped) come apart. So the clients here are threads started together at a
- * barrier, each with its own libcurl handle and keep-alive connection (the kit's request
+ * listed twice or skipped) come apart. So the clients here are threads released together at a
+ * gate (tk_race), each with its own libcurl handle and keep-alive connection (the kit's request
  * functions keep one handle per process and are not for threads); threads only record what they
  * got, and the test asserts afterwards. Each test runs on a private server with its own fresh
  * database, so counts are exact. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "api_helpers.h"
 #include "buf.h"
 #include "testkit.h"
+#include "tk_race.h"
 
 #define THREADS 8
 
@@ -59,10 +61,9 @@ static long client_send(CURL *h, const char *url, const char *method, const char
     return status;
 }
 
-/* One racer: opens its connection (GET /health), waits at the barrier with the others, then
+/* One racer: opens its connection (GET /health), waits at the gate with the others, then
  * sends its one request. */
 struct racer {
-    pthread_barrier_t *barrier;
     char url[256];
     char health[256];
     const char *method;
@@ -77,7 +78,7 @@ static void *racer_thread(void *arg)
     CURL *h = curl_easy_init();
     if (h)
         client_send(h, r->health, "GET", NULL, NULL, NULL); /* connected before the start */
-    pthread_barrier_wait(r->barrier);
+    tk_race_gate();
     r->status =
         h ? client_send(h, r->url, r->method, r->if_match, r->json[0] ? r->json : NULL, NULL) : -1;
     curl_easy_cleanup(h);
@@ -90,26 +91,21 @@ static void race(struct tk_server *s, long long id, const char *method, bool wit
                  long status[THREADS], char titles[THREADS][64])
 {
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
-    pthread_barrier_t barrier;
-    pthread_barrier_init(&barrier, NULL, THREADS);
     struct racer racers[THREADS];
-    pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) {
         struct racer *r = &racers[i];
-        *r = (struct racer){.barrier = &barrier, .method = method, .if_match = "\"1\""};
+        *r = (struct racer){.method = method, .if_match = "\"1\""};
         snprintf(r->url, sizeof r->url, "%s/tasks/%lld", tk_server_url(s), id);
         snprintf(r->health, sizeof r->health, "%s/health", tk_server_url(s));
         if (with_body) {
             snprintf(titles[i], 64, "racer %d of task %lld", i, id);
             snprintf(r->json, sizeof r->json, "{\"title\":\"%s\"}", titles[i]);
         }
-        cr_assert(pthread_create(&t[i], NULL, racer_thread, r) == 0, "pthread_create failed");
     }
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
+    cr_assert(tk_race(THREADS, racer_thread, racers, sizeof racers[0]) == 0,
+              "test bug: could not start %d racing threads: %s", THREADS, strerror(errno));
+    for (int i = 0; i < THREADS; i++)
         status[i] = racers[i].status;
-    }
-    pthread_barrier_destroy(&barrier);
 }
 
 static const char *statuses(const long status[THREADS], char *buf, size_t len)
@@ -335,7 +331,6 @@ GRADED(concurrency, paging_under_concurrent_inserts_misses_and_repeats_nothing, 
 /* ---- many writers ---- */
 
 struct creator {
-    pthread_barrier_t *barrier;
     char url[256];
     int index;
     long long ids[25];
@@ -347,7 +342,7 @@ static void *creator_thread(void *arg)
 {
     struct creator *c = arg;
     CURL *h = curl_easy_init();
-    pthread_barrier_wait(c->barrier);
+    tk_race_gate();
     for (int i = 0; h && i < 25; i++) {
         char json[64], *body = NULL;
         snprintf(json, sizeof json, "{\"title\":\"writer %d task %d\"}", c->index, i);
@@ -375,18 +370,13 @@ GRADED(concurrency, parallel_creates_all_land, 1, .fini = api_private_fini)
 {
     struct tk_server *s = api_private();
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
-    pthread_barrier_t barrier;
-    pthread_barrier_init(&barrier, NULL, THREADS);
     static struct creator c[THREADS];
-    pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        c[i] = (struct creator){.barrier = &barrier, .index = i};
+        c[i] = (struct creator){.index = i};
         snprintf(c[i].url, sizeof c[i].url, "%s/tasks", tk_server_url(s));
-        cr_assert(pthread_create(&t[i], NULL, creator_thread, &c[i]) == 0, "pthread_create failed");
     }
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
-    pthread_barrier_destroy(&barrier);
+    cr_assert(tk_race(THREADS, creator_thread, c, sizeof c[0]) == 0,
+              "test bug: could not start %d writer threads: %s", THREADS, strerror(errno));
 
     static long long created[THREADS * 25];
     size_t n = 0;

@@ -14,7 +14,7 @@
  * directory, own port) and a private server on it. Criterion runs each test in its own process,
  * so an atexit handler stops that server and destroys that cluster however the test ends. */
 #include <curl/curl.h>
-#include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@
 #include "api_helpers.h"
 #include "api_pg_helpers.h"
 #include "testkit.h"
+#include "tk_race.h"
 
 #define OUTAGE_ANSWER_MS 5000  /* longest a 503 may take while the db is down */
 #define RECOVERY_MS      15000 /* longest /ready may stay 503 once it is back */
@@ -112,7 +113,6 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 }
 
 struct burst {
-    pthread_barrier_t *barrier;
     char url[256];
     int requests;
     int ok;        /* answers with status 200 */
@@ -125,7 +125,7 @@ static void *burst_thread(void *arg)
     struct burst *b = arg;
     CURL *h = curl_easy_init();
     struct curl_slist *auth = tk_curl_auth(NULL); /* week 4 on: a logged-in user */
-    pthread_barrier_wait(b->barrier);
+    tk_race_gate();
     for (int i = 0; h && i < b->requests; i++) {
         curl_easy_setopt(h, CURLOPT_URL, b->url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, auth);
@@ -151,18 +151,13 @@ static void expect_burst_ok(const char *path, int threads, int requests, const c
     enum { MAX_THREADS = 8 };
     cr_assert(threads <= MAX_THREADS, "test bug: too many threads");
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
-    pthread_barrier_t barrier;
-    pthread_barrier_init(&barrier, NULL, (unsigned)threads);
     struct burst b[MAX_THREADS];
-    pthread_t t[MAX_THREADS];
     for (int i = 0; i < threads; i++) {
-        b[i] = (struct burst){.barrier = &barrier, .requests = requests, .last_bad = 0};
+        b[i] = (struct burst){.requests = requests, .last_bad = 0};
         snprintf(b[i].url, sizeof b[i].url, "%s%s", tk_server_url(server), path);
-        cr_assert(pthread_create(&t[i], NULL, burst_thread, &b[i]) == 0, "pthread_create failed");
     }
-    for (int i = 0; i < threads; i++)
-        pthread_join(t[i], NULL);
-    pthread_barrier_destroy(&barrier);
+    cr_assert(tk_race(threads, burst_thread, b, sizeof b[0]) == 0,
+              "test bug: could not start %d client threads: %s", threads, strerror(errno));
     for (int i = 0; i < threads; i++)
         cr_assert(b[i].ok == requests,
                   "GET %s %s, %d clients at once: client %d got %d of %d answers 200 (another "

@@ -12,7 +12,7 @@
  * Commands run through tk_run as `timeout N env DATABASE_URL=... $TASKD_BIN migrate`: env
  * replaces any DATABASE_URL the suite's environment carries, and timeout turns a hang into
  * exit 124 instead of a stuck test. SQL goes through psql, never through the service's code. */
-#include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include "api_helpers.h"
 #include "api_pg_helpers.h"
 #include "testkit.h"
+#include "tk_race.h"
 
 #define OUT_LEN 16384
 
@@ -138,7 +139,6 @@ GRADED(migrate, status_then_apply_then_nothing_left, 2)
 
 struct racer {
     const char *url;
-    pthread_barrier_t *start;
     int rc;
     char out[OUT_LEN];
 };
@@ -146,7 +146,7 @@ struct racer {
 static void *race(void *arg)
 {
     struct racer *r = arg;
-    pthread_barrier_wait(r->start);
+    tk_race_gate();
     r->rc = migrate(r->url, NULL, r->out, sizeof r->out);
     return NULL;
 }
@@ -156,15 +156,10 @@ GRADED(migrate, two_runners_at_once_apply_each_file_once, 3)
     for (int round = 1; round <= 5; round++) {
         char url[1024], got[256];
         pg_api_fresh_db(url, sizeof url);
-        pthread_barrier_t start;
-        pthread_barrier_init(&start, NULL, 2);
-        struct racer a = {.url = url, .start = &start}, b = {.url = url, .start = &start};
-        pthread_t ta, tb;
-        cr_assert(pthread_create(&ta, NULL, race, &a) == 0, "pthread_create failed");
-        cr_assert(pthread_create(&tb, NULL, race, &b) == 0, "pthread_create failed");
-        pthread_join(ta, NULL);
-        pthread_join(tb, NULL);
-        pthread_barrier_destroy(&start);
+        struct racer runners[2] = {{.url = url}, {.url = url}};
+        cr_assert(tk_race(2, race, runners, sizeof runners[0]) == 0,
+                  "test bug: could not start 2 threads: %s", strerror(errno));
+        const struct racer a = runners[0], b = runners[1];
 
         cr_assert(a.rc == 0 && b.rc == 0,
                   "round %d: two `taskd migrate` at once on an empty database: expected both to "

@@ -8,7 +8,7 @@
  * 24 hours, and under stage 3 every caller is the same anonymous owner). The suite runs again
  * against stage 4, where the kit signs in and keys belong to that user. */
 #include <curl/curl.h>
-#include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include "api_helpers.h"
 #include "buf.h"
 #include "testkit.h"
+#include "tk_race.h"
 
 #define SHOWN   300 /* body characters quoted in a failure message */
 #define THREADS 8
@@ -244,14 +245,15 @@ struct racer {
     const char *url;
     const char *json;
     const char *key;
-    pthread_barrier_t *start;
     long status;
-    long long id; /* of the task in a 201, else 0 */
+    long long id;     /* of the task in a 201, else 0 */
+    char answer[200]; /* the start of the body, for the failure message */
 };
 
 static void *race(void *arg)
 {
     struct racer *r = arg;
+    r->status = -1;
     CURL *h = curl_easy_init();
     if (!h)
         return NULL;
@@ -264,11 +266,12 @@ static void *race(void *arg)
     tk_curl_collect(h, r->url, headers, &body, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->json);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->json));
-    pthread_barrier_wait(r->start);
-    r->status = -1;
+    tk_race_gate();
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    if (r->status == 201 && buf_append(&body, "", 1) == 0) {
+    if (buf_append(&body, "", 1) == 0)
+        snprintf(r->answer, sizeof r->answer, "%s", body.data);
+    if (r->status == 201 && body.data) {
         cJSON *j = cJSON_Parse(body.data);
         const cJSON *id = cJSON_GetObjectItem(j, "id");
         r->id = cJSON_IsNumber(id) ? (long long)id->valuedouble : 0;
@@ -286,25 +289,19 @@ GRADED(idempotency, simultaneous_requests_with_one_key_make_one_task, 2)
     char key[80], title[96], url[256];
     char *json = fresh_request(key, title, "race");
     snprintf(url, sizeof url, "%s/tasks", tk_server_url(s));
-    pthread_barrier_t start;
-    cr_assert(pthread_barrier_init(&start, NULL, THREADS) == 0, "test bug: barrier");
     struct racer racers[THREADS];
-    pthread_t threads[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        racers[i] = (struct racer){.url = url, .json = json, .key = key, .start = &start};
-        cr_assert(pthread_create(&threads[i], NULL, race, &racers[i]) == 0, "test bug: thread");
-    }
     for (int i = 0; i < THREADS; i++)
-        pthread_join(threads[i], NULL);
-    pthread_barrier_destroy(&start);
+        racers[i] = (struct racer){.url = url, .json = json, .key = key};
+    cr_assert(tk_race(THREADS, race, racers, sizeof racers[0]) == 0,
+              "test bug: could not start %d racing threads: %s", THREADS, strerror(errno));
 
     /* Each answer is the task (first or replayed) or 409 (the first was still running); every
      * 201 names the same task, and only one task exists. */
     long long id = 0;
     for (int i = 0; i < THREADS; i++) {
         cr_assert(racers[i].status == 201 || racers[i].status == 409,
-                  "simultaneous POST /tasks with one key: expected 201 or 409, got %ld",
-                  racers[i].status);
+                  "simultaneous POST /tasks with one key: expected 201 or 409, got %ld: %s",
+                  racers[i].status, racers[i].answer);
         if (racers[i].status != 201)
             continue;
         cr_assert(racers[i].id > 0, "a 201 without a task id");

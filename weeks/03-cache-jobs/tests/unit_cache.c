@@ -8,7 +8,7 @@
  *
  * The servers are shared with other tests running at the same time, so every test works under
  * keys of its own: a random prefix per test. */
-#include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 #include "err.h"
 #include "log.h"
 #include "testkit.h"
+#include "tk_race.h"
 
 enum backend { BACKEND_REDIS, BACKEND_MEMCACHED };
 
@@ -252,7 +253,6 @@ struct racer {
     struct cache *cache;
     const char *key;
     int from, to; /* puts versions from..to, in order */
-    pthread_barrier_t *start;
     int failures; /* calls that did not answer 0 */
     int last_rc;
 };
@@ -260,7 +260,7 @@ struct racer {
 static void *race(void *arg)
 {
     struct racer *r = arg;
-    pthread_barrier_wait(r->start);
+    tk_race_gate();
     for (int v = r->from; v <= r->to; v++) {
         char val[32];
         snprintf(val, sizeof val, "value %d", v);
@@ -277,19 +277,11 @@ static void *race(void *arg)
  * the newest version of all. */
 static void race_on(struct fixture *f, const char *key, const int *from, const int *to, int newest)
 {
-    pthread_barrier_t start;
-    cr_assert_eq(pthread_barrier_init(&start, NULL, RACERS), 0, "test bug: barrier");
-    pthread_t threads[RACERS];
     struct racer racers[RACERS];
-    for (int i = 0; i < RACERS; i++) {
-        racers[i] = (struct racer){
-            .cache = f->cache, .key = key, .from = from[i], .to = to[i], .start = &start};
-        cr_assert_eq(pthread_create(&threads[i], NULL, race, &racers[i]), 0,
-                     "test bug: pthread_create failed");
-    }
     for (int i = 0; i < RACERS; i++)
-        pthread_join(threads[i], NULL);
-    pthread_barrier_destroy(&start);
+        racers[i] = (struct racer){.cache = f->cache, .key = key, .from = from[i], .to = to[i]};
+    cr_assert_eq(tk_race(RACERS, race, racers, sizeof racers[0]), 0,
+                 "test bug: could not start %d racing threads: %s", RACERS, strerror(errno));
     for (int i = 0; i < RACERS; i++)
         cr_assert_eq(racers[i].failures, 0,
                      "expected every put of racer %d on %s to answer 0, %d did not (last: %d, %s)",

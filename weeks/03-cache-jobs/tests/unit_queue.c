@@ -6,6 +6,7 @@
  * queue's back. The outage tests need no Redis: a closed port, and a socket that accepts
  * connections but never answers. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "queue.h"
 #include "testkit.h"
+#include "tk_race.h"
 #include "timeutil.h"
 
 /* ------------------------------------------------------------------ fixture */
@@ -305,7 +307,6 @@ GRADED(queue, extend_keeps_a_claim_from_being_reclaimed, 2)
 struct claimer {
     struct queue *q;
     int wait_ms; /* 0 (LMOVE) for one claimer, > 0 (BLMOVE) for the other: both paths */
-    pthread_barrier_t *start;
     int64_t ids[MANY + 1];
     int n;
     int last_rc;
@@ -314,7 +315,7 @@ struct claimer {
 static void *claim_all(void *arg)
 {
     struct claimer *c = arg;
-    pthread_barrier_wait(c->start);
+    tk_race_gate();
     for (;;) {
         int64_t id = 0;
         c->last_rc = queue_claim(c->q, c->wait_ms, &id);
@@ -333,18 +334,11 @@ GRADED(queue, concurrent_claimers_get_every_job_exactly_once, 3)
     fx_open(&f, 30);
     for (int64_t id = 1; id <= MANY; id++)
         push_now(f.q, 1000 + id);
-    pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, 2);
     struct claimer c[2];
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) {
-        c[i] = (struct claimer){
-            .q = open_queue(redis_url(), f.prefix, 30), .wait_ms = i * 300, .start = &start};
-        cr_assert_eq(pthread_create(&th[i], NULL, claim_all, &c[i]), 0, "test bug: thread");
-    }
     for (int i = 0; i < 2; i++)
-        pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&start);
+        c[i] = (struct claimer){.q = open_queue(redis_url(), f.prefix, 30), .wait_ms = i * 300};
+    cr_assert_eq(tk_race(2, claim_all, c, sizeof c[0]), 0,
+                 "test bug: could not start 2 threads: %s", strerror(errno));
 
     int seen[MANY + 1] = {0};
     for (int i = 0; i < 2; i++) {

@@ -40,6 +40,10 @@ $(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## check that lab N matc
 	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
 	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
 
-labs: ## (maintainers) regenerate every labs/NN-*/ from the LAB markers in weeks/ (fails on a bad marker)
-	@set -e; for d in $(WEEK_DIRS); do bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); \
-	  echo "labs/$$(basename $$d) regenerated"; done
+# labgen.sh refuses to overwrite a lab file the learner has edited (labs/NN/.generated holds the
+# hashes of what it wrote); FORCE=1 overwrites it after a copy to labs/NN/.backup/. Every week is
+# tried, and the target fails when any was refused or has a bad marker.
+labs: ## (maintainers) regenerate labs/NN-*/ from LAB markers; refuses to overwrite your edits (FORCE=1: back up, then overwrite)
+	@status=0; for d in $(WEEK_DIRS); do \
+	  if FORCE=$(FORCE) bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); then \
+	    echo "labs/$$(basename $$d) regenerated"; else status=1; fi; done; exit $$status

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 fresh="$build/labgen/$lab_dir"
 rm -rf "$fresh"
 bash "$here/shared/scripts/labgen.sh" "$week_dir" "$fresh" || exit 1
-if ! diff -r "$fresh" "$lab_dir" --exclude=README.md >/dev/null; then
+if ! diff -r "$fresh" "$lab_dir" --exclude=README.md --exclude=.backup >/dev/null; then
   echo "lab-check: $lab_dir is out of date: run 'make labs' and commit"
   exit 1
 fi

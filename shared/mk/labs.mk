@@ -32,18 +32,30 @@ $(foreach n,$(WEEK_NUMS),$(call bin_targets,lab,$(n))): $(BUILD)/%: $$(call obj,
 LAB_GOALS := $(addprefix lab-,$(WEEK_NUMS))
 LAB_CHECK_GOALS := $(addprefix lab-check-,$(WEEK_NUMS))
 .PHONY: labs $(LAB_GOALS) $(LAB_CHECK_GOALS)
-$(LAB_GOALS): lab-%: $$(call lab_parts,$$*) ## build stage N from your lab files and grade it with week N's suites
-	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
+# Quiet unless V=1 (issue 10, item 8): the build shows only compiler errors and warnings, the
+# grading a line per suite, the failures by exercise, the score and the next exercise
+# (run-suites.sh with LAB_WEEK_DIR). The suites' full output goes to $(RESULTS)/lab-N.log.
+LAB_BUILD_GOALS := $(addprefix lab-build-,$(WEEK_NUMS))
+.PHONY: $(LAB_BUILD_GOALS)
+$(LAB_BUILD_GOALS): lab-build-%: $$(call lab_parts,$$*)
+lab_quiet = $(if $(filter 1,$(V)),0,1)
+$(LAB_GOALS): lab-%: ## build stage N from your lab files, grade it with week N's suites, say what to do next (V=1: everything)
+	@if [ "$(lab_quiet)" = 1 ]; then $(MAKE) -s lab-build-$* || { echo "lab $*: the build failed (errors above)"; exit 1; }; \
+	  else $(MAKE) lab-build-$*; fi
+	@$(call suite_env,$*) BUILD=$(BUILD) QUIET=$(lab_quiet) LAB_WEEK_DIR=$(call week_dir,$*) \
+	  bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
 	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*) || true
 # CI's proof that lab N is current and that its suite can fail (shared/scripts/lab-check.sh).
 $(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## check that lab N matches its markers and its pristine copy scores below 100%
 	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
 	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
 
+# Each lab README's exercise list is made from weeks/NN/lab/*.md (shared/scripts/exercises.sh).
 # labgen.sh refuses to overwrite a lab file the learner has edited (labs/NN/.generated holds the
 # hashes of what it wrote); FORCE=1 overwrites it after a copy to labs/NN/.backup/. Every week is
 # tried, and the target fails when any was refused or has a bad marker.
 labs: ## (maintainers) regenerate labs/NN-*/ from LAB markers; refuses to overwrite your edits (FORCE=1: back up, then overwrite)
 	@status=0; for d in $(WEEK_DIRS); do \
 	  if FORCE=$(FORCE) bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); then \
-	    echo "labs/$$(basename $$d) regenerated"; else status=1; fi; done; exit $$status
+	    echo "labs/$$(basename $$d) regenerated"; else status=1; fi; \
+	  bash shared/scripts/exercises.sh write $$d labs/$$(basename $$d) || status=1; done; exit $$status

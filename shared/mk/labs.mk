@@ -59,3 +59,23 @@ labs: ## (maintainers) regenerate labs/NN-*/ from LAB markers; refuses to overwr
 	  if FORCE=$(FORCE) bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); then \
 	    echo "labs/$$(basename $$d) regenerated"; else status=1; fi; \
 	  bash shared/scripts/exercises.sh write $$d labs/$$(basename $$d) || status=1; done; exit $$status
+
+# The learner's helpers around lab-N (shared/scripts/lab.sh): tiered hints from weeks/NN/lab/*.md,
+# the reference of an exercise once it passes, watch mode, and one screen of progress. Their
+# state (hints shown, lessons read) is under $(BUILD)/lab-state/.
+HINT_GOALS := $(addprefix hint-,$(WEEK_NUMS))
+SOLUTION_GOALS := $(addprefix solution-,$(WEEK_NUMS))
+WATCH_GOALS := $(addprefix watch-lab-,$(WEEK_NUMS))
+LESSON_GOALS := $(addprefix lesson-done-,$(WEEK_NUMS))
+.PHONY: $(HINT_GOALS) $(SOLUTION_GOALS) $(WATCH_GOALS) $(LESSON_GOALS) progress
+$(HINT_GOALS): hint-%: ## the next hint (nudge, idea, shape) for the first exercise of lab N not yet passing
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh hint $*
+$(SOLUTION_GOALS): solution-%: ## EX=N.M: the reference code of exercise N.M, once its tests pass
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh solution $* "$(EX)"
+$(WATCH_GOALS): watch-lab-%: ## grade lab N again on every save; shows the current exercise and its first failure (h: hint)
+	@bash shared/scripts/install-deps.sh --quiet watch || echo "watch: no inotifywait; polling every 2 s instead"
+	@BUILD=$(BUILD) MAKE="$(MAKE)" bash shared/scripts/lab.sh watch $*
+$(LESSON_GOALS): lesson-done-%: ## mark week N's lesson as read (for make progress)
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh lesson-done $*
+progress: ## one screen: every week's lesson (read?) and lab (score as a bar, exercises done)
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh progress

@@ -31,8 +31,9 @@ bash "$here/shared/scripts/exercises.sh" check "$week_dir" "$lab_dir" "${@:2}" |
 # The pristine lab is expected to fail some tests: its exit status says nothing here.
 QUIET=1 bash "$here/shared/scripts/run-suites.sh" "$target" "$results" "$@" >/dev/null
 bash "$here/shared/scripts/exercises.sh" share "$week_dir" "$results/$target" || status=1
-score=$("$here/$build/tools/grade" "$results" "$build/$target.grade.json" --only "$target" |
-  awk -v t="$target" '$1 == t { print $2 }')
+"$here/$build/tools/grade" "$results" "$build/$target.grade.json" --only "$target" >/dev/null
+score=$(jq -r --arg t "$target" '.targets[$t] | select(.state == "graded") | "\(.points)/\(.max_points)"' \
+  "$build/$target.grade.json")
 got=${score%/*} max=${score#*/}
 if [ -z "$score" ] || [ "$got" -ge "$max" ]; then
   echo "lab-check: pristine ${target/-/ } scores ${score:-nothing}, expected below 100%"

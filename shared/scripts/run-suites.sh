@@ -69,7 +69,7 @@ if [ "$quiet" = 1 ] && [ -n "$week" ]; then
   fi
   echo
 fi
-"$here/${BUILD:-build}/tools/grade" "$results" "$results/$target.grade.json" --only "$target" | tail -n +2 | head -n 2
+"$here/${BUILD:-build}/tools/grade" "$results" "$results/$target.grade.json" --only "$target"
 
 if [ "$quiet" = 1 ] && [ -n "$week" ]; then
   n=$(basename "$week"); n=$((10#${n%%-*}))

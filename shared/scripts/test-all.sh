@@ -18,6 +18,7 @@ bash shared/scripts/services.sh prune-test-dbs >/dev/null 2>&1 || true
 step bash shared/scripts/test-labgen.sh
 step bash shared/scripts/test-exercises.sh
 step bash shared/scripts/test-runner.sh
+step bash shared/scripts/test-grade.sh
 step bash shared/scripts/check-layers.sh
 for n in "${weeks[@]}"; do step "$make" test-week-"$n"; done
 for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done

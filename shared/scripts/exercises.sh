@@ -289,24 +289,27 @@ cmd_share() {
   return $bad
 }
 
-# report WEEK_DIR RESULTS/TARGET: failures by exercise (at most SHOW each), then what to do next.
+# report WEEK_DIR RESULTS/TARGET: failures by exercise, in exercise order: up to SHOW_FIRST of
+# the first failing exercise (the one to work on), up to SHOW of each later one.
 cmd_report() {
-  local week=$1 dir=$2 n show=${SHOW:-3} tmp
+  local week=$1 dir=$2 n show=${SHOW:-2} show_first=${SHOW_FIRST:-5} tmp
   n=$(week_num "$week")
   tmp=$(mktemp)
   annotate "$week" "$dir" >"$tmp"
   local -A titles=()
   local id title file minutes tests
   while IFS=$'\t' read -r id title file minutes tests; do titles[$id]=$title; done < <(cmd_list "$week")
-  awk -F'\t' -v show="$show" -v titles="$(for k in "${!titles[@]}"; do printf '%s\x1f%s\x1e' "$k" "${titles[$k]}"; done)" '
+  awk -F'\t' -v show="$show" -v show_first="$show_first" -v titles="$(for k in "${!titles[@]}"; do printf '%s\x1f%s\x1e' "$k" "${titles[$k]}"; done)" '
     BEGIN { m = split(titles, pairs, "\x1e"); for (i = 1; i <= m; i++) if (split(pairs[i], kv, "\x1f") == 2) t[kv[1]] = kv[2] }
     $6 != "true" { key = $2; if (!(key in count)) order[++k] = key; count[key]++
-      if (count[key] <= show) lines[key] = lines[key] sprintf("  FAIL %s %s (%d pt%s): %s\n", $3, $4, $5, $5 == 1 ? "" : "s", $7) }
-    END { for (i = 1; i <= k; i++) { key = order[i]
+      limit = (k == 1) ? show_first : show
+      msg = $7; gsub(/\\n/, "\n      ", msg); gsub(/\\t/, " ", msg)
+      if (count[key] <= limit) lines[key] = lines[key] sprintf("  FAIL %s %s (%d pt%s): %s\n", $3, $4, $5, $5 == 1 ? "" : "s", msg) }
+    END { for (i = 1; i <= k; i++) { key = order[i]; lim = (i == 1) ? show_first : show
             if (key == "-") printf "\nNot tied to an exercise (%d failing):\n", count[key]
             else printf "\nExercise %s — %s (%d failing):\n", key, t[key], count[key]
             printf "%s", lines[key]
-            if (count[key] > show) printf "  ... and %d more\n", count[key] - show } }
+            if (count[key] > lim) printf "  ... and %d more\n", count[key] - lim } }
   ' "$tmp"
   rm -f "$tmp"
 }

@@ -46,7 +46,7 @@ $(LAB_GOALS): lab-%: ## build stage N from your lab files, grade it with week N'
 	  bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
 	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*) || true
 # CI's proof that lab N is current and that its suite can fail (shared/scripts/lab-check.sh).
-$(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## check that lab N matches its markers and its pristine copy scores below 100%
+$(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## CI: lab N matches its markers and exercise data (globs, README list, minutes), pristine < 100%, learner share >= 1/3
 	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
 	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
 

@@ -132,8 +132,9 @@ list_tests() {
 }
 suite_of_api() { echo "api-$(basename "$(dirname "$(dirname "$1")")")"; }
 
-# ROADMAP.md's lab time for week N, in minutes, "LO HI": the week's own "**Lab.**" paragraph when
-# it names hours ("(4–6 h)"), else the plan's general "Do the lab ... 4–7 h".
+# ROADMAP.md's lab time for week N, in minutes, "LO HI": the week's own "**Lab.**" (or "**Lab**")
+# paragraph when it names hours, a range ("4–6 h") or one figure ("about 5 h", "5.5 hours", taken
+# as ±25%), else the plan's general "Do the lab ... 4–7 h".
 roadmap_minutes() {
   awk -v n="$1" '
     function hours(s,   m) {
@@ -147,7 +148,7 @@ roadmap_minutes() {
     }
     /^## / { inweek = ($0 ~ ("^## Week " n " ")); para = "" }
     /\*\*Do the lab\*\*/ && !general { if (hours($0)) { glo = lo; ghi = hi; general = 1 } }
-    inweek && /^\*\*Lab\.\*\*/ { para = $0; inlab = 1; next }
+    inweek && /^\*\*Lab\.?\*\*/ { para = $0; inlab = 1; next }
     inweek && inlab { if ($0 ~ /^[ \t]*$/) { inlab = 0; if (hours(para)) { wlo = lo; whi = hi; own = 1 } } else para = para " " $0 }
     END { if (inlab && hours(para)) { wlo = lo; whi = hi; own = 1 }
           if (own) printf "%d %d week\n", wlo, whi; else if (general) printf "%d %d plan\n", glo, ghi }

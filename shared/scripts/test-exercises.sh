@@ -54,6 +54,10 @@ fresh && sed -i 's/^minutes: .*/minutes: 200/' "$week/lab/1.2.md" && bash "$ex" 
 expect_check_fails "minutes beyond ROADMAP's range" "380 minutes"
 sed -i 's/ (3–5 h)//' "$ROADMAP"
 out=$(check) || fail "380 minutes should fit the plan's general 4–7 h: $out"
+sed -i 's/^\*\*Lab\.\*\* Three returns\./**Lab** (three exercises, about 5.5 hours). Three returns./' "$ROADMAP"
+out=$(check) || fail "380 minutes should fit 'about 5.5 hours' (248-412): $out"
+sed -i 's/about 5.5 hours/about 4 h/' "$ROADMAP"
+expect_check_fails "minutes beyond 'about 4 h'" "180-300 minutes"
 
 # The learner share: 9 of 17 points lost passes; a lab that loses too little fails.
 fresh

@@ -279,7 +279,7 @@ static void print_row(const struct target *t)
 }
 
 /* The one next step, into out. */
-static void next_step(const struct table *tb, char *out, size_t size)
+static void next_step(const struct table *tb, const char *root, char *out, size_t size)
 {
     for (size_t i = 0; i < tb->n; i++) {
         const struct target *t = &tb->t[i];
@@ -296,8 +296,16 @@ static void next_step(const struct table *tb, char *out, size_t size)
         if (!t->is_lab)
             continue;
         if (!t->graded) {
-            snprintf(out, size, "make lab-%d: start lab %d (labs/ README, then its first exercise)",
-                     t->week, t->week);
+            char dir[PATH_LEN];
+            const char *shown = dir;
+            if (numbered_dir(root, "labs", t->week, dir, sizeof dir) != 0)
+                snprintf(dir, sizeof dir, "labs");
+            else if (strncmp(dir, root, strlen(root)) == 0 && dir[strlen(root)] == '/')
+                shown = dir + strlen(root) + 1;
+            int w = snprintf(out, size, "make lab-%d: start lab %d (read %s/README.md first)",
+                             t->week, t->week, shown);
+            if (w < 0 || (size_t)w >= size)
+                snprintf(out, size, "make lab-%d: start lab %d", t->week, t->week);
             return;
         }
         if (t->changed[0]) {
@@ -403,7 +411,7 @@ int main(int argc, char **argv)
     struct tm tm;
     if (!gmtime_r(&now, &tm) || strftime(now_text, sizeof now_text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(now_text, sizeof now_text, "?");
-    next_step(&tb, next, sizeof next);
+    next_step(&tb, root, next, sizeof next);
 
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "graded_at", now_text);

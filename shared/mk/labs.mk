@@ -32,14 +32,50 @@ $(foreach n,$(WEEK_NUMS),$(call bin_targets,lab,$(n))): $(BUILD)/%: $$(call obj,
 LAB_GOALS := $(addprefix lab-,$(WEEK_NUMS))
 LAB_CHECK_GOALS := $(addprefix lab-check-,$(WEEK_NUMS))
 .PHONY: labs $(LAB_GOALS) $(LAB_CHECK_GOALS)
-$(LAB_GOALS): lab-%: $$(call lab_parts,$$*) ## build stage N from your lab files and grade it with week N's suites
-	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
+# Quiet unless V=1 (issue 10, item 8): the build shows only compiler errors and warnings, the
+# grading a line per suite, the failures by exercise, the score and the next exercise
+# (run-suites.sh with LAB_WEEK_DIR). The suites' full output goes to $(RESULTS)/lab-N.log.
+LAB_BUILD_GOALS := $(addprefix lab-build-,$(WEEK_NUMS))
+.PHONY: $(LAB_BUILD_GOALS)
+$(LAB_BUILD_GOALS): lab-build-%: $$(call lab_parts,$$*)
+lab_quiet = $(if $(filter 1,$(V)),0,1)
+$(LAB_GOALS): lab-%: ## build stage N from your lab files, grade it with week N's suites, say what to do next (V=1: everything)
+	@if [ "$(lab_quiet)" = 1 ]; then $(MAKE) -s lab-build-$* || { echo "lab $*: the build failed (errors above)"; exit 1; }; \
+	  else $(MAKE) lab-build-$*; fi
+	@$(call suite_env,$*) BUILD=$(BUILD) QUIET=$(lab_quiet) LAB_WEEK_DIR=$(call week_dir,$*) \
+	  bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
 	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*) || true
 # CI's proof that lab N is current and that its suite can fail (shared/scripts/lab-check.sh).
-$(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## check that lab N matches its markers and its pristine copy scores below 100%
+$(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## CI: lab N matches its markers and exercise data (globs, README list, minutes), pristine < 100%, learner share >= 1/3
 	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
 	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
 
-labs: ## (maintainers) regenerate every labs/NN-*/ from the LAB markers in weeks/ (fails on a bad marker)
-	@set -e; for d in $(WEEK_DIRS); do bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); \
-	  echo "labs/$$(basename $$d) regenerated"; done
+# Each lab README's exercise list is made from weeks/NN/lab/*.md (shared/scripts/exercises.sh).
+# labgen.sh refuses to overwrite a lab file the learner has edited (labs/NN/.generated holds the
+# hashes of what it wrote); FORCE=1 overwrites it after a copy to labs/NN/.backup/. Every week is
+# tried, and the target fails when any was refused or has a bad marker.
+labs: ## (maintainers) regenerate labs/NN-*/ from LAB markers; refuses to overwrite your edits (FORCE=1: back up, then overwrite)
+	@status=0; for d in $(WEEK_DIRS); do \
+	  if FORCE=$(FORCE) bash shared/scripts/labgen.sh $$d labs/$$(basename $$d); then \
+	    echo "labs/$$(basename $$d) regenerated"; else status=1; fi; \
+	  bash shared/scripts/exercises.sh write $$d labs/$$(basename $$d) || status=1; done; exit $$status
+
+# The learner's helpers around lab-N (shared/scripts/lab.sh): tiered hints from weeks/NN/lab/*.md,
+# the reference of an exercise once it passes, watch mode, and one screen of progress. Their
+# state (hints shown, lessons read) is under $(BUILD)/lab-state/.
+HINT_GOALS := $(addprefix hint-,$(WEEK_NUMS))
+SOLUTION_GOALS := $(addprefix solution-,$(WEEK_NUMS))
+WATCH_GOALS := $(addprefix watch-lab-,$(WEEK_NUMS))
+LESSON_GOALS := $(addprefix lesson-done-,$(WEEK_NUMS))
+.PHONY: $(HINT_GOALS) $(SOLUTION_GOALS) $(WATCH_GOALS) $(LESSON_GOALS) progress
+$(HINT_GOALS): hint-%: ## the next hint (nudge, idea, shape) for the first exercise of lab N not yet passing
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh hint $*
+$(SOLUTION_GOALS): solution-%: ## EX=N.M: the reference code of exercise N.M, once its tests pass
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh solution $* "$(EX)"
+$(WATCH_GOALS): watch-lab-%: ## grade lab N again on every save; shows the current exercise and its first failure (h: hint)
+	@bash shared/scripts/install-deps.sh --quiet watch || echo "watch: no inotifywait; polling every 2 s instead"
+	@BUILD=$(BUILD) MAKE="$(MAKE)" bash shared/scripts/lab.sh watch $*
+$(LESSON_GOALS): lesson-done-%: ## mark week N's lesson as read (for make progress)
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh lesson-done $*
+progress: ## one screen: every week's lesson (read?) and lab (score as a bar, exercises done)
+	@BUILD=$(BUILD) bash shared/scripts/lab.sh progress

@@ -58,7 +58,7 @@ $(TEST_GOALS): test-week-%: week-% $$(call api_suites,$$*) $(BUILD)/tools/grade 
 	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/run-suites.sh week-$* $(RESULTS) \
 	  $(BUILD)/week-$*/taskd $(BUILD)/week-$*/tests/unit $(call api_suites,$*)
 
-grade: $(BUILD)/tools/grade ## print the table of every week and lab graded so far (writes build/grade.json)
+grade: $(BUILD)/tools/grade ## every week and lab: score bar, when graded, "changed since", the next step (writes build/grade.json)
 	@$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json
 
 # The whole check, as CI runs it; shared/scripts/test-all.sh runs the steps and keeps going.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — makes sure this machine has every package the lab builds and tests with.
 #
-# usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind]
+# usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind] [watch]
 # Called by `make run` and `make test` (and every build), so a fresh Debian 12 / Ubuntu machine
 # needs nothing but those commands. What is needed is listed once: shared/packages (the core,
 # the test libraries and the tool groups) and weeks/NN-*/packages (each week's own); see
@@ -15,8 +15,8 @@ groups=" build test "
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
-    bench | fuzz | valgrind) groups="$groups$arg " ;;
-    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind]" >&2; exit 2 ;;
+    bench | fuzz | valgrind | watch) groups="$groups$arg " ;;
+    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind] [watch]" >&2; exit 2 ;;
   esac
 done
 

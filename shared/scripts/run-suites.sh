@@ -4,15 +4,22 @@
 # usage: run-suites.sh TARGET RESULTS_DIR STAGE_BIN UNIT_BIN [API_BIN...]
 # The unit suite links the target's own modules; each black-box API_BIN (week 1's, week 2's...)
 # runs against STAGE_BIN. Every suite writes RESULTS_DIR/TARGET/<suite>.json; the grade tool
-# sums them. QUIET=1 sends the suites' own output to RESULTS_DIR/TARGET.log (the lab check).
+# sums them.
+#
+# QUIET=1 sends the suites' own output (Criterion's report, server logs) to RESULTS_DIR/TARGET.log
+# and prints one progress line per suite instead; `make lab-N` runs so unless V=1 (issue 10,
+# item 8). With LAB_WEEK_DIR set as well (the week of a lab), the failures are then shown grouped
+# by exercise, in exercise order (shared/scripts/exercises.sh report), the score, the exercise to
+# do next and which services are still running.
 set -uo pipefail
 target=$1 results=$2 stage=$3 unit=$4
 shift 4
 here=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "${results:?}/$target"
 mkdir -p "$results/$target"
+quiet=${QUIET:-0}
 log=/dev/stderr
-if [ "${QUIET:-0}" = 1 ]; then log="$results/$target.log"; : > "$log"; fi
+if [ "$quiet" = 1 ]; then log="$results/$target.log"; : > "$log"; fi
 
 # Every suite has a hard time limit, so a hung test can never hang CI (Criterion also stops any
 # single test after 60 s).
@@ -22,15 +29,61 @@ status=0
 # servers are gone by then, and another run's databases are left alone.
 export TASKD_TEST_RUN="r$$"
 prune() { if [ -n "${TK_FRESH_DB_CMD:-}" ]; then bash "$here/shared/scripts/services.sh" prune-test-dbs >/dev/null 2>&1 || true; fi; }
-echo "== $target: unit tests ($unit)"
+
+# progress NAME JSON: the suite's line in quiet mode, from the results it wrote.
+progress() {
+  local line
+  if line=$(jq -r '"\(.points)/\(.max_points) points, \(.passed) passed, \(.failed) failed"' "$2" 2>/dev/null); then
+    printf '  %-28s %s\n' "$1" "$line"
+  else
+    printf '  %-28s no results: it crashed or timed out (see %s)\n' "$1" "$log"
+  fi
+}
+
+[ "$quiet" = 1 ] && echo "Grading $target (the suites' full output: $log; V=1 shows it here)"
+[ "$quiet" = 1 ] || echo "== $target: unit tests ($unit)"
 TK_SUITE="$target/unit" TK_RESULTS="$results/$target/unit.json" timeout "$limit" "$unit" --jobs=2 >>"$log" 2>&1 || status=1
+[ "$quiet" = 1 ] && progress "unit tests" "$results/$target/unit.json"
 prune
 for api in "$@"; do
   suite="api-$(basename "$(dirname "$(dirname "$api")")")"
-  echo "== $target: black-box suite $suite against $stage"
+  [ "$quiet" = 1 ] || echo "== $target: black-box suite $suite against $stage"
   TASKD_BIN="$stage" TK_SUITE="$target/$suite" TK_RESULTS="$results/$target/$suite.json" \
     timeout "$limit" "$api" --jobs=2 >>"$log" 2>&1 || status=1
+  [ "$quiet" = 1 ] && progress "black-box $suite" "$results/$target/$suite.json"
   prune
 done
-"$here/${BUILD:-build}/tools/grade" "$results" "$results/$target.grade.json" --only "$target" | tail -n +2 | head -n 2
+
+week=${LAB_WEEK_DIR:-}
+ex="$here/shared/scripts/exercises.sh"
+if [ "$quiet" = 1 ] && [ -n "$week" ]; then
+  if [ -n "$(bash "$ex" list "$week")" ]; then
+    bash "$ex" report "$week" "$results/$target"
+  else
+    # No exercise data for this week yet: the failures by suite, a few each.
+    for f in "$results/$target"/unit.json "$results/$target"/api-*.json; do
+      jq -r --arg s "$(basename "$f" .json)" '[.tests[] | select(.passed | not)] |
+        if length > 0 then "\n\($s): \(length) failing", (.[:5][] | "  FAIL \(.name) (\(.points) pt\(if .points == 1 then "" else "s" end)): \(.message // "failed")"),
+          (if length > 5 then "  ... and \(length - 5) more" else empty end) else empty end' "$f" 2>/dev/null
+    done
+  fi
+  echo
+fi
+"$here/${BUILD:-build}/tools/grade" "$results" "$results/$target.grade.json" --only "$target"
+
+if [ "$quiet" = 1 ] && [ -n "$week" ]; then
+  n=$(basename "$week"); n=$((10#${n%%-*}))
+  next=$(bash "$ex" status "$week" "$results/$target" | awk -F'\t' '$3 == "todo" { print $1 " — " $2; exit }')
+  if [ -n "$next" ]; then
+    echo "Next: exercise $next (make hint-$n for a hint)"
+  elif [ $status -eq 0 ]; then
+    echo "Every test passes: lab $n is done. Compare with the reference: labs/$(basename "$week")/README.md, 'When you are done'."
+  else
+    echo "Next: the first failure above (the full output: $log)"
+  fi
+  running=$(bash "$here/shared/scripts/services.sh" status 2>/dev/null | awk -F: '$2 ~ /^ running/ { printf "%s%s", sep, $1; sep = ", " }')
+  if [ -n "$running" ]; then
+    echo "Still running for your next run: $running. Stop them with 'make services-down' (data is kept)."
+  fi
+fi
 exit $status

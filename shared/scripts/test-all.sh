@@ -16,6 +16,9 @@ step() { "$@" || { echo "test: FAILED: $*" >&2; status=1; }; }
 rm -rf "$build/results"
 bash shared/scripts/services.sh prune-test-dbs >/dev/null 2>&1 || true
 step bash shared/scripts/test-labgen.sh
+step bash shared/scripts/test-exercises.sh
+step bash shared/scripts/test-runner.sh
+step bash shared/scripts/test-grade.sh
 step bash shared/scripts/check-layers.sh
 for n in "${weeks[@]}"; do step "$make" test-week-"$n"; done
 for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done

@@ -71,14 +71,8 @@ static int authenticate(struct http_req *req, struct http_res *res, void *ctx)
     const char *token = bearer_token(header);
     struct jwt_claims c = {0};
     int64_t now_s = clock_now_us() / 1000000;
-    /* TODO(lab 4.5): Verify the token, then make sure its user still exists; answer 401 / 503. */
-    (void)token; (void)now_s; c.sub = 0;
-    if (locals_set_int(http_req_locals(req), &user_key, c.sub) != 0 ||
-        scope_set_owner(req, c.sub) != 0) {
-        problem_send_err(res, ERR_NOMEM, NULL);
-        return 1;
-    }
-    return 0;
+    /* TODO(lab 4.4): Verify the token, check its user still exists (401/503), set the user. */
+    auth_send_401(res, 1, "lab 4.4: not written yet"); return 1;
 }
 
 int64_t auth_user_id(const struct http_req *req)

@@ -486,6 +486,7 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
     struct user u;
     rc = valid ? users_by_email(c->pool, email, &u) : ERR_NOT_FOUND;
     bool ok = false;
+    /* LAB:BEGIN 4.5 No account must cost one verification too; a store error is no failure. */
     if (rc == 0) {
         ok = password_verify(u.password_hash, pw, pw_len);
     } else if (rc == ERR_NOT_FOUND) {
@@ -495,6 +496,7 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
         send_store_error(res, rc);
         goto done;
     }
+    /* LAB:END ok = rc == 0 && password_verify(u.password_hash, pw, pw_len); */
     if (!ok) {
         throttle_count_failure(c, &keys, reserved);
         send_login_failed(res);

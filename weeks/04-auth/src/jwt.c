@@ -324,6 +324,7 @@ static int check_header(const cJSON *h)
         return refuse("header is not an object");
     if (has_duplicate_member(h))
         return refuse("header has a member twice");
+    /* LAB:BEGIN 4.2 alg must be exactly "HS256" (never a switch); typ absent or "JWT"; no crit. */
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
     if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "HS256") != 0)
         return refuse("alg is not HS256");
@@ -333,6 +334,7 @@ static int check_header(const cJSON *h)
     /* crit names extensions the reader must understand (RFC 7515 §4.1.11); we know none. */
     if (cJSON_GetObjectItemCaseSensitive(h, "crit"))
         return refuse("crit header");
+    /* LAB:END */
     return 0;
 }
 
@@ -410,7 +412,7 @@ static int check_claims(const cJSON *claims, const char *iss, int64_t now_s, str
     }
 
     /* Every time is within ±2^53, so adding the leeway cannot overflow, whatever now_s is. */
-    /* LAB:BEGIN 4.2 The time rules: exp before iat, expired, iat or nbf in the future (leeway). */
+    /* LAB:BEGIN 4.3 The time rules: exp before iat, expired, iat or nbf in the future (leeway). */
     if (out->exp < out->iat)
         return refuse_claim("exp", "before iat");
     if (out->exp + JWT_LEEWAY_S <= now_s)

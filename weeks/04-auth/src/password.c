@@ -46,14 +46,12 @@ int password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
     if (!pw || len < PASSWORD_BYTES_MIN || len > PASSWORD_BYTES_MAX)
         return ERR_INVALID;
     /* The salt comes from randombytes: libsodium is initialised once per process (stage1_init). */
-    /* LAB:BEGIN 4.3 Hash with argon2id at OPSLIMIT/MEMLIMIT into out (crypto_pwhash_str_alg). */
     /* The one way this fails is that the operating system refused the 64 MiB argon2id needs. */
     if (crypto_pwhash_str_alg(out, pw, len, OPSLIMIT, MEMLIMIT, ALG) != 0) {
         out[0] = '\0';
         log_msg(LOG_ERROR, "argon2id could not get its memory");
         return ERR_NOMEM;
     }
-    /* LAB:END return ERR_INTERNAL; */
     return 0;
 }
 
@@ -65,9 +63,7 @@ bool password_verify(const char *hash, const char *pw, size_t len)
         return false;
     /* Also false for a string that is not a hash at all: libsodium parses it before it
      * computes anything. */
-    /* LAB:BEGIN 4.4 Verify pw against the encoded hash (it carries its own salt and limits). */
     return crypto_pwhash_str_verify(hash, pw, len) == 0;
-    /* LAB:END return false; */
 }
 
 /* Made once, on the first login for an unknown e-mail (that one pays for it twice). */

@@ -210,6 +210,7 @@ int refresh_store(struct pg_pool *p, int64_t user_id, int64_t family_id,
  * parameter (the hash in hex). */
 static int refresh_reuse(struct pg_conn *c, const char *const *hash_param)
 {
+    /* LAB:BEGIN 4.7 Reuse: a spent or revoked token, or one of a revoked family, revokes it. */
     static const char lookup_sql[] =
         "SELECT t.user_id, t.family_id,\n"
         "       t.spent_at IS NOT NULL OR t.revoked_at IS NOT NULL OR EXISTS (\n"
@@ -247,19 +248,12 @@ static int refresh_reuse(struct pg_conn *c, const char *const *hash_param)
            kv, 3);
     PQclear(res);
     return ERR_CONFLICT;
+    /* LAB:END return ERR_NOT_FOUND; */
 }
 
 int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user_id,
                   int64_t *family_id)
 {
-    static const char spend_sql[] =
-        "UPDATE refresh_tokens t SET spent_at = now()\n"
-        " WHERE t.token_hash = decode($1, 'hex')\n"
-        "   AND t.spent_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()\n"
-        "   AND EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND u.deleted_at IS NULL)\n"
-        "   AND NOT EXISTS (SELECT 1 FROM refresh_tokens r\n"
-        "                    WHERE r.family_id = t.family_id AND r.revoked_at IS NOT NULL)\n"
-        "RETURNING t.user_id, t.family_id";
     if (!p || !hash || !user_id || !family_id)
         return ERR_INVALID;
     *user_id = 0;
@@ -273,6 +267,15 @@ int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user
     if (rc != 0)
         return rc;
     PGresult *res = NULL;
+    /* LAB:BEGIN 4.6 Spend it in one conditional UPDATE ... RETURNING; no row: refresh_reuse. */
+    static const char spend_sql[] =
+        "UPDATE refresh_tokens t SET spent_at = now()\n"
+        " WHERE t.token_hash = decode($1, 'hex')\n"
+        "   AND t.spent_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()\n"
+        "   AND EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND u.deleted_at IS NULL)\n"
+        "   AND NOT EXISTS (SELECT 1 FROM refresh_tokens r\n"
+        "                    WHERE r.family_id = t.family_id AND r.revoked_at IS NOT NULL)\n"
+        "RETURNING t.user_id, t.family_id";
     rc = pg_conn_exec(c, STMT_REFRESH_SPEND, spend_sql, 1, v, &res);
     if (rc == 0 && PQntuples(res) == 1) {
         int64_t uid = 0, fid = 0;
@@ -286,6 +289,7 @@ int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user
     } else if (rc == 0) {
         rc = refresh_reuse(c, v);
     }
+    /* LAB:END rc = ERR_NOT_FOUND; */
     PQclear(res);
     pg_pool_release(p, c);
     return rc;
@@ -293,6 +297,12 @@ int refresh_spend(struct pg_pool *p, const unsigned char hash[32], int64_t *user
 
 int refresh_revoke_family(struct pg_pool *p, const unsigned char hash[32])
 {
+    if (!p || !hash)
+        return ERR_INVALID;
+    char hex[TOKEN_HEX_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, 32);
+    const char *v[] = {hex};
+    /* LAB:BEGIN 4.8 Logout: revoke every live token of this token's family, in one UPDATE. */
     /* One statement: the family is found and revoked under the same snapshot, and a token of
      * it spent concurrently either sees the revocation (NOT EXISTS in spend_sql) or stored its
      * successor before it; a later spend of that successor finds the family revoked. */
@@ -300,13 +310,9 @@ int refresh_revoke_family(struct pg_pool *p, const unsigned char hash[32])
                               " WHERE revoked_at IS NULL AND family_id = (\n"
                               "       SELECT family_id FROM refresh_tokens\n"
                               "        WHERE token_hash = decode($1, 'hex'))";
-    if (!p || !hash)
-        return ERR_INVALID;
-    char hex[TOKEN_HEX_LEN + 1];
-    sodium_bin2hex(hex, sizeof hex, hash, 32);
-    const char *v[] = {hex};
     PGresult *res = NULL;
     int rc = pg_pool_exec(p, STMT_REFRESH_LOGOUT, sql, 1, v, &res);
     PQclear(res);
     return rc;
+    /* LAB:END (void)v; return 0; */
 }

@@ -2,9 +2,11 @@
  * the week-4 suite with the api_*.c files; it defines no tests. */
 #include "api_w4_helpers.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "api_helpers.h"
 #include "api_pg_helpers.h"
 #include "buf.h"
+
+#define W4_RACERS_MAX 128
 
 /* ------------------------------------------------------------------ servers */
 
@@ -222,6 +226,77 @@ size_t w4_list_ids(struct tk_server *s, const char *auth, const char *query, lon
     }
     cr_assert_fail("GET /tasks?%s: still a next_cursor after 1000 pages", query);
     return n;
+}
+
+/* ------------------------------------------------------------------ races */
+
+/* A racer and the barrier that releases it with the others. */
+struct race_thread {
+    struct w4_racer *rc;
+    pthread_barrier_t *start;
+};
+
+static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct buf *b = ctx;
+    return buf_append(b, p, size * n) == 0 ? size * n : 0;
+}
+
+/* One POST on a libcurl handle of its own; no assertions here (the test thread checks). */
+static void *race(void *arg)
+{
+    struct w4_racer *rc = ((struct race_thread *)arg)->rc;
+    pthread_barrier_t *start = ((struct race_thread *)arg)->start;
+    struct buf body = BUF_INIT;
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!curl || !headers) {
+        snprintf(rc->error, sizeof rc->error, "libcurl could not start");
+        pthread_barrier_wait(start);
+        goto done;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, rc->url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rc->body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rc->timeout_ms > 0 ? rc->timeout_ms : 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    pthread_barrier_wait(start);
+    CURLcode cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        snprintf(rc->error, sizeof rc->error, "%s", curl_easy_strerror(cc));
+        goto done;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &rc->status);
+    buf_append(&body, "", 0);
+    cJSON *json = body.data ? cJSON_Parse(body.data) : NULL;
+    const cJSON *t = json ? cJSON_GetObjectItemCaseSensitive(json, "refresh_token") : NULL;
+    if (cJSON_IsString(t))
+        snprintf(rc->refresh, sizeof rc->refresh, "%s", t->valuestring);
+    cJSON_Delete(json);
+done:
+    curl_slist_free_all(headers);
+    if (curl)
+        curl_easy_cleanup(curl);
+    buf_free(&body);
+    return NULL;
+}
+
+void w4_race(struct w4_racer *racers, int n)
+{
+    cr_assert(n > 0 && n <= W4_RACERS_MAX, "test bug: %d racers (1..%d)", n, W4_RACERS_MAX);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
+    pthread_barrier_t start;
+    cr_assert(pthread_barrier_init(&start, NULL, (unsigned)n) == 0, "pthread_barrier_init failed");
+    struct race_thread args[W4_RACERS_MAX];
+    pthread_t th[W4_RACERS_MAX];
+    for (int i = 0; i < n; i++) {
+        args[i] = (struct race_thread){.rc = &racers[i], .start = &start};
+        cr_assert(pthread_create(&th[i], NULL, race, &args[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
 }
 
 /* ------------------------------------------------------------------ tokens */

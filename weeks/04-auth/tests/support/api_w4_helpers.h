@@ -91,6 +91,24 @@ void w4_expect_404(const struct tk_response *r);
 size_t w4_list_ids(struct tk_server *s, const char *auth, const char *query, long long *ids,
                    size_t max);
 
+/* ---- races ---- */
+
+/* One POST of a race: body (application/json) to url; w4_race fills the rest. */
+struct w4_racer {
+    const char *url;
+    const char *body;
+    long timeout_ms;              /* how long to wait for the answer; 0: 10 s */
+    long status;                  /* the answer's status, when error is "" */
+    char refresh[W4_REFRESH_MAX]; /* the answer's refresh_token, if it had one */
+    char error[128];              /* why there was no answer ("" when there was one) */
+};
+
+/* Sends every racer's POST from a thread of its own (a libcurl handle each), all released at
+ * once by a barrier, and waits for all of them, each up to its timeout_ms. The threads assert
+ * nothing: the test checks the racers afterwards. Fails the test when the threads cannot be
+ * started. */
+void w4_race(struct w4_racer *racers, int n);
+
 /* ---- tokens made by the test ---- */
 
 /* The key the servers sign with: the file that TASKD_ENV's JWT_SECRET_FILE names (default

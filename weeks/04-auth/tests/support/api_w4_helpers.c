@@ -228,6 +228,52 @@ size_t w4_list_ids(struct tk_server *s, const char *auth, const char *query, lon
     return n;
 }
 
+/* ------------------------------------------------------------------ resources */
+
+long long w4_post_as(struct tk_server *s, const struct w4_user *u, const char *path,
+                     const char *json, long want)
+{
+    struct tk_response *r = w4_as(s, u->auth, "POST", path, json);
+    snprintf(r->what, sizeof r->what, "POST %s as %.100s", path, u->email);
+    tk_expect_status(r, want);
+    long long id = tk_json_int(r, "id");
+    tk_response_free(r);
+    return id;
+}
+
+struct tk_proc *w4_worker_start(struct tk_server *s, long start_ms)
+{
+    const char *prefix[] = {w4_private_queue_prefix(), NULL};
+    const char *bin = tk_bin_beside("taskd-worker", "TASKD_WORKER_BIN");
+    struct tk_proc *worker = tk_proc_start_beside(s, (const char *const[]){bin, NULL}, prefix);
+    tk_proc_wait_log(worker, "\"worker started\"", start_ms);
+    return worker;
+}
+
+void w4_job_wait_succeeded(struct tk_server *s, const struct w4_user *u, long long id,
+                           long timeout_ms)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%lld", id);
+    long deadline = tk_now_ms() + timeout_ms;
+    for (;;) {
+        struct tk_response *r = w4_as(s, u->auth, "GET", path, NULL);
+        snprintf(r->what, sizeof r->what, "GET %s as its owner", path);
+        tk_expect_status(r, 200);
+        const char *status = tk_json_str(r, "status");
+        cr_assert(strcmp(status, "failed") != 0, "%s: the job failed: %.*s", r->what, W4_SHOWN,
+                  r->body);
+        bool done = strcmp(status, "succeeded") == 0;
+        if (!done && tk_now_ms() >= deadline)
+            cr_assert_fail("%s: expected \"succeeded\" within %ld ms, still: %.*s", r->what,
+                           timeout_ms, W4_SHOWN, r->body);
+        tk_response_free(r);
+        if (done)
+            return;
+        tk_sleep_ms(50);
+    }
+}
+
 /* ------------------------------------------------------------------ races */
 
 /* A racer and the barrier that releases it with the others. */

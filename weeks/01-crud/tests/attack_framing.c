@@ -115,7 +115,7 @@ static void attack(struct api_attack_tally *t, long bound_ms, const char *label,
     api_attack_answer_free(&a);
 }
 
-Test(framing, ambiguous_frames_are_400_and_close_and_nothing_is_smuggled, .timeout = 120)
+Test(framing, ambiguous_frames_are_400_and_close_and_nothing_is_smuggled)
 {
     long baseline = api_attack_baseline_ms(tk_shared());
     long bound = api_attack_bound_ms(baseline);

@@ -4,8 +4,9 @@
 #   BUILD     the build directory (build); MAKE, the make that runs the steps
 #   WEEKS     the week numbers, "1 2 3 4"
 #   SMOKE_*   what the newest stage needs for shared/scripts/smoke-run.sh
-# `make docs-check` runs the lessons' runnable blocks (the README's quick start among them) against
-# fresh stages; the Makefile gives it what each stage needs.
+# `make test-attacks` runs every week's attack suite after the graded suites (its summary is in
+# $BUILD/attacks/summary.json). `make docs-check` runs the lessons' runnable blocks (the README's
+# quick start among them) against fresh stages; the Makefile gives it what each stage needs.
 set -uo pipefail
 build=${BUILD:-build}
 make=${MAKE:-make}
@@ -21,6 +22,9 @@ step bash shared/scripts/test-runner.sh
 step bash shared/scripts/test-grade.sh
 step bash shared/scripts/check-layers.sh
 for n in "${weeks[@]}"; do step "$make" test-week-"$n"; done
+# The attack suite (weeks/NN/tests/attack_*.c, issue 11) against the newest stage: not graded,
+# but a refused attack that gets through fails make test like a failed suite.
+step "$make" test-attacks
 for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
 # test-sanitize must work as the first command after a clone (issue 11, item 9): once its goals
 # named the normal build folder, which a fresh clone does not have ("No rule to make target

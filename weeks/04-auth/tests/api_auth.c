@@ -13,8 +13,6 @@
  * Tests that fail logins on purpose run a private server with a QUEUE_PREFIX of its own
  * (w4_private): the throttling counters live in Redis, and every failure counts against
  * 127.0.0.1, which the other suites on that Redis log in from too. */
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +21,6 @@
 
 #include "api_helpers.h"
 #include "api_w4_helpers.h"
-#include "buf.h"
 #include "testkit.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -519,65 +516,10 @@ GRADED(auth, reused_refresh_token_revokes_its_family, 3)
         "POST /auth/refresh with the newer token of a family whose spent token came back");
 }
 
-struct racer {
-    const char *url;
-    const char *body;
-    pthread_barrier_t *start;
-    long status;
-    char refresh[W4_REFRESH_MAX];
-    char error[128];
-};
-
-static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
-{
-    struct buf *b = ctx;
-    return buf_append(b, p, size * n) == 0 ? size * n : 0;
-}
-
-/* One refresh on a libcurl handle of its own; no assertions here (the test thread checks). */
-static void *race(void *arg)
-{
-    struct racer *rc = arg;
-    struct buf body = BUF_INIT;
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (!curl || !headers) {
-        snprintf(rc->error, sizeof rc->error, "libcurl could not start");
-        pthread_barrier_wait(rc->start);
-        goto done;
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, rc->url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rc->body);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    pthread_barrier_wait(rc->start);
-    CURLcode cc = curl_easy_perform(curl);
-    if (cc != CURLE_OK) {
-        snprintf(rc->error, sizeof rc->error, "%s", curl_easy_strerror(cc));
-        goto done;
-    }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &rc->status);
-    buf_append(&body, "", 0);
-    cJSON *json = body.data ? cJSON_Parse(body.data) : NULL;
-    const cJSON *t = json ? cJSON_GetObjectItemCaseSensitive(json, "refresh_token") : NULL;
-    if (cJSON_IsString(t))
-        snprintf(rc->refresh, sizeof rc->refresh, "%s", t->valuestring);
-    cJSON_Delete(json);
-done:
-    curl_slist_free_all(headers);
-    if (curl)
-        curl_easy_cleanup(curl);
-    buf_free(&body);
-    return NULL;
-}
-
 GRADED(auth, concurrent_refreshes_with_one_token_one_wins, 3)
 {
     struct w4_user u;
     struct tk_server *s = shared_user("race", &u);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     char url[128];
     snprintf(url, sizeof url, "%s/auth/refresh", tk_server_url(s));
 
@@ -589,16 +531,8 @@ GRADED(auth, concurrent_refreshes_with_one_token_one_wins, 3)
         }
         char body[W4_REFRESH_MAX + 32];
         snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", u.refresh);
-        pthread_barrier_t start;
-        cr_assert(pthread_barrier_init(&start, NULL, 2) == 0, "pthread_barrier_init failed");
-        struct racer racers[2] = {{.url = url, .body = body, .start = &start},
-                                  {.url = url, .body = body, .start = &start}};
-        pthread_t th[2];
-        for (int i = 0; i < 2; i++)
-            cr_assert(pthread_create(&th[i], NULL, race, &racers[i]) == 0, "pthread_create");
-        for (int i = 0; i < 2; i++)
-            pthread_join(th[i], NULL);
-        pthread_barrier_destroy(&start);
+        struct w4_racer racers[2] = {{.url = url, .body = body}, {.url = url, .body = body}};
+        w4_race(racers, 2);
         for (int i = 0; i < 2; i++)
             cr_assert(!racers[i].error[0], "round %d: refresh %d got no answer: %s", round, i,
                       racers[i].error);
@@ -608,7 +542,7 @@ GRADED(auth, concurrent_refreshes_with_one_token_one_wins, 3)
                   "one 200 and one 401, got %ld and %ld",
                   round, a, b);
         /* The loser counts as reuse: the family, the winner's new token included, is revoked. */
-        const struct racer *winner = a == 200 ? &racers[0] : &racers[1];
+        const struct w4_racer *winner = a == 200 ? &racers[0] : &racers[1];
         cr_assert(winner->refresh[0], "round %d: the 200 carried no refresh_token", round);
         expect_refresh(
             s, winner->refresh, 401,
@@ -778,22 +712,14 @@ GRADED(auth, concurrent_guesses_check_at_most_the_limit, 3, .fini = w4_private_f
                                          "LOGIN_WINDOW_SECONDS=60", "HTTP_THREADS=20", NULL});
     struct w4_user u;
     w4_user_new(s, "guessed", &u);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     char url[128], body[W4_EMAIL_MAX + 96];
     snprintf(url, sizeof url, "%s/auth/login", tk_server_url(s));
     snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"a wrong guess\"}", u.email);
 
-    pthread_barrier_t start;
-    cr_assert(pthread_barrier_init(&start, NULL, GUESSERS) == 0, "pthread_barrier_init failed");
-    struct racer racers[GUESSERS];
-    pthread_t th[GUESSERS];
+    struct w4_racer racers[GUESSERS];
     for (int i = 0; i < GUESSERS; i++)
-        racers[i] = (struct racer){.url = url, .body = body, .start = &start};
-    for (int i = 0; i < GUESSERS; i++)
-        cr_assert(pthread_create(&th[i], NULL, race, &racers[i]) == 0, "pthread_create");
-    for (int i = 0; i < GUESSERS; i++)
-        pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&start);
+        racers[i] = (struct w4_racer){.url = url, .body = body};
+    w4_race(racers, GUESSERS);
 
     int checked = 0, refused = 0;
     for (int i = 0; i < GUESSERS; i++) {

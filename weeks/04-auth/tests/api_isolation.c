@@ -46,22 +46,10 @@ static void pair_start(struct pair *p, const char *const *settings)
     w4_user_new(p->s, "bob", &p->b);
 }
 
-/* POSTs json (may be NULL) to path as u, expecting status want; returns the id it answers. */
-static long long post_as(struct tk_server *s, const struct w4_user *u, const char *path,
-                         const char *json, long want)
-{
-    struct tk_response *r = w4_as(s, u->auth, "POST", path, json);
-    snprintf(r->what, sizeof r->what, "POST %s as %.100s", path, u->email);
-    tk_expect_status(r, want);
-    long long id = tk_json_int(r, "id");
-    tk_response_free(r);
-    return id;
-}
-
 /* POSTs json to /tasks as u, expecting 201; returns the id. */
 static long long create_as(struct tk_server *s, const struct w4_user *u, const char *json)
 {
-    return post_as(s, u, "/tasks", json, 201);
+    return w4_post_as(s, u, "/tasks", json, 201);
 }
 
 static bool has_id(const long long *ids, size_t n, long long id)
@@ -204,47 +192,22 @@ GRADED(isolation, cached_task_is_not_served_to_another_user, 2, .fini = isolatio
 
 /* ------------------------------------------------------------------ jobs and exports */
 
-static const char *worker_bin(void)
-{
-    return tk_bin_beside("taskd-worker", "TASKD_WORKER_BIN");
-}
-
 /* A worker on s's database and queue, once it says it has started. */
 static void worker_start(struct tk_server *s)
 {
-    const char *prefix[] = {w4_private_queue_prefix(), NULL};
-    worker = tk_proc_start_beside(s, (const char *const[]){worker_bin(), NULL}, prefix);
-    tk_proc_wait_log(worker, "\"worker started\"", WORKER_START_MS);
+    worker = w4_worker_start(s, WORKER_START_MS);
 }
 
 /* POST /exports as u: 202 and the job id. */
 static long long export_as(struct tk_server *s, const struct w4_user *u)
 {
-    return post_as(s, u, "/exports", NULL, 202);
+    return w4_post_as(s, u, "/exports", NULL, 202);
 }
 
 /* Polls GET /jobs/{id} as u until it has succeeded. */
 static void wait_succeeded(struct tk_server *s, const struct w4_user *u, long long id)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/jobs/%lld", id);
-    long deadline = tk_now_ms() + JOB_WAIT_MS;
-    for (;;) {
-        struct tk_response *r = w4_as(s, u->auth, "GET", path, NULL);
-        snprintf(r->what, sizeof r->what, "GET %s as its owner", path);
-        tk_expect_status(r, 200);
-        const char *status = tk_json_str(r, "status");
-        cr_assert(strcmp(status, "failed") != 0, "%s: the export failed: %.*s", r->what, W4_SHOWN,
-                  r->body);
-        bool done = strcmp(status, "succeeded") == 0;
-        if (!done && tk_now_ms() >= deadline)
-            cr_assert_fail("%s: expected \"succeeded\" within %d ms, still: %.*s", r->what,
-                           JOB_WAIT_MS, W4_SHOWN, r->body);
-        tk_response_free(r);
-        if (done)
-            return;
-        tk_sleep_ms(50);
-    }
+    w4_job_wait_succeeded(s, u, id, JOB_WAIT_MS);
 }
 
 /* The body of GET /exports/{id}.csv as u, expecting 200 (the caller frees it). */

@@ -2,9 +2,11 @@
  * the week-4 suite with the api_*.c files; it defines no tests. */
 #include "api_w4_helpers.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "api_helpers.h"
 #include "api_pg_helpers.h"
 #include "buf.h"
+
+#define W4_RACERS_MAX 128
 
 /* ------------------------------------------------------------------ servers */
 
@@ -222,6 +226,123 @@ size_t w4_list_ids(struct tk_server *s, const char *auth, const char *query, lon
     }
     cr_assert_fail("GET /tasks?%s: still a next_cursor after 1000 pages", query);
     return n;
+}
+
+/* ------------------------------------------------------------------ resources */
+
+long long w4_post_as(struct tk_server *s, const struct w4_user *u, const char *path,
+                     const char *json, long want)
+{
+    struct tk_response *r = w4_as(s, u->auth, "POST", path, json);
+    snprintf(r->what, sizeof r->what, "POST %s as %.100s", path, u->email);
+    tk_expect_status(r, want);
+    long long id = tk_json_int(r, "id");
+    tk_response_free(r);
+    return id;
+}
+
+struct tk_proc *w4_worker_start(struct tk_server *s, long start_ms)
+{
+    const char *prefix[] = {w4_private_queue_prefix(), NULL};
+    const char *bin = tk_bin_beside("taskd-worker", "TASKD_WORKER_BIN");
+    struct tk_proc *worker = tk_proc_start_beside(s, (const char *const[]){bin, NULL}, prefix);
+    tk_proc_wait_log(worker, "\"worker started\"", start_ms);
+    return worker;
+}
+
+void w4_job_wait_succeeded(struct tk_server *s, const struct w4_user *u, long long id,
+                           long timeout_ms)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%lld", id);
+    long deadline = tk_now_ms() + timeout_ms;
+    for (;;) {
+        struct tk_response *r = w4_as(s, u->auth, "GET", path, NULL);
+        snprintf(r->what, sizeof r->what, "GET %s as its owner", path);
+        tk_expect_status(r, 200);
+        const char *status = tk_json_str(r, "status");
+        cr_assert(strcmp(status, "failed") != 0, "%s: the job failed: %.*s", r->what, W4_SHOWN,
+                  r->body);
+        bool done = strcmp(status, "succeeded") == 0;
+        if (!done && tk_now_ms() >= deadline)
+            cr_assert_fail("%s: expected \"succeeded\" within %ld ms, still: %.*s", r->what,
+                           timeout_ms, W4_SHOWN, r->body);
+        tk_response_free(r);
+        if (done)
+            return;
+        tk_sleep_ms(50);
+    }
+}
+
+/* ------------------------------------------------------------------ races */
+
+/* A racer and the barrier that releases it with the others. */
+struct race_thread {
+    struct w4_racer *rc;
+    pthread_barrier_t *start;
+};
+
+static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct buf *b = ctx;
+    return buf_append(b, p, size * n) == 0 ? size * n : 0;
+}
+
+/* One POST on a libcurl handle of its own; no assertions here (the test thread checks). */
+static void *race(void *arg)
+{
+    struct w4_racer *rc = ((struct race_thread *)arg)->rc;
+    pthread_barrier_t *start = ((struct race_thread *)arg)->start;
+    struct buf body = BUF_INIT;
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!curl || !headers) {
+        snprintf(rc->error, sizeof rc->error, "libcurl could not start");
+        pthread_barrier_wait(start);
+        goto done;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, rc->url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rc->body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rc->timeout_ms > 0 ? rc->timeout_ms : 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    pthread_barrier_wait(start);
+    CURLcode cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        snprintf(rc->error, sizeof rc->error, "%s", curl_easy_strerror(cc));
+        goto done;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &rc->status);
+    buf_append(&body, "", 0);
+    cJSON *json = body.data ? cJSON_Parse(body.data) : NULL;
+    const cJSON *t = json ? cJSON_GetObjectItemCaseSensitive(json, "refresh_token") : NULL;
+    if (cJSON_IsString(t))
+        snprintf(rc->refresh, sizeof rc->refresh, "%s", t->valuestring);
+    cJSON_Delete(json);
+done:
+    curl_slist_free_all(headers);
+    if (curl)
+        curl_easy_cleanup(curl);
+    buf_free(&body);
+    return NULL;
+}
+
+void w4_race(struct w4_racer *racers, int n)
+{
+    cr_assert(n > 0 && n <= W4_RACERS_MAX, "test bug: %d racers (1..%d)", n, W4_RACERS_MAX);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
+    pthread_barrier_t start;
+    cr_assert(pthread_barrier_init(&start, NULL, (unsigned)n) == 0, "pthread_barrier_init failed");
+    struct race_thread args[W4_RACERS_MAX];
+    pthread_t th[W4_RACERS_MAX];
+    for (int i = 0; i < n; i++) {
+        args[i] = (struct race_thread){.rc = &racers[i], .start = &start};
+        cr_assert(pthread_create(&th[i], NULL, race, &args[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
 }
 
 /* ------------------------------------------------------------------ tokens */

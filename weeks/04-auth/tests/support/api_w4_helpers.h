@@ -91,6 +91,39 @@ void w4_expect_404(const struct tk_response *r);
 size_t w4_list_ids(struct tk_server *s, const char *auth, const char *query, long long *ids,
                    size_t max);
 
+/* ---- resources ---- */
+
+/* POSTs json (may be NULL: no body) to path as u, expecting status want; returns the "id" it
+ * answers. */
+long long w4_post_as(struct tk_server *s, const struct w4_user *u, const char *path,
+                     const char *json, long want);
+/* Starts week 3's worker (taskd-worker beside TASKD_BIN, or $TASKD_WORKER_BIN) on the private
+ * server s's database and queue, and waits up to start_ms for it to say it has started. Stop it
+ * with tk_proc_stop before the server (it holds connections to the server's database). */
+struct tk_proc *w4_worker_start(struct tk_server *s, long start_ms);
+/* Polls GET /jobs/{id} as u until it has succeeded; fails the test when it failed, or has not
+ * succeeded within timeout_ms. */
+void w4_job_wait_succeeded(struct tk_server *s, const struct w4_user *u, long long id,
+                           long timeout_ms);
+
+/* ---- races ---- */
+
+/* One POST of a race: body (application/json) to url; w4_race fills the rest. */
+struct w4_racer {
+    const char *url;
+    const char *body;
+    long timeout_ms;              /* how long to wait for the answer; 0: 10 s */
+    long status;                  /* the answer's status, when error is "" */
+    char refresh[W4_REFRESH_MAX]; /* the answer's refresh_token, if it had one */
+    char error[128];              /* why there was no answer ("" when there was one) */
+};
+
+/* Sends every racer's POST from a thread of its own (a libcurl handle each), all released at
+ * once by a barrier, and waits for all of them, each up to its timeout_ms. The threads assert
+ * nothing: the test checks the racers afterwards. Fails the test when the threads cannot be
+ * started. */
+void w4_race(struct w4_racer *racers, int n);
+
 /* ---- tokens made by the test ---- */
 
 /* The key the servers sign with: the file that TASKD_ENV's JWT_SECRET_FILE names (default

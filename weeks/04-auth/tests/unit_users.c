@@ -7,7 +7,7 @@
  * barrier, several rounds each. A plain libpq connection looks behind the repository (to delete
  * a user, or to see which tokens of a family are revoked). */
 #include <libpq-fe.h>
-#include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pg_pool.h"
 #include "testkit.h"
+#include "tk_race.h"
 #include "timeutil.h"
 #include "users_repo.h"
 #include "unit_pg_fixture.h"
@@ -190,10 +191,9 @@ GRADED(users_repo, a_new_password_hash_replaces_the_old_one, 1)
     fx_close(&f);
 }
 
-/* Two calls of one operation racing: each thread waits at the barrier, then runs op. */
+/* Two calls of one operation racing: each thread waits at the gate, then runs op. */
 struct racer {
     struct pg_pool *pool;
-    pthread_barrier_t *start;
     int (*op)(struct pg_pool *pool, const void *arg);
     const void *arg;
     int rc;
@@ -202,7 +202,7 @@ struct racer {
 static void *racer_thread(void *arg)
 {
     struct racer *r = arg;
-    pthread_barrier_wait(r->start);
+    tk_race_gate();
     r->rc = r->op(r->pool, r->arg);
     return NULL;
 }
@@ -212,16 +212,9 @@ static void *racer_thread(void *arg)
 static bool race_two(struct pg_pool *pool, int (*op)(struct pg_pool *, const void *),
                      const void *arg, int rc[2])
 {
-    pthread_barrier_t start;
-    cr_assert_eq(pthread_barrier_init(&start, NULL, 2), 0, "test bug: barrier");
-    struct racer r[2] = {{pool, &start, op, arg, 1}, {pool, &start, op, arg, 1}};
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++)
-        cr_assert_eq(pthread_create(&th[i], NULL, racer_thread, &r[i]), 0,
-                     "test bug: pthread_create");
-    for (int i = 0; i < 2; i++)
-        pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&start);
+    struct racer r[2] = {{pool, op, arg, 1}, {pool, op, arg, 1}};
+    cr_assert_eq(tk_race(2, racer_thread, r, sizeof r[0]), 0,
+                 "test bug: could not start 2 threads: %s", strerror(errno));
     rc[0] = r[0].rc;
     rc[1] = r[1].rc;
     int ok = (rc[0] == 0) + (rc[1] == 0);

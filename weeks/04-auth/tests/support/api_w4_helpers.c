@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "api_helpers.h"
 #include "api_pg_helpers.h"
 #include "buf.h"
+#include "tk_race.h"
 
 #define W4_RACERS_MAX 128
 
@@ -276,12 +276,6 @@ void w4_job_wait_succeeded(struct tk_server *s, const struct w4_user *u, long lo
 
 /* ------------------------------------------------------------------ races */
 
-/* A racer and the barrier that releases it with the others. */
-struct race_thread {
-    struct w4_racer *rc;
-    pthread_barrier_t *start;
-};
-
 static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
 {
     struct buf *b = ctx;
@@ -291,14 +285,12 @@ static size_t keep_body(char *p, size_t size, size_t n, void *ctx)
 /* One POST on a libcurl handle of its own; no assertions here (the test thread checks). */
 static void *race(void *arg)
 {
-    struct w4_racer *rc = ((struct race_thread *)arg)->rc;
-    pthread_barrier_t *start = ((struct race_thread *)arg)->start;
+    struct w4_racer *rc = arg;
     struct buf body = BUF_INIT;
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (!curl || !headers) {
         snprintf(rc->error, sizeof rc->error, "libcurl could not start");
-        pthread_barrier_wait(start);
         goto done;
     }
     curl_easy_setopt(curl, CURLOPT_URL, rc->url);
@@ -307,7 +299,7 @@ static void *race(void *arg)
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rc->timeout_ms > 0 ? rc->timeout_ms : 10000L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    pthread_barrier_wait(start);
+    tk_race_gate();
     CURLcode cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
         snprintf(rc->error, sizeof rc->error, "%s", curl_easy_strerror(cc));
@@ -332,17 +324,8 @@ void w4_race(struct w4_racer *racers, int n)
 {
     cr_assert(n > 0 && n <= W4_RACERS_MAX, "test bug: %d racers (1..%d)", n, W4_RACERS_MAX);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
-    pthread_barrier_t start;
-    cr_assert(pthread_barrier_init(&start, NULL, (unsigned)n) == 0, "pthread_barrier_init failed");
-    struct race_thread args[W4_RACERS_MAX];
-    pthread_t th[W4_RACERS_MAX];
-    for (int i = 0; i < n; i++) {
-        args[i] = (struct race_thread){.rc = &racers[i], .start = &start};
-        cr_assert(pthread_create(&th[i], NULL, race, &args[i]) == 0, "pthread_create");
-    }
-    for (int i = 0; i < n; i++)
-        pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&start);
+    cr_assert(tk_race(n, race, racers, sizeof racers[0]) == 0,
+              "test bug: could not start %d racing threads: %s", n, strerror(errno));
 }
 
 /* ------------------------------------------------------------------ tokens */

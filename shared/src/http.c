@@ -728,6 +728,7 @@ static bool decide(struct http_req *req, int status, const char *detail)
 
 struct framing {
     size_t content_lengths, transfer_encodings;
+    bool name_has_space; /* a header name with SP or HTAB in it ("Transfer-Encoding : x") */
     const char *content_length, *transfer_encoding;
 };
 
@@ -738,6 +739,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     (void)key_size;
     (void)value_size;
     struct framing *f = cls;
+    if (strpbrk(key, " \t"))
+        f->name_has_space = true;
     if (strcasecmp(key, "Content-Length") == 0) {
         f->content_lengths++;
         f->content_length = value ? value : "";
@@ -771,11 +774,15 @@ static bool content_length_valid(const char *s)
  * Content-Lengths win, serves the next request after one with both Content-Length and
  * Transfer-Encoding, and waits for the timeout on a coding it does not know. RFC 9112 §6.1 and
  * §6.3 ask the server to refuse such a message with 400 and close the connection; we refuse
- * two equal Content-Lengths too (§6.3 allows it) and every Transfer-Encoding but "chunked". */
+ * two equal Content-Lengths too (§6.3 allows it) and every Transfer-Encoding but "chunked".
+ * §5.1 asks for 400 on whitespace between a header name and its colon: libmicrohttpd files
+ * "Transfer-Encoding : chunked" under a name we would not match, so it is refused first. */
 static const char *framing_problem(struct MHD_Connection *conn)
 {
     struct framing f = {0};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.name_has_space) /* §5.1: libmicrohttpd keeps the space in the name; a proxy may not */
+        return "no whitespace is allowed between a header name and its colon";
     if (f.content_lengths && f.transfer_encodings)
         return "send either Content-Length or Transfer-Encoding, not both";
     if (f.content_lengths > 1)

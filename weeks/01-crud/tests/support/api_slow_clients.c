@@ -64,8 +64,9 @@ bool slow_closed(int fd, long wait_ms)
 struct slow_pool {
     const struct tk_server *server;
     const char *src;
-    size_t n, closed;
-    long ticks;
+    size_t n, closed, refused;
+    long ticks, life_min, life_max;
+    long *opened; /* tk_now_ms() when each connection was opened */
     int fds[];
 };
 
@@ -83,11 +84,15 @@ struct slow_pool *slow_pool_new(const struct tk_server *s, const char *src, size
 {
     struct slow_pool *p = calloc(1, sizeof *p + n * sizeof p->fds[0]);
     cr_assert(p, "out of memory");
+    p->opened = calloc(n ? n : 1, sizeof *p->opened);
+    cr_assert(p->opened, "out of memory");
     p->server = s;
     p->src = src;
     p->n = n;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         p->fds[i] = slow_open(p);
+        p->opened[i] = tk_now_ms();
+    }
     return p;
 }
 
@@ -100,15 +105,34 @@ void slow_pool_tick(struct slow_pool *p)
             continue;
         if (p->fds[i] >= 0) {
             close(p->fds[i]);
-            p->closed++;
+            long life = tk_now_ms() - p->opened[i];
+            if (life < 1000) {
+                p->refused++;
+            } else {
+                p->life_min = p->closed == 0 || life < p->life_min ? life : p->life_min;
+                p->life_max = life > p->life_max ? life : p->life_max;
+                p->closed++;
+            }
         }
         p->fds[i] = slow_open(p);
+        p->opened[i] = tk_now_ms();
     }
 }
 
 size_t slow_pool_closed(const struct slow_pool *p)
 {
     return p->closed;
+}
+
+size_t slow_pool_refused(const struct slow_pool *p)
+{
+    return p->refused;
+}
+
+void slow_pool_lifetimes(const struct slow_pool *p, long *min_ms, long *max_ms)
+{
+    *min_ms = p->life_min;
+    *max_ms = p->life_max;
 }
 
 void slow_pool_free(struct slow_pool *p)
@@ -118,6 +142,7 @@ void slow_pool_free(struct slow_pool *p)
     for (size_t i = 0; i < p->n; i++)
         if (p->fds[i] >= 0)
             close(p->fds[i]);
+    free(p->opened);
     free(p);
 }
 

@@ -25,9 +25,14 @@ bool slow_closed(int fd, long wait_ms);
 struct slow_pool;
 struct slow_pool *slow_pool_new(const struct tk_server *s, const char *src, size_t n);
 /* One header line to every client; a client the server has closed reconnects (as an attacker
- * would) and is counted in *closed. */
+ * would). A close within a second of the connect is counted as refused (a connection cap), a
+ * later one as closed (a deadline). */
 void slow_pool_tick(struct slow_pool *p);
-size_t slow_pool_closed(const struct slow_pool *p); /* closes seen so far */
+size_t slow_pool_closed(const struct slow_pool *p);  /* closed after a second or more */
+size_t slow_pool_refused(const struct slow_pool *p); /* closed within a second */
+/* The shortest and longest life (open to close seen, in ms) of the connections counted as
+ * closed; 0 and 0 when there was none. */
+void slow_pool_lifetimes(const struct slow_pool *p, long *min_ms, long *max_ms);
 void slow_pool_free(struct slow_pool *p);
 
 /* GETs /health on a new connection from 127.0.0.1: the milliseconds to a whole 200 answer, or

@@ -1170,7 +1170,9 @@ int http_server_start(struct http_server *s)
      * all: the rest stay free for other clients and /health. */
     unsigned per_ip = s->opts.max_connections_per_ip ? s->opts.max_connections_per_ip
                                                      : (s->opts.max_connections + 1) / 2;
-    s->watch = conn_watch_new(s->opts.max_connections, s->opts.header_timeout_seconds,
+    /* Twice the limit: libmicrohttpd may count a connection out (and accept the next) just
+     * before it reports the close, and an unwatched connection would have no deadline. */
+    s->watch = conn_watch_new(s->opts.max_connections * 2, s->opts.header_timeout_seconds,
                               s->opts.body_timeout_seconds, s->opts.timeout_seconds);
     if (!s->watch) {
         freeaddrinfo(ai);

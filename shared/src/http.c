@@ -769,8 +769,6 @@ static void watch_phase(const struct http_server *s, struct MHD_Connection *conn
         conn_watch_phase(s->watch, ci->socket_context, phase);
 }
 
-/* A request starts (its head is in): counted until its answer is written. False once the
- * server is closing: the request is then dropped unread, before any handler could commit it. */
 static int drain_init(struct drain *d)
 {
     if (clock_mono_cond_init(&d->idle) != 0)
@@ -783,6 +781,8 @@ static int drain_init(struct drain *d)
     return 0;
 }
 
+/* A request starts (its head is in): counted until its answer is written. False once the
+ * server is closing: the request is then dropped unread, before any handler could commit it. */
 static bool drain_enter(struct http_req *req)
 {
     struct drain *d = &req->server->drain;

@@ -39,7 +39,7 @@ layer 3 field_errors field_errors
 layer 4 json json
 # The HTTP layer: server, routing, requests, responses, and its own error answers
 # (http_res_problem); the JSON-object body reader; the access log.
-layer 5 http http http_json http_log
+layer 5 http http http_json http_log conn_watch
 # RFC 9457 answers for handlers: the "errors" list, extension members, error code -> status.
 layer 6 problem problem
 # What a stage wires itself into, and the process entry point.

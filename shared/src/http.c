@@ -14,7 +14,9 @@
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "conn_watch.h"
 #include "err.h"
 #include "locals.h"
 #include "log.h"
@@ -65,9 +68,22 @@ struct route {
     unsigned flags;
 };
 
+/* The graceful stop (http_server_stop): requests under way are counted from their first
+ * access-handler call to their request-completed callback, which libmicrohttpd makes once the
+ * answer has been written. Once `closing` is set no new request starts. */
+struct drain {
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* inflight reached 0 */
+    unsigned inflight;
+    bool closing;
+    atomic_bool draining; /* answers carry Connection: close */
+};
+
 struct http_server {
     struct http_options opts;
     struct MHD_Daemon *daemon;
+    struct conn_watch *watch; /* the slowloris deadlines */
+    struct drain drain;
     struct route routes[ROUTES_MAX];
     size_t nroutes;
     struct http_middleware mw[MIDDLEWARE_MAX];
@@ -98,6 +114,7 @@ struct http_req {
     bool line_too_large;       /* over MAX_HEADER_BYTES or QUERY_ARGS_MAX: the query was dropped */
     bool started;              /* the access handler has seen this request */
     bool close_after;          /* the framing cannot be trusted: answer and close */
+    bool counted;              /* in drain.inflight */
     const struct route *route;
     char *path_copy;                  /* segments of path, split in place */
     const char *params[SEGMENTS_MAX]; /* parameter values by route segment index */
@@ -699,7 +716,7 @@ static enum MHD_Result send_response(struct http_req *req)
         if (res->headers[i].name && res->headers[i].value)
             MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
     MHD_add_response_header(r, "X-Request-Id", req->id);
-    if (req->close_after)
+    if (req->close_after || atomic_load(&req->server->drain.draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
@@ -724,10 +741,98 @@ static bool decide(struct http_req *req, int status, const char *detail)
     return true;
 }
 
+/* ---------------------------------------------------------------- deadlines and the drain */
+
+/* libmicrohttpd's connection callback: each connection gets a conn_watch entry (its deadline),
+ * kept in libmicrohttpd's per-connection pointer; CLOSED comes before the fd is closed. */
+static void connection_notified(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? conn_watch_open(s->watch, ci->connect_fd) : NULL;
+    } else {
+        conn_watch_close(s->watch, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* The connection of a request enters a phase of conn_watch.h (its deadline starts now). */
+static void watch_phase(const struct http_server *s, struct MHD_Connection *conn,
+                        enum conn_phase phase)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci)
+        conn_watch_phase(s->watch, ci->socket_context, phase);
+}
+
+static int drain_init(struct drain *d)
+{
+    if (clock_mono_cond_init(&d->idle) != 0)
+        return ERR_NOMEM;
+    if (pthread_mutex_init(&d->mu, NULL) != 0) {
+        pthread_cond_destroy(&d->idle);
+        return ERR_NOMEM;
+    }
+    atomic_init(&d->draining, false);
+    return 0;
+}
+
+/* A request starts (its head is in): counted until its answer is written. False once the
+ * server is closing: the request is then dropped unread, before any handler could commit it. */
+static bool drain_enter(struct http_req *req)
+{
+    struct drain *d = &req->server->drain;
+    pthread_mutex_lock(&d->mu);
+    bool open = !d->closing;
+    if (open)
+        d->inflight++;
+    pthread_mutex_unlock(&d->mu);
+    req->counted = open;
+    return open;
+}
+
+static void drain_leave(struct http_req *req)
+{
+    if (!req->counted)
+        return;
+    struct drain *d = &req->server->drain;
+    pthread_mutex_lock(&d->mu);
+    if (--d->inflight == 0)
+        pthread_cond_broadcast(&d->idle);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* The middle of http_server_stop, once nothing new is accepted: answers now say
+ * Connection: close, and the requests under way get up to drain_seconds to finish and send
+ * their answers. No fixed sleep: it returns as soon as the last answer is written. */
+static void drain_wait(struct http_server *s)
+{
+    struct drain *d = &s->drain;
+    atomic_store(&d->draining, true);
+    int64_t start = clock_mono_us();
+    int64_t until = start + (int64_t)s->opts.drain_seconds * 1000000;
+    struct timespec ts = clock_mono_timespec(until);
+    pthread_mutex_lock(&d->mu);
+    while (d->inflight > 0 && clock_mono_us() < until)
+        pthread_cond_timedwait(&d->idle, &d->mu, &ts);
+    unsigned left = d->inflight;
+    d->closing = true;
+    pthread_mutex_unlock(&d->mu);
+    log_kv(left ? LOG_WARN : LOG_INFO, "http: drained",
+           (struct log_kv[]){LOG_INT("ms", (clock_mono_us() - start) / 1000),
+                             LOG_INT("unfinished", left)},
+           2);
+}
+
 /* ---------------------------------------------------------------- the access handler */
 
 struct framing {
     size_t content_lengths, transfer_encodings;
+    bool name_has_space; /* a header name with SP or HTAB in it ("Transfer-Encoding : x") */
     const char *content_length, *transfer_encoding;
 };
 
@@ -738,6 +843,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     (void)key_size;
     (void)value_size;
     struct framing *f = cls;
+    if (strpbrk(key, " \t"))
+        f->name_has_space = true;
     if (strcasecmp(key, "Content-Length") == 0) {
         f->content_lengths++;
         f->content_length = value ? value : "";
@@ -771,11 +878,15 @@ static bool content_length_valid(const char *s)
  * Content-Lengths win, serves the next request after one with both Content-Length and
  * Transfer-Encoding, and waits for the timeout on a coding it does not know. RFC 9112 §6.1 and
  * §6.3 ask the server to refuse such a message with 400 and close the connection; we refuse
- * two equal Content-Lengths too (§6.3 allows it) and every Transfer-Encoding but "chunked". */
+ * two equal Content-Lengths too (§6.3 allows it) and every Transfer-Encoding but "chunked".
+ * §5.1 asks for 400 on whitespace between a header name and its colon: libmicrohttpd files
+ * "Transfer-Encoding : chunked" under a name we would not match, so it is refused first. */
 static const char *framing_problem(struct MHD_Connection *conn)
 {
     struct framing f = {0};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.name_has_space) /* §5.1: libmicrohttpd keeps the space in the name; a proxy may not */
+        return "no whitespace is allowed between a header name and its colon";
     if (f.content_lengths && f.transfer_encodings)
         return "send either Content-Length or Transfer-Encoding, not both";
     if (f.content_lengths > 1)
@@ -890,6 +1001,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return MHD_NO; /* uri_seen runs first for every request: it ran out of memory */
     if (!req->started) {
         req->started = true;
+        if (!drain_enter(req))
+            return MHD_NO;
+        watch_phase(s, conn, CONN_BODY);
         req->conn = conn;
         req->method = method;
         req->path = url;
@@ -904,8 +1018,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             if (!inet_ntop(sa->sa_family, addr, req->client_ip, sizeof req->client_ip))
                 req->client_ip[0] = '\0';
         }
-        if (on_headers(req) && !drain_first(req))
+        if (on_headers(req) && !drain_first(req)) {
+            watch_phase(s, conn, CONN_BUSY);
             return send_response(req);
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -919,6 +1035,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         return buf_append(&req->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
     }
+    watch_phase(s, conn, CONN_BUSY); /* the body is in; the handler may take its time */
     if (req->answered)
         return MHD_YES;
     if (req->decided)
@@ -939,8 +1056,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
  * handler, %2F and %00 included). Its result becomes the request's per-request pointer. */
 static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)conn;
     struct http_server *s = cls;
+    watch_phase(s, conn, CONN_HEAD); /* a kept-alive connection's next head has begun */
     struct http_req *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
@@ -971,12 +1088,12 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    watch_phase(cls, conn, CONN_IDLE);
     struct http_req *req = *con_cls;
     if (!req)
         return;
+    drain_leave(req);
     res_clear(&req->res);
     buf_free(&req->body);
     free(req->query);
@@ -1013,6 +1130,14 @@ struct http_server *http_server_new(const struct http_options *opts)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         s->opts.threads = cpus > 0 ? (unsigned)cpus : 1;
     }
+    if (s->opts.header_timeout_seconds == 0)
+        s->opts.header_timeout_seconds = 10;
+    if (s->opts.body_timeout_seconds == 0)
+        s->opts.body_timeout_seconds = 30;
+    if (drain_init(&s->drain) != 0) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -1041,6 +1166,18 @@ int http_server_start(struct http_server *s)
      * between keep-alive requests (a 1 MiB pool spent half of all CPU time in memset), and
      * every open connection holds one. */
     size_t pool = s->opts.max_header_bytes * 2 + (size_t)224 * 1024;
+    /* A share of the connections for each address, so that a few slow clients cannot hold them
+     * all: the rest stay free for other clients and /health. */
+    unsigned per_ip = s->opts.max_connections_per_ip ? s->opts.max_connections_per_ip
+                                                     : (s->opts.max_connections + 1) / 2;
+    /* Twice the limit: libmicrohttpd may count a connection out (and accept the next) just
+     * before it reports the close, and an unwatched connection would have no deadline. */
+    s->watch = conn_watch_new(s->opts.max_connections * 2, s->opts.header_timeout_seconds,
+                              s->opts.body_timeout_seconds, s->opts.timeout_seconds);
+    if (!s->watch) {
+        freeaddrinfo(ai);
+        return ERR_NOMEM;
+    }
     struct MHD_OptionItem ops[] = {
         /* First, so that MHD's complaints about the options below reach our log too. */
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
@@ -1048,7 +1185,9 @@ int http_server_start(struct http_server *s)
         {MHD_OPTION_CONNECTION_TIMEOUT, s->opts.timeout_seconds, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_notified, s},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_seen, s},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {s->opts.mode == HTTP_MODE_POOL ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
@@ -1059,6 +1198,8 @@ int http_server_start(struct http_server *s)
                                  MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
+        conn_watch_free(s->watch);
+        s->watch = NULL;
         log_kv(LOG_ERROR, "http: cannot listen (is the port in use?)",
                (struct log_kv[]){LOG_STR("bind_address", s->opts.bind_address),
                                  LOG_INT("port", s->opts.port)},
@@ -1080,12 +1221,16 @@ void http_server_stop(struct http_server *s)
     if (!s || !s->daemon)
         return;
     /* Stop accepting first, so a load balancer sees refused connections at once, then let the
-     * requests under way finish. */
+     * requests under way finish and send their answers (a client that saw no answer cannot
+     * tell a committed write from a lost one, and its retry would write twice). */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    MHD_stop_daemon(s->daemon);
+    drain_wait(s);
+    MHD_stop_daemon(s->daemon); /* closes what is left: idle keep-alive connections */
     s->daemon = NULL;
+    conn_watch_free(s->watch);
+    s->watch = NULL;
 }
 
 void http_server_free(struct http_server *s)
@@ -1093,5 +1238,7 @@ void http_server_free(struct http_server *s)
     if (!s)
         return;
     http_server_stop(s);
+    pthread_mutex_destroy(&s->drain.mu);
+    pthread_cond_destroy(&s->drain.idle);
     free(s);
 }

@@ -37,6 +37,15 @@ struct http_options {
     size_t max_header_bytes;  /* request line + headers larger than this are 431 */
     unsigned timeout_seconds; /* idle connections (and slow clients) are closed after this */
     unsigned max_connections; /* past this, new connections are accepted and closed at once */
+    /* Total deadlines for receiving a request (conn_watch.h): the head within
+     * header_timeout_seconds of the connection (or of the request line on a kept-alive one),
+     * the body within body_timeout_seconds of the head. 0 takes 10 and 30. */
+    unsigned header_timeout_seconds, body_timeout_seconds;
+    /* Connections one client address may hold at once; 0 = half of max_connections, so that
+     * one address cannot take every slot (and /health stays reachable). */
+    unsigned max_connections_per_ip;
+    /* How long http_server_stop lets requests under way finish and send their answers. */
+    unsigned drain_seconds;
 };
 
 typedef void (*http_handler_fn)(struct http_req *req, struct http_res *res, void *ctx);
@@ -70,7 +79,10 @@ struct http_middleware {
 struct http_server *http_server_new(const struct http_options *opts);
 int http_server_start(struct http_server *s);
 unsigned http_server_port(const struct http_server *s);
-void http_server_stop(struct http_server *s); /* finishes requests under way, then returns */
+/* Stops accepting at once (new connections are refused), lets the requests under way finish
+ * and send their answers (with Connection: close) for up to drain_seconds, then closes every
+ * connection and returns. Returns at once when no request is under way. */
+void http_server_stop(struct http_server *s);
 void http_server_free(struct http_server *s); /* NULL is a no-op */
 
 /* Adds a route. pattern segments are literals, {name} (any one segment) or {name:id} (a

@@ -73,6 +73,30 @@ static const struct config_var core_vars[] = {
      .min = 1,
      .max = 65536,
      .help = "connections served at once"},
+    {.name = "HTTP_MAX_CONNECTIONS_PER_IP",
+     .kind = CONFIG_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = 65536,
+     .help = "connections one client address may hold (0 = half of HTTP_MAX_CONNECTIONS)"},
+    {.name = "HTTP_HEADER_TIMEOUT_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "10",
+     .min = 1,
+     .max = 3600,
+     .help = "close a connection whose request line and headers take longer in total"},
+    {.name = "HTTP_BODY_TIMEOUT_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "30",
+     .min = 1,
+     .max = 3600,
+     .help = "close a connection whose request body takes longer in total"},
+    {.name = "HTTP_DRAIN_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "10",
+     .min = 0,
+     .max = 3600,
+     .help = "on SIGTERM, let requests under way finish and answer this long"},
 };
 
 /* The chain of stages, oldest first: stage_01, ..., TASKD_STAGE. At most 12 weeks. */
@@ -200,6 +224,10 @@ int main(int argc, char **argv)
         .max_header_bytes = (size_t)config_get_int(cfg, "MAX_HEADER_BYTES"),
         .timeout_seconds = (unsigned)config_get_int(cfg, "HTTP_TIMEOUT_SECONDS"),
         .max_connections = (unsigned)config_get_int(cfg, "HTTP_MAX_CONNECTIONS"),
+        .max_connections_per_ip = (unsigned)config_get_int(cfg, "HTTP_MAX_CONNECTIONS_PER_IP"),
+        .header_timeout_seconds = (unsigned)config_get_int(cfg, "HTTP_HEADER_TIMEOUT_SECONDS"),
+        .body_timeout_seconds = (unsigned)config_get_int(cfg, "HTTP_BODY_TIMEOUT_SECONDS"),
+        .drain_seconds = (unsigned)config_get_int(cfg, "HTTP_DRAIN_SECONDS"),
     };
     http = http_server_new(&opts);
     app = http ? app_new(cfg, http, TASKD_STAGE.week) : NULL;

@@ -263,3 +263,14 @@ struct timespec clock_mono_timespec(int64_t us)
     return (struct timespec){.tv_sec = (time_t)(us / US_PER_SEC),
                              .tv_nsec = (long)(us % US_PER_SEC) * 1000};
 }
+
+int clock_mono_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return ERR_NOMEM;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc == 0 ? 0 : ERR_NOMEM;
+}

@@ -6,6 +6,7 @@
 #ifndef TASKD_TIMEUTIL_H
 #define TASKD_TIMEUTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -37,5 +38,8 @@ int64_t clock_mono_us(void);
 /* A clock_mono_us deadline as pthread_cond_timedwait reads it, for a condition variable whose
  * clock is CLOCK_MONOTONIC (pthread_condattr_setclock). */
 struct timespec clock_mono_timespec(int64_t us);
+
+/* Initialises such a condition variable (its clock CLOCK_MONOTONIC). 0 or ERR_NOMEM. */
+int clock_mono_cond_init(pthread_cond_t *cond);
 
 #endif

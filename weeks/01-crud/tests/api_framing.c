@@ -121,6 +121,17 @@ GRADED(http, a_transfer_encoding_other_than_chunked_is_400_at_once, 2)
                            "0\r\n\r\n");
 }
 
+GRADED(http, whitespace_before_a_header_colon_is_400_and_closes, 2)
+{
+    /* RFC 9112 §5.1: "No whitespace is allowed between the field name and colon ... A server
+     * MUST reject ... with a response status code of 400". libmicrohttpd 0.9.75 files the
+     * header under the name "Transfer-Encoding " and framed the body by Content-Length, while a
+     * proxy that trims the name frames it as chunked: the next request would be smuggled. */
+    expect_framing_refused("Transfer-Encoding : chunked\r\nContent-Length: 5\r\n", "0\r\n\r\n");
+    expect_framing_refused("Content-Length : 2\r\n", "{}");
+    expect_framing_refused("X-Other\t: 1\r\nContent-Length: 2\r\n", "{}");
+}
+
 /* ---- the request line ---- */
 
 /* GETs /health?query over a raw connection and expects a prompt 431 problem. */

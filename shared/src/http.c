@@ -833,8 +833,21 @@ static void drain_wait(struct http_server *s)
 struct framing {
     size_t content_lengths, transfer_encodings;
     bool name_has_space; /* a header name with SP or HTAB in it ("Transfer-Encoding : x") */
+    bool name_not_token; /* an empty header name, or one with a character a token cannot hold */
     const char *content_length, *transfer_encoding;
 };
+
+/* RFC 9110 §5.6.2: token = 1*tchar; tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
+ * "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. */
+static bool header_name_is_token(const char *name)
+{
+    if (!*name)
+        return false;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (!isalnum(*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+            return false;
+    return true;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      size_t key_size, const char *value, size_t value_size)
@@ -845,6 +858,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     struct framing *f = cls;
     if (strpbrk(key, " \t"))
         f->name_has_space = true;
+    else if (!header_name_is_token(key))
+        f->name_not_token = true;
     if (strcasecmp(key, "Content-Length") == 0) {
         f->content_lengths++;
         f->content_length = value ? value : "";
@@ -887,6 +902,8 @@ static const char *framing_problem(struct MHD_Connection *conn)
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
     if (f.name_has_space) /* §5.1: libmicrohttpd keeps the space in the name; a proxy may not */
         return "no whitespace is allowed between a header name and its colon";
+    if (f.name_not_token) /* RFC 9110 §5.1: a field name is a token, never empty */
+        return "a header name must be a token (letters, digits and !#$%&'*+-.^_`|~)";
     if (f.content_lengths && f.transfer_encodings)
         return "send either Content-Length or Transfer-Encoding, not both";
     if (f.content_lengths > 1)

@@ -139,8 +139,8 @@ int idem_claim(struct pg_pool *p, int64_t owner, const char *key, const char *ha
                enum idem_claim *out, struct idem_answer *answer)
 {
     /* The DO UPDATE's WHERE makes an expired row count as absent: it is reset and claimed. */
-    /* TODO(lab 3.9): One statement claims (owner, key): insert, or take over an expired row. */
-    static const char sql[] = "-- TODO(lab 3.9): INSERT ... ON CONFLICT ...";
+    /* TODO(lab 3.11): One statement claims (owner, key): insert, or take over an expired row. */
+    static const char sql[] = "-- TODO(lab 3.11): INSERT ... ON CONFLICT ...";
     memset(answer, 0, sizeof *answer);
     struct pg_params prm = {0};
     pg_param_i64(&prm, 1, owner);

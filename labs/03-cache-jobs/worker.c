@@ -126,7 +126,7 @@ int64_t worker_backoff_ms(int base_ms, int attempt)
 {
     if (base_ms <= 0)
         return 0;
-    /* TODO(lab 3.6): Double per attempt up to the cap, then a random point in its upper half. */
+    /* TODO(lab 3.8): Double per attempt up to the cap, then a random point in its upper half. */
     return base_ms;
 }
 
@@ -141,7 +141,7 @@ static int job_heartbeat(void *ctx)
         w->aborted = true;
         return 1;
     }
-    /* TODO(lab 3.8): Once half the lease has gone, renew it (queue_extend) and touch the row. */
+    /* TODO(lab 3.10): Once half the lease has gone, renew it (queue_extend) and touch the row. */
     return 0;
 }
 
@@ -234,7 +234,7 @@ static void give_back(struct worker *w, int64_t id, int rc)
 static void record_failure(struct worker *w, const struct job *j, const struct outcome *out)
 {
     int limit = j->max_attempts < w->o.max_attempts ? j->max_attempts : w->o.max_attempts;
-    /* TODO(lab 3.7): Retry (after a backoff) or give up: which failures, how many attempts? */
+    /* TODO(lab 3.9): Retry (after a backoff) or give up: which failures, how many attempts? */
     bool retry = false; int64_t delay_ms = 0;
     int64_t retry_at_us = retry ? clock_now_us() + delay_ms * 1000 : 0;
     const char *error = out->error[0] ? out->error : "failed";

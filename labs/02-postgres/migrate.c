@@ -143,15 +143,7 @@ static int check_history(const PGresult *applied, const struct migration *list, 
             rc = ERR_CONFLICT;
             continue;
         }
-        char hex[2 * crypto_hash_sha256_BYTES + 1];
-        checksum_hex(m->sql, hex);
-        if (strcmp(hex, PQgetvalue(applied, r, 1)) != 0) {
-            log_kv(LOG_ERROR,
-                   "an applied migration's file has changed since it ran; write a "
-                   "new migration instead of editing an applied one",
-                   kv, 1);
-            rc = ERR_CONFLICT;
-        }
+        /* TODO(lab 2.10): Refuse a recorded file whose text (checksum) differs from ours. */
     }
     return rc;
 }
@@ -186,7 +178,7 @@ static int apply_one(PGconn *c, const struct migration *m)
     const char *values[] = {m->name, hex, migrate_is_expand(m->sql) ? "t" : "f"};
     if (migrate_no_transaction(m->sql))
         return apply_alone(c, m, values);
-    /* TODO(lab 2.5): Apply the file and record it (values) in one transaction. */
+    /* TODO(lab 2.9): Apply the file and record it (values) in one transaction. */
     int rc = run(c, m->sql, 0, NULL, NULL, m->name);
     return rc;
 }

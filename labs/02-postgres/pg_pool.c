@@ -129,7 +129,7 @@ void pg_pool_free(struct pg_pool *p)
  * cheaper than a request that fails. */
 static bool conn_alive(PGconn *pg)
 {
-    /* TODO(lab 2.3): Tell a live idle connection from one the server has closed (poll it). */
+    /* TODO(lab 2.6): Tell a live idle connection from one the server has closed (poll it). */
     return PQstatus(pg) == CONNECTION_OK;
 }
 
@@ -225,7 +225,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
 {
     if (!p || !c)
         return;
-    /* TODO(lab 2.4): Close, instead of keeping, a connection that is broken or mid-transaction. */
+    /* TODO(lab 2.7): Close, instead of keeping, a connection that is broken or mid-transaction. */
     c->broken = false;
     c->late = false;
     lender_give(p->lender, (size_t)(c - p->slots));
@@ -294,23 +294,8 @@ int pg_conn_error(struct pg_conn *c, const PGresult *res, const char *what)
                kv, 2);
         return ERR_UNAVAILABLE;
     }
-    if (!c || !c->pg || PQstatus(c->pg) != CONNECTION_OK || state_is(state, "08") ||
-        state_is(state, "57P")) {
-        /* Connection lost, or the server is shutting down / restarting. */
-        if (c)
-            c->broken = true;
-        struct log_kv kv[] = {LOG_STR("op", what)};
-        log_kv(LOG_WARN, "lost the PostgreSQL connection; answering unavailable", kv, 1);
-        return ERR_UNAVAILABLE;
-    }
-    if (state_is(state, "53") || state_is(state, "57014")) {
-        /* Out of connections, memory or disk, or a statement timeout: worth a retry later. */
-        struct log_kv kv[] = {LOG_STR("op", what), LOG_STR("sqlstate", state)};
-        log_kv(LOG_WARN, "PostgreSQL is overloaded; answering unavailable", kv, 2);
-        return ERR_UNAVAILABLE;
-    }
-    if (state_is(state, "40001") || state_is(state, "40P01"))
-        return ERR_CONFLICT; /* serialization failure, deadlock: the caller may retry */
+    /* TODO(lab 2.8): Map the SQLSTATE: lost connection or overload 503, retryable conflict 409. */
+    if (!c || !c->pg) return ERR_UNAVAILABLE;
     /* The primary message only: DETAIL may quote a row's values. */
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     struct log_kv kv[] = {
@@ -416,16 +401,20 @@ int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
     char name[16];
     snprintf(name, sizeof name, "s%u", id);
     uint64_t bit = UINT64_C(1) << id;
+    /* A failure is logged with the statement's name and first line: the SQL is ours (values are
+     * parameters), and the line says which statement failed. */
+    char what[96];
+    snprintf(what, sizeof what, "%s %.*s", name, (int)strcspn(sql, "\n"), sql);
     if (!(c->prepared & bit)) {
         PGresult *res = call_wait(c, PQsendPrepare(c->pg, name, sql, nparams, NULL));
-        int rc = result_ok(c, res, "prepare", NULL);
+        int rc = result_ok(c, res, what, NULL);
         if (rc != 0)
             return rc;
         c->prepared |= bit;
     }
     /* Text parameters, text results: every value is bound, never spliced into SQL. */
     PGresult *res = call_wait(c, PQsendQueryPrepared(c->pg, name, nparams, values, NULL, NULL, 0));
-    return result_ok(c, res, name, out);
+    return result_ok(c, res, what, out);
 }
 
 int pg_conn_command(struct pg_conn *c, const char *sql)

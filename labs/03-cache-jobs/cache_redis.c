@@ -41,7 +41,7 @@
  * same or a newer version, or a tombstone of a newer one. An entry that is neither (ver is nil)
  * is not ours and is overwritten. */
 static const char PUT_LUA[] = LUA_PRELUDE
-    /* TODO(lab 3.1): Refuse the refill when the key holds a value or tombstone it must not undo. */
+    /* TODO(lab 3.2): Refuse the refill when the key holds a value or tombstone it must not undo. */
     "redis.call('SET', KEYS[1], 'v ' .. ARGV[1] .. '\\n' .. ARGV[2], 'EX', ARGV[3])\n"
     "return 1\n";
 

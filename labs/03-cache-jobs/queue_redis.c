@@ -107,7 +107,7 @@ static const char LUA_TICK[] = LUA_NOW_MS
     "  redis.call('LPUSH', KEYS[1], id) "
     "  promoted = promoted + 1 "
     "end "
-    /* TODO(lab 3.4): Give expired claims back: lease gone, out of processing, onto ready. */
+    /* TODO(lab 3.5): Give expired claims back: lease gone, out of processing, onto ready. */
     "for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, 999)) do "
     "  if redis.call('ZADD', KEYS[3], 'NX', now + tonumber(ARGV[1]), id) == 1 then "
     "    adopted = adopted + 1 "
@@ -258,20 +258,8 @@ int queue_claim(struct queue *q, int wait_ms, int64_t *job_id)
         int rc = move_one(q, left_ms > 0 ? left_ms : 0, &r);
         if (rc != 0)
             return rc;
-        int64_t id = 0;
-        bool is_id = r->type == REDIS_REPLY_STRING && parse_id(r->str, r->len, &id);
-        if (r->type == REDIS_REPLY_NIL || is_id) {
-            freeReplyObject(r);
-            if (!is_id)
-                return ERR_NOT_FOUND;
-            /* If this fails the id stays in processing without a lease: queue_tick gives it one
-             * and hands it out again once that expires. The caller must not run it now. */
-            rc = job_script(q, "claim lease", LEASE, id, 1, (const enum key[]){LEASES},
-                            q->visibility_ms, NULL);
-            if (rc == 0)
-                *job_id = id;
-            return rc;
-        }
+        /* TODO(lab 3.4): A moved id (parse_id) is claimed once its lease (LEASE) is written. */
+        freeReplyObject(r); return ERR_NOT_FOUND;
         if (r->type != REDIS_REPLY_STRING) {
             freeReplyObject(r);
             log_msg(LOG_ERROR, "the queue's claim answered something unexpected");

@@ -190,65 +190,23 @@ static bool cache_trusted(struct cached_repo *c)
            (!c->fence || cache_fence_allows(c->fence));
 }
 
-/* After a write: the entry must not serve anything older than `version`. */
-static void invalidate(struct cached_repo *c, const struct scope *sc, int64_t id, int64_t version)
+/* A write through the decorator (p NULL: a delete). The store first: it is the truth. Then,
+ * before the handler answers, the entry: a tombstone of the version just written (of
+ * DELETED_VERSION for a delete), so that no reader is served anything older from now on. When the
+ * cache refuses that, the write still succeeded, but the old entry may still be there: stop
+ * reading the cache until it has expired, here and, through the database, on every instance. */
+static int store_write(struct cached_repo *c, const struct scope *sc, int64_t id,
+                       const struct task_patch *p, const struct if_match *im, struct task *out)
 {
-    if (!c->cache)
-        return;
-    char key[KEY_MAX];
-    key_of(c, sc, id, key);
-    int rc = cache_invalidate(c->cache, key, version, c->ttl_s);
-    note_cache(c, rc, "invalidate");
-    if (rc != 0) {
-        /* The old entry may still be there: stop reading the cache until it has expired, here
-         * and, through the database, on every instance, before the write answers. */
-        int seconds = c->ttl_s + REFILL_SLACK_S;
-        atomic_store(&c->bypass_until_us, clock_now_us() + (int64_t)seconds * 1000000);
-        struct log_kv kv[] = {LOG_INT("task_id", id), LOG_INT("seconds", seconds)};
-        log_kv(LOG_WARN,
-               "could not invalidate a cache entry; every instance reads the database only for "
-               "one TTL and a few seconds",
-               kv, 2);
-        if (c->fence)
-            cache_fence_raise(c->fence, seconds); /* logs when it cannot */
-    }
+    /* TODO(lab 3.3): Write to the store, then tombstone the entry; if that fails, bypass + fence. */
+    log_msg(LOG_ERROR, "TODO(lab 3.3): store_write"); return ERR_INTERNAL;
 }
 
 static int cached_get(struct task_repo *r, const struct scope *sc, int64_t id, struct task *out)
 {
     struct cached_repo *c = cached_of(r);
-    char key[KEY_MAX];
-    key_of(c, sc, id, key);
-    bool use_cache = cache_trusted(c);
-    if (use_cache) {
-        char *val = NULL;
-        int64_t version = 0;
-        int rc = cache_get(c->cache, key, &val, &version);
-        note_cache(c, rc == ERR_NOT_FOUND ? 0 : rc, "get");
-        if (rc == 0) {
-            rc = task_decode(val, out);
-            free(val);
-            if (rc == 0 && out->id == id && out->owner_id == sc->owner_id) {
-                xcache_note(sc->locals, true);
-                return 0;
-            }
-        }
-        use_cache = rc != ERR_UNAVAILABLE;
-    }
-    int rc = task_repo_get(c->inner, sc, id, out);
-    if (rc != 0)
-        return rc;
-    xcache_note(sc->locals, false);
-    /* Asked again: the database read may have taken long, and a writer may have raised the
-     * fence meanwhile, after an invalidation that left no tombstone to refuse this refill. */
-    if (use_cache && cache_trusted(c)) {
-        /* Refused by the cache when a writer has moved past this version meanwhile. */
-        char *val = task_encode(out);
-        if (val)
-            note_cache(c, cache_put(c->cache, key, out->version, val, c->ttl_s, NULL), "put");
-        free(val);
-    }
-    return 0;
+    /* TODO(lab 3.1): Cache-aside: a trusted hit is the answer; else the store, then put (TTL). */
+    log_msg(LOG_ERROR, "TODO(lab 3.1): cached_get"); return ERR_INTERNAL;
 }
 
 static int cached_create(struct task_repo *r, const struct scope *sc, const struct task *in,
@@ -261,19 +219,13 @@ static int cached_create(struct task_repo *r, const struct scope *sc, const stru
 static int cached_update(struct task_repo *r, const struct scope *sc, int64_t id,
                          const struct task_patch *p, const struct if_match *im, struct task *out)
 {
-    struct cached_repo *c = cached_of(r);
-    int rc = task_repo_update(c->inner, sc, id, p, im, out);
-    /* TODO(lab 3.2): After a successful write (and before answering), fence the cache entry. */
-    return rc;
+    return store_write(cached_of(r), sc, id, p, im, out);
 }
 
 static int cached_remove(struct task_repo *r, const struct scope *sc, int64_t id,
                          const struct if_match *im)
 {
-    struct cached_repo *c = cached_of(r);
-    int rc = task_repo_remove(c->inner, sc, id, im);
-    /* TODO(lab 3.3): After a delete, make sure no reader can ever refill the entry. */
-    return rc;
+    return store_write(cached_of(r), sc, id, NULL, im, NULL);
 }
 
 static int cached_list(struct task_repo *r, const struct scope *sc, const struct task_list_query *q,

@@ -141,6 +141,7 @@ static int check_history(const PGresult *applied, const struct migration *list, 
             rc = ERR_CONFLICT;
             continue;
         }
+        /* LAB:BEGIN 2.10 Refuse a recorded file whose text (checksum) differs from ours. */
         char hex[2 * crypto_hash_sha256_BYTES + 1];
         checksum_hex(m->sql, hex);
         if (strcmp(hex, PQgetvalue(applied, r, 1)) != 0) {
@@ -150,6 +151,7 @@ static int check_history(const PGresult *applied, const struct migration *list, 
                    kv, 1);
             rc = ERR_CONFLICT;
         }
+        /* LAB:END */
     }
     return rc;
 }
@@ -184,7 +186,7 @@ static int apply_one(PGconn *c, const struct migration *m)
     const char *values[] = {m->name, hex, migrate_is_expand(m->sql) ? "t" : "f"};
     if (migrate_no_transaction(m->sql))
         return apply_alone(c, m, values);
-    /* LAB:BEGIN 2.5 Apply the file and record it (values) in one transaction. */
+    /* LAB:BEGIN 2.9 Apply the file and record it (values) in one transaction. */
     int rc = run(c, "BEGIN", 0, NULL, NULL, "begin");
     if (rc == 0)
         rc = run(c, m->sql, 0, NULL, NULL, m->name);

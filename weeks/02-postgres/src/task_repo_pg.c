@@ -145,11 +145,15 @@ static int exec_one(struct pg_conn *c, int id, const char *sql, const struct tas
 static int pg_create(struct task_repo *r, const struct scope *sc, const struct task *in,
                      struct task *out)
 {
+    /* $1 owner, $2 title, $3 description, $4 status, $5 priority, $6 due_at (µs, NULL when
+     * unset), $7 tags (JSON text), $8 now (µs). A new task is version 1, created = updated. */
+    /* LAB:BEGIN 2.1 Write the INSERT: cast parameters, version 1, RETURNING the row. */
     static const char sql[] = TASK_SQL_INSERT_INTO
         "VALUES ($1::bigint, $2, $3, $4, $5::smallint, us_to_ts($6::bigint), " TAGS_PARAM(
             7) ",\n"
                "        1, us_to_ts($8::bigint), us_to_ts($8::bigint))\n"
                "RETURNING " TASK_COLUMNS;
+    /* LAB:END static const char sql[] = "-- TODO(lab 2.1): INSERT INTO tasks ..."; */
     struct pg_repo *pr = pg_of(r);
     struct task_sql_params prm;
     int rc = task_sql_create_params(sc, in, &prm);
@@ -203,11 +207,13 @@ static int why_unchanged(struct pg_conn *c, const struct scope *sc, int64_t id)
     struct pg_params p = {0};
     params_of(&p, &prm);
     PGresult *res = NULL;
+    /* LAB:BEGIN 2.2 Run the check: a row still there means If-Match failed (412). */
     int rc = pg_conn_exec(c, TASK_SQL_EXISTS, sql, prm.n, p.v, &res);
     if (rc != 0)
         return rc;
     rc = PQntuples(res) > 0 ? ERR_PRECONDITION : ERR_NOT_FOUND;
     PQclear(res);
+    /* LAB:END log_msg(LOG_ERROR, "TODO(lab 2.2): 404 or 412?"); int rc = ERR_NOT_FOUND; */
     return rc;
 }
 
@@ -233,7 +239,7 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
     /* $1 id, $2 owner, $3/$4 If-Match, then a flag and a value per field (task_sql.h):
      * $5/$6 title, $7/$8 description, $9/$10 status, $11/$12 priority, $13/$14 due_at,
      * $15/$16 tags (JSON text), $17 now. Returns TASK_COLUMNS of the updated row. */
-    /* LAB:BEGIN 2.1 Write the UPDATE: named fields only, version + 1, If-Match in the WHERE. */
+    /* LAB:BEGIN 2.3 Write the UPDATE: named fields only, version + 1, If-Match in the WHERE. */
     static const char sql[] =
         "UPDATE tasks\n"
         "   SET title       = CASE WHEN $5::boolean  THEN $6  ELSE title       END,\n"
@@ -248,7 +254,7 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
                 " WHERE id = $1::bigint AND owner_id = $2::bigint\n"
                 "   AND (NOT $3::boolean OR $4::jsonb @> to_jsonb(version))\n"
                 "RETURNING " TASK_COLUMNS;
-    /* LAB:END static const char sql[] = "-- TODO(lab 2.1): UPDATE tasks ..."; */
+    /* LAB:END static const char sql[] = "-- TODO(lab 2.3): UPDATE tasks ..."; */
     static const char guarded_sql[] =
         "SELECT " TASK_COLUMNS ", (NOT $3::boolean OR $4::jsonb @> to_jsonb(version)) IS TRUE\n"
         "  FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";
@@ -317,7 +323,7 @@ struct sort_sql {
     {                                                                                              \
         "id", "$9::bigint", ">", "ASC"                                                             \
     }
-/* LAB:BEGIN 2.2 Each sort's indexed key, the cursor's key ($9) as the same type, and direction. */
+/* LAB:BEGIN 2.5 Each sort's indexed key, the cursor's key ($9) as the same type, and direction. */
 static const struct sort_sql sorts[] = {
     [TASK_SORT_CREATED_AT] = {"created_at", "us_to_ts($9::bigint)", ">", "ASC"},
     [TASK_SORT_CREATED_AT_DESC] = {"created_at", "us_to_ts($9::bigint)", "<", "DESC"},
@@ -339,12 +345,14 @@ static int list_sql_build(struct pg_repo *r)
         for (size_t s = 0; s < sizeof sorts / sizeof sorts[0]; s++) {
             const struct sort_sql *k = &sorts[s];
             struct buf b = BUF_INIT;
+            /* LAB:BEGIN 2.4 The page: list_head, the cursor's row comparison, ORDER BY, LIMIT. */
             buf_puts(&b, list_head);
             if (after)
                 buf_printf(&b, "   AND (%s, id) %s (%s, $8::bigint)\n", k->key, k->cmp,
                            k->cursor_key);
             buf_printf(&b, " ORDER BY %s %s, id %s\n LIMIT $%d::bigint", k->key, k->dir, k->dir,
                        after ? 10 : 8);
+            /* LAB:END buf_printf(&b, "-- TODO(lab 2.4): a keyset page\n%s", list_head); */
             if (b.failed) {
                 buf_free(&b);
                 return ERR_NOMEM;

@@ -200,6 +200,7 @@ static int entry_swap(struct cache_memcached *m, const char *key, int64_t versio
     int rc = handle_borrow(m, &mc);
     if (rc != 0)
         return rc;
+    /* LAB:BEGIN 3.14 Read, decide (may), then cas/add; a lost race reads again (CAS_ATTEMPTS). */
     size_t key_len = strlen(key);
     rc = ERR_CONFLICT;
     for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -233,6 +234,7 @@ static int entry_swap(struct cache_memcached *m, const char *key, int64_t versio
         }
         /* Someone changed the item since our read (or it expired): read again. */
     }
+    /* LAB:END rc = 0; */
     if (rc != ERR_UNAVAILABLE)
         note_success(m);
     handle_release(m, mc);

@@ -39,7 +39,7 @@
  * same or a newer version, or a tombstone of a newer one. An entry that is neither (ver is nil)
  * is not ours and is overwritten. */
 static const char PUT_LUA[] = LUA_PRELUDE
-    /* LAB:BEGIN 3.1 Refuse the refill when the key holds a value or tombstone it must not undo. */
+    /* LAB:BEGIN 3.2 Refuse the refill when the key holds a value or tombstone it must not undo. */
     "if kind == 'v' and not older(ver, ARGV[1]) then return 0 end\n"
     "if kind == 't' and older(ARGV[1], ver) then return 0 end\n"
     /* LAB:END */

@@ -48,6 +48,7 @@ static bool needs_formula_guard(const char *s, size_t n)
 /* Appends one field. `text` marks a cell whose content came from a user (formula guard). */
 static void put_field(struct buf *b, const char *s, size_t n, bool text)
 {
+    /* LAB:BEGIN 3.13 RFC 4180: quote when needed, double quotes; guard a user's formula. */
     bool guard = text && needs_formula_guard(s, n);
     bool quote = false;
     for (size_t i = 0; i < n && !quote; i++)
@@ -67,6 +68,7 @@ static void put_field(struct buf *b, const char *s, size_t n, bool text)
     buf_append(b, s + from, n - from);
     if (quote)
         buf_putc(b, '"');
+    /* LAB:END buf_append(b, s, n); */
 }
 
 static void put_text(struct buf *b, const char *s)

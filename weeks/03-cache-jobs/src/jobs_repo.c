@@ -225,10 +225,12 @@ int jobs_start(struct pg_pool *p, int64_t id, struct job *out)
 {
     /* One statement: two workers given the same id at once both increment, in turn (the row
      * lock orders them), and the later attempt number wins the fence. */
+    /* LAB:BEGIN 3.6 One UPDATE starts an unfinished job: running, a new attempt number, the row. */
     static const char sql[] =
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = now()\n"
         " WHERE id = $1::bigint AND status IN ('queued', 'running')\n"
         "RETURNING " JOB_COLUMNS;
+    /* LAB:END static const char sql[] = "-- TODO(lab 3.6): UPDATE jobs ... RETURNING ..."; */
     static const char exists_sql[] = "SELECT 1 FROM jobs WHERE id = $1::bigint";
     if (!p || !out)
         return ERR_INVALID;
@@ -266,6 +268,7 @@ int jobs_succeed(struct pg_pool *p, const struct job *j, const char *result_url,
     pg_param_i64(&prm, 1, j->id);
     pg_param_i64(&prm, 2, j->attempts);
     pg_param_text(&prm, 3, result_url);
+    /* LAB:BEGIN 3.7 In one transaction: the fenced UPDATE (one row, or ERR_CONFLICT), the CSV. */
     struct pg_conn *c = NULL;
     int rc = pg_pool_acquire(p, &c);
     if (rc != 0)
@@ -294,6 +297,7 @@ int jobs_succeed(struct pg_pool *p, const struct job *j, const char *result_url,
         pg_conn_command(c, "ROLLBACK"); /* if this fails too, release closes the connection */
     pg_pool_release(p, c);
     return rc;
+    /* LAB:END log_msg(LOG_ERROR, "TODO(lab 3.7): jobs_succeed"); return ERR_INTERNAL; */
 }
 
 /* How many bytes of the first `max` of s end on a character boundary: a cut in the middle of a

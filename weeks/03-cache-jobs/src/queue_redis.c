@@ -105,7 +105,7 @@ static const char LUA_TICK[] = LUA_NOW_MS
     "  redis.call('LPUSH', KEYS[1], id) "
     "  promoted = promoted + 1 "
     "end "
-    /* LAB:BEGIN 3.4 Give expired claims back: lease gone, out of processing, onto ready. */
+    /* LAB:BEGIN 3.5 Give expired claims back: lease gone, out of processing, onto ready. */
     "local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, batch) "
     "for _, id in ipairs(expired) do "
     "  redis.call('ZREM', KEYS[3], id) "
@@ -265,6 +265,7 @@ int queue_claim(struct queue *q, int wait_ms, int64_t *job_id)
         int rc = move_one(q, left_ms > 0 ? left_ms : 0, &r);
         if (rc != 0)
             return rc;
+        /* LAB:BEGIN 3.4 A moved id (parse_id) is claimed once its lease (LEASE) is written. */
         int64_t id = 0;
         bool is_id = r->type == REDIS_REPLY_STRING && parse_id(r->str, r->len, &id);
         if (r->type == REDIS_REPLY_NIL || is_id) {
@@ -279,6 +280,7 @@ int queue_claim(struct queue *q, int wait_ms, int64_t *job_id)
                 *job_id = id;
             return rc;
         }
+        /* LAB:END freeReplyObject(r); return ERR_NOT_FOUND; */
         if (r->type != REDIS_REPLY_STRING) {
             freeReplyObject(r);
             log_msg(LOG_ERROR, "the queue's claim answered something unexpected");

@@ -124,6 +124,7 @@ int64_t worker_backoff_ms(int base_ms, int attempt)
 {
     if (base_ms <= 0)
         return 0;
+    /* LAB:BEGIN 3.8 Double per attempt up to the cap, then a random point in its upper half. */
     int64_t d = base_ms;
     for (int i = 1; i < attempt && d < WORKER_BACKOFF_CAP_MS; i++)
         d *= 2;
@@ -131,6 +132,7 @@ int64_t worker_backoff_ms(int base_ms, int attempt)
         d = WORKER_BACKOFF_CAP_MS;
     int64_t half = d / 2;
     return half + (int64_t)randombytes_uniform((uint32_t)(d - half + 1));
+    /* LAB:END return base_ms; */
 }
 
 /* ------------------------------------------------------------------ heartbeat */
@@ -144,6 +146,7 @@ static int job_heartbeat(void *ctx)
         w->aborted = true;
         return 1;
     }
+    /* LAB:BEGIN 3.10 Once half the lease has gone, renew it (queue_extend) and touch the row. */
     int64_t now = clock_mono_us();
     int64_t half = (int64_t)w->o.visibility_s * 1000000 / 2;
     if (now - w->lease_renewed_us >= half) {
@@ -155,6 +158,7 @@ static int job_heartbeat(void *ctx)
         /* After a failure try again in a second, not on every call. */
         w->lease_renewed_us = rc == 0 ? now : now - half + (int64_t)OUTAGE_PAUSE_MS * 1000;
     }
+    /* LAB:END */
     return 0;
 }
 
@@ -247,7 +251,7 @@ static void give_back(struct worker *w, int64_t id, int rc)
 static void record_failure(struct worker *w, const struct job *j, const struct outcome *out)
 {
     int limit = j->max_attempts < w->o.max_attempts ? j->max_attempts : w->o.max_attempts;
-    /* LAB:BEGIN 3.5 Retry (after a backoff) or give up: which failures, how many attempts? */
+    /* LAB:BEGIN 3.9 Retry (after a backoff) or give up: which failures, how many attempts? */
     bool retry = !out->permanent && j->attempts < limit;
     int64_t delay_ms = retry ? worker_backoff_ms(w->o.backoff_base_ms, j->attempts) : 0;
     /* LAB:END bool retry = false; int64_t delay_ms = 0; */

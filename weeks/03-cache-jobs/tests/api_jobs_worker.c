@@ -877,6 +877,27 @@ GRADED(jobs_worker, a_sigkilled_workers_job_is_reclaimed_and_finished_exactly_on
               tk_proc_log_path(b));
 }
 
+/* A job that runs longer than its lease keeps it: the worker renews the lease while the job runs
+ * (the heartbeat), so a second worker that is idle meanwhile never reclaims it. Without the
+ * heartbeat the lease runs out after 2 s, worker B takes the job over, and it runs twice. */
+GRADED(jobs_worker, a_job_longer_than_its_lease_keeps_it_by_heartbeat_and_runs_once, 2,
+       .fini = jobs_fini)
+{
+    jobs_server();
+    api_new_task(server);
+    worker_start(
+        (const char *const[]){"FAULT_EXPORT_DELAY_MS=4000", "WORKER_VISIBILITY_SECONDS=2", NULL});
+    long long id = export_request();
+    struct tk_response *r = job_wait(id, "running", JOB_WAIT_MS, NULL);
+    expect_job(r, "running", 1);
+    tk_response_free(r);
+    worker_start((const char *const[]){"WORKER_VISIBILITY_SECONDS=2", NULL});
+    r = job_wait(id, "succeeded", JOB_WAIT_MS, NULL);
+    /* One attempt: the 4 s job outlived two 2 s leases because each was renewed in time. */
+    expect_export_succeeded(r, id, 1);
+    tk_response_free(r);
+}
+
 GRADED(jobs_worker, the_worker_stops_gracefully_on_sigterm, 1, .fini = jobs_fini)
 {
     jobs_server();

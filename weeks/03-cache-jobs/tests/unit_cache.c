@@ -18,6 +18,10 @@
 #include "cache.h"
 #include "err.h"
 #include "log.h"
+#include "task.h"
+#include "task_repo.h"
+#include "task_repo_cached.h"
+#include "task_repo_factory.h"
 #include "testkit.h"
 #include "tk_race.h"
 
@@ -425,4 +429,176 @@ CACHE_TEST(cache_open_refuses_other_schemes_and_malformed_urls, 1)
     else
         for (size_t i = 0; i < sizeof memcached / sizeof memcached[0]; i++)
             expect_refused(memcached[i]);
+}
+
+/* ================================================================== cache_aside */
+
+/* The decorator of task_repo_cached.h over the memory store and the real Redis: what a handler
+ * sees through it (a read after a write is never older than the write), and what it leaves in
+ * the cache. The store is also used directly, to tell a read served by the cache from one
+ * served by the store. */
+struct aside {
+    struct task_repo *store;  /* the memory store, shared with the decorator */
+    struct task_repo *cached; /* owns store */
+    struct cache *cache;      /* the decorator's cache; NULL for an unreachable one */
+    char ns[48];
+};
+
+static void aside_open(struct aside *a, const char *url)
+{
+    uint64_t r = 0;
+    cr_assert_eq(getrandom(&r, sizeof r, 0), (ssize_t)sizeof r, "test bug: getrandom failed");
+    snprintf(a->ns, sizeof a->ns, "unit-aside:%016llx", (unsigned long long)r);
+    cr_assert_eq(task_repo_memory_open("memory:", &a->store), 0, "the memory store must open");
+    a->cache = open_url(url);
+    cr_assert_eq(task_repo_cached_new(a->store, a->cache, NULL, a->ns, TTL, &a->cached), 0,
+                 "task_repo_cached_new must succeed");
+}
+
+static void aside_close(struct aside *a)
+{
+    task_repo_free(a->cached);
+    cache_free(a->cache);
+}
+
+static int64_t aside_create(struct aside *a, int64_t owner, const char *title)
+{
+    struct task in, out;
+    task_init(&in);
+    task_init(&out);
+    in.title = strdup(title);
+    in.description = strdup("");
+    cr_assert(in.title && in.description, "test bug: out of memory");
+    struct scope sc = {.owner_id = owner};
+    cr_assert_eq(task_repo_create(a->cached, &sc, &in, &out), 0, "create must succeed");
+    int64_t id = out.id;
+    task_clear(&in);
+    task_clear(&out);
+    return id;
+}
+
+/* Sets the title through repo r (the decorator, or the store behind its back). */
+static int set_title(struct task_repo *r, int64_t owner, int64_t id, const char *title)
+{
+    struct task_patch p;
+    task_patch_init(&p);
+    p.fields = TASK_F_TITLE;
+    p.values.title = strdup(title);
+    cr_assert(p.values.title, "test bug: out of memory");
+    struct scope sc = {.owner_id = owner};
+    struct if_match im = {0};
+    struct task out;
+    task_init(&out);
+    int rc = task_repo_update(r, &sc, id, &p, &im, &out);
+    task_clear(&out);
+    task_patch_clear(&p);
+    return rc;
+}
+
+/* Reads id through the decorator: its rc, and its title and version into the out-params. */
+static int read_title(struct aside *a, int64_t owner, int64_t id, char *title, size_t cap,
+                      int64_t *version)
+{
+    struct scope sc = {.owner_id = owner};
+    struct task t;
+    task_init(&t);
+    int rc = task_repo_get(a->cached, &sc, id, &t);
+    if (rc == 0) {
+        snprintf(title, cap, "%s", t.title);
+        *version = t.version;
+    }
+    task_clear(&t);
+    return rc;
+}
+
+/* A late refill of `version` for owner's task id: was it stored? */
+static bool refill_stored(struct aside *a, int64_t owner, int64_t id, int64_t version)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s:task:%lld:%lld", a->ns, (long long)owner, (long long)id);
+    bool stored = true;
+    cr_assert_eq(cache_put(a->cache, key, version, "{}", TTL, &stored), 0, "cache_put must answer");
+    return stored;
+}
+
+GRADED(cache_aside, a_read_is_stored_and_the_next_read_is_served_by_the_cache, 2)
+{
+    struct aside a;
+    aside_open(&a, backend_url(BACKEND_REDIS));
+    int64_t id = aside_create(&a, 7, "first");
+    char title[64];
+    int64_t v = 0;
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the first read must work");
+    /* Behind the decorator's back: only a read served by the cache still says "first". */
+    cr_assert_eq(set_title(a.store, 7, id, "changed in the store"), 0, "store update failed");
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the second read must work");
+    cr_assert_str_eq(title, "first",
+                     "expected the second read to be a hit (the entry the first read stored)");
+    aside_close(&a);
+}
+
+GRADED(cache_aside, after_an_update_no_read_or_late_refill_serves_the_old_version, 3)
+{
+    struct aside a;
+    aside_open(&a, backend_url(BACKEND_REDIS));
+    int64_t id = aside_create(&a, 7, "v1");
+    char title[64];
+    int64_t v = 0;
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the read must work");
+    cr_assert_eq(set_title(a.cached, 7, id, "v2"), 0, "the update must succeed");
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the read must work");
+    cr_assert(strcmp(title, "v2") == 0 && v == 2,
+              "expected version 2 \"v2\" right after the update, got version %lld \"%s\"",
+              (long long)v, title);
+    /* A reader that read version 1 before the update must not be able to put it back. */
+    cr_assert(!refill_stored(&a, 7, id, 1),
+              "a refill of version 1 after version 2 was written must be refused");
+    aside_close(&a);
+}
+
+GRADED(cache_aside, a_deleted_task_is_gone_and_can_never_be_refilled, 2)
+{
+    struct aside a;
+    aside_open(&a, backend_url(BACKEND_REDIS));
+    int64_t id = aside_create(&a, 7, "doomed");
+    char title[64];
+    int64_t v = 0;
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the read must work");
+    struct scope sc = {.owner_id = 7};
+    struct if_match im = {0};
+    cr_assert_eq(task_repo_remove(a.cached, &sc, id, &im), 0, "the delete must succeed");
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), ERR_NOT_FOUND,
+                 "expected the deleted task to be not found, not served from the cache");
+    cr_assert(!refill_stored(&a, 7, id, 1000),
+              "a refill of a deleted task must be refused, whatever its version");
+    aside_close(&a);
+}
+
+GRADED(cache_aside, another_owner_never_reads_the_entry, 2)
+{
+    struct aside a;
+    aside_open(&a, backend_url(BACKEND_REDIS));
+    int64_t id = aside_create(&a, 7, "mine");
+    char title[64];
+    int64_t v = 0;
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the read must work");
+    cr_assert_eq(read_title(&a, 8, id, title, sizeof title, &v), ERR_NOT_FOUND,
+                 "owner 8 must not read owner 7's task, cached or not");
+    aside_close(&a);
+}
+
+GRADED(cache_aside, an_unreachable_cache_degrades_to_the_store, 2)
+{
+    struct aside a;
+    aside_open(&a, "redis://127.0.0.1:1");
+    int64_t id = aside_create(&a, 7, "v1");
+    char title[64];
+    int64_t v = 0;
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0,
+                 "a read must be served by the store when the cache is down");
+    cr_assert_eq(set_title(a.cached, 7, id, "v2"), 0,
+                 "an update must succeed when the cache is down (the store is the truth)");
+    cr_assert_eq(read_title(&a, 7, id, title, sizeof title, &v), 0, "the read must work");
+    cr_assert_str_eq(title, "v2", "expected the store's current title");
+    aside_close(&a);
 }

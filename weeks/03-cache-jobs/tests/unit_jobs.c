@@ -6,6 +6,9 @@
  * of it is the fence: a worker's late answer for an attempt that is no longer current must
  * change nothing.
  *
+ * Suite backoff: the worker's retry delay (worker.h), checked against its bounds, which hold
+ * whatever the random draw.
+ *
  * Suite export_csv: expected files are written out by hand, byte for byte, with a frozen clock
  * so the timestamps are known. */
 #include <libpq-fe.h>
@@ -25,6 +28,7 @@
 #include "timeutil.h"
 #include "unit_pg_fixture.h"
 #include "utf8.h"
+#include "worker.h"
 
 #define T0  INT64_C(1796115600000000) /* 2026-12-01T09:00:00Z in µs */
 #define SEC INT64_C(1000000)
@@ -501,4 +505,33 @@ GRADED(export_csv, every_task_of_250_is_exported_once_in_order, 2)
     cr_assert_str_eq(line, "", "expected nothing after the 250th line, got %.60s", line);
     buf_free(&b);
     task_repo_free(r);
+}
+
+/* ================================================================== backoff */
+
+/* Retry n waits a random time in [d/2, d], d = base * 2^(n-1) capped at WORKER_BACKOFF_CAP_MS:
+ * the delay grows with each failure, never past the cap, and workers that failed together do
+ * not all come back at the same moment. Many draws per attempt, so a fixed delay or a draw
+ * outside the bounds shows. */
+GRADED(backoff, doubles_per_attempt_up_to_the_cap_with_jitter_in_the_upper_half, 2)
+{
+    cr_assert_eq(worker_backoff_ms(0, 3), 0, "a base of 0 means retry at once");
+    for (int attempt = 1; attempt <= 12; attempt++) {
+        int64_t d = 1000;
+        for (int i = 1; i < attempt && d < WORKER_BACKOFF_CAP_MS; i++)
+            d *= 2;
+        if (d > WORKER_BACKOFF_CAP_MS)
+            d = WORKER_BACKOFF_CAP_MS;
+        int64_t lo = INT64_MAX, hi = 0;
+        for (int k = 0; k < 200; k++) {
+            int64_t ms = worker_backoff_ms(1000, attempt);
+            cr_assert(ms >= d / 2 && ms <= d,
+                      "worker_backoff_ms(1000, %d) = %lld: expected a value in [%lld, %lld]",
+                      attempt, (long long)ms, (long long)(d / 2), (long long)d);
+            lo = ms < lo ? ms : lo;
+            hi = ms > hi ? ms : hi;
+        }
+        cr_assert(hi > lo, "worker_backoff_ms(1000, %d) gave %lld 200 times: expected jitter",
+                  attempt, (long long)lo);
+    }
 }

@@ -89,6 +89,10 @@ struct http_server {
     struct http_middleware mw[MIDDLEWARE_MAX];
     size_t nmw;
     unsigned port;
+    /* Deferred requests (http_defer) not yet answered: http_server_stop waits for them. */
+    pthread_mutex_t defer_lock;
+    pthread_cond_t defer_cond;
+    size_t deferred;
 };
 
 struct res_header {
@@ -132,6 +136,11 @@ struct http_req {
     bool too_large;
     int64_t start_us; /* clock_mono_us() when the request began */
     struct http_res res;
+    /* http_defer's state, under the server's defer_lock: the work runs (RUNNING), the connection
+     * waits for it (SUSPENDED), or its answer is in res (DONE). `settled`: no longer counted. */
+    enum { DEFER_NONE, DEFER_RUNNING, DEFER_SUSPENDED, DEFER_DONE } defer;
+    bool deferring; /* http_defer was called (read without the lock by the request's thread) */
+    bool settled;
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -828,6 +837,83 @@ static void drain_wait(struct http_server *s)
            2);
 }
 
+/* ---------------------------------------------------------------- deferred answers */
+
+void http_defer(struct http_req *req)
+{
+    struct http_server *s = req->server;
+    req->deferring = true;
+    pthread_mutex_lock(&s->defer_lock);
+    req->defer = DEFER_RUNNING;
+    s->deferred++;
+    pthread_mutex_unlock(&s->defer_lock);
+}
+
+void http_deferred_done(struct http_req *req)
+{
+    struct http_server *s = req->server;
+    struct MHD_Connection *conn = req->conn;
+    pthread_mutex_lock(&s->defer_lock);
+    bool suspended = req->defer == DEFER_SUSPENDED;
+    req->defer = DEFER_DONE;
+    pthread_cond_broadcast(&s->defer_cond); /* a thread-per-connection handler waits on it */
+    pthread_mutex_unlock(&s->defer_lock);
+    /* From here req belongs to its event loop again: only the connection is used. It stays
+     * suspended until this call, so it is still alive, and http_server_stop waits for it. */
+    if (suspended)
+        MHD_resume_connection(conn);
+}
+
+/* The request no longer counts as deferred (answered, or ended): wakes http_server_stop. Waits
+ * for the work first if it still runs (a connection libmicrohttpd closes while its work runs:
+ * the work still writes to req). */
+static void defer_settle(struct http_req *req)
+{
+    if (!req->deferring || req->settled)
+        return;
+    struct http_server *s = req->server;
+    pthread_mutex_lock(&s->defer_lock);
+    while (req->defer != DEFER_DONE)
+        pthread_cond_wait(&s->defer_cond, &s->defer_lock);
+    req->settled = true;
+    s->deferred--;
+    pthread_cond_broadcast(&s->defer_cond);
+    pthread_mutex_unlock(&s->defer_lock);
+}
+
+/* After a handler that deferred, and again when libmicrohttpd resumes the connection: sends the
+ * answer once the work is done. Until then an event loop suspends the connection and goes on
+ * serving the others (the suspension happens under the lock, so http_deferred_done either sees
+ * it and resumes, or comes first and we send at once); a thread of its own just waits. */
+static enum MHD_Result defer_wait(struct http_req *req)
+{
+    struct http_server *s = req->server;
+    pthread_mutex_lock(&s->defer_lock);
+    if (req->defer != DEFER_DONE && s->opts.mode == HTTP_MODE_POOL) {
+        req->defer = DEFER_SUSPENDED;
+        MHD_suspend_connection(req->conn);
+        pthread_mutex_unlock(&s->defer_lock);
+        return MHD_YES;
+    }
+    while (req->defer != DEFER_DONE)
+        pthread_cond_wait(&s->defer_cond, &s->defer_lock);
+    pthread_mutex_unlock(&s->defer_lock);
+    defer_settle(req);
+    return send_response(req);
+}
+
+/* Waits until no request is deferred: libmicrohttpd must not be stopped with a suspended
+ * connection, and the work's resources (a stage's pool) are freed only after http_server_stop.
+ * New connections are refused by then, and a deferred job always ends, so this is bounded by
+ * the jobs already queued. */
+static void defer_drain(struct http_server *s)
+{
+    pthread_mutex_lock(&s->defer_lock);
+    while (s->deferred > 0)
+        pthread_cond_wait(&s->defer_cond, &s->defer_lock);
+    pthread_mutex_unlock(&s->defer_lock);
+}
+
 /* ---------------------------------------------------------------- the access handler */
 
 struct framing {
@@ -1055,6 +1141,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     watch_phase(s, conn, CONN_BUSY); /* the body is in; the handler may take its time */
     if (req->answered)
         return MHD_YES;
+    if (req->deferring)
+        return defer_wait(req); /* resumed: the deferred work is done */
     if (req->decided)
         return send_response(req);
     if (req->too_large)
@@ -1065,6 +1153,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             return send_response(req);
     }
     req->route->fn(req, &req->res, req->route->ctx);
+    if (req->deferring)
+        return defer_wait(req);
     return send_response(req);
 }
 
@@ -1110,6 +1200,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     struct http_req *req = *con_cls;
     if (!req)
         return;
+    defer_settle(req);
     drain_leave(req);
     res_clear(&req->res);
     buf_free(&req->body);
@@ -1143,6 +1234,15 @@ struct http_server *http_server_new(const struct http_options *opts)
     if (!s)
         return NULL;
     s->opts = *opts;
+    if (pthread_mutex_init(&s->defer_lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (pthread_cond_init(&s->defer_cond, NULL) != 0) {
+        pthread_mutex_destroy(&s->defer_lock);
+        free(s);
+        return NULL;
+    }
     if (s->opts.threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         s->opts.threads = cpus > 0 ? (unsigned)cpus : 1;
@@ -1175,7 +1275,7 @@ int http_server_start(struct http_server *s)
     if (s->opts.mode == HTTP_MODE_THREAD_PER_CONNECTION)
         flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     else
-        flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+        flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME; /* http_defer */
     /* Headers must fit in the connection's memory pool, or libmicrohttpd answers 431 itself
      * with a bare HTML page. 256 KiB lets ~110 KB of headers (thousands of them, each with
      * libmicrohttpd's bookkeeping) reach on_headers and get a proper problem response; past
@@ -1244,6 +1344,7 @@ void http_server_stop(struct http_server *s)
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
     drain_wait(s);
+    defer_drain(s);             /* deferred work (password hashing) ends before its requests go */
     MHD_stop_daemon(s->daemon); /* closes what is left: idle keep-alive connections */
     s->daemon = NULL;
     conn_watch_free(s->watch);
@@ -1257,5 +1358,7 @@ void http_server_free(struct http_server *s)
     http_server_stop(s);
     pthread_mutex_destroy(&s->drain.mu);
     pthread_cond_destroy(&s->drain.idle);
+    pthread_cond_destroy(&s->defer_cond);
+    pthread_mutex_destroy(&s->defer_lock);
     free(s);
 }

@@ -12,7 +12,8 @@
  *
  * Two concurrency models, chosen by configuration (week 3's lesson compares them): a pool of
  * epoll event loops (HTTP_MODE=pool, HTTP_THREADS loops), or one thread per connection. Handlers
- * run on those threads and may block; routes and middleware are fixed before http_server_start. */
+ * run on those threads and may block briefly (work that takes long goes elsewhere: http_defer);
+ * routes and middleware are fixed before http_server_start. */
 #ifndef TASKD_HTTP_H
 #define TASKD_HTTP_H
 
@@ -131,6 +132,20 @@ double http_req_elapsed_ms(const struct http_req *req);
  * and knows none of their keys; they live as long as the request. */
 struct locals *http_req_locals(struct http_req *req);
 const struct locals *http_req_locals_const(const struct http_req *req);
+
+/* ---- deferred answers: work that would hold an event loop ----
+ *
+ * An event loop serves many connections on one thread, so a handler must not spend long on it
+ * (argon2id takes ~60 ms of CPU). Such a handler calls http_defer(req), hands the work to
+ * another thread (work_pool.h) and returns; that thread builds the answer in res and calls
+ * http_deferred_done(req). Meanwhile the layer suspends the connection (HTTP_MODE_POOL: its
+ * event loop goes on serving the others) or lets the connection's own thread wait for it
+ * (thread per connection). After http_deferred_done, neither req nor res may be touched.
+ * Call http_deferred_done exactly once for each http_defer, also when handing the work over
+ * failed (after building that error answer; from the handler itself is fine). http_server_stop
+ * waits for every deferred request before it stops, so whatever the work uses must outlive it. */
+void http_defer(struct http_req *req);
+void http_deferred_done(struct http_req *req);
 
 /* ---- the response: build it in the handler; the layer sends it afterwards ---- */
 

@@ -10,6 +10,7 @@
 
 struct pg_pool;
 struct throttle;
+struct work_pool;
 struct app;
 
 #define AUTH_SECRET_MAX 512
@@ -25,6 +26,11 @@ struct auth_ctx {
     int login_max_failures;    /* LOGIN_MAX_FAILURES, per e-mail, default 5 */
     int login_ip_max_failures; /* LOGIN_IP_MAX_FAILURES, per client address, default 50 */
     int login_window_s;        /* LOGIN_WINDOW_SECONDS, default 900 */
+    int register_ip_max;       /* REGISTER_IP_MAX_ATTEMPTS, per client address, default 20 */
+    int register_window_s;     /* REGISTER_WINDOW_SECONDS, default 3600 */
+    /* PASSWORD_WORKERS threads that hash and verify passwords, off the event loops, with room
+     * for PASSWORD_QUEUE waiting: past that, register and login answer 503. */
+    struct work_pool *hashers;
 };
 
 /* POST /auth/register, POST /auth/login, POST /auth/refresh, GET /me. 0 or an ERR_ code. */

@@ -1,5 +1,5 @@
 /* stage4.c — stage 4's resources: the signing key and its settings, the users pool and the
- * login throttle (see stage4.h). Nothing here speaks HTTP.
+ * login throttle and the password hashers (see stage4.h). Nothing here speaks HTTP.
  *
  * JWT_SECRET (or JWT_SECRET_FILE) is required and must be strong: the service refuses to start
  * otherwise, with a message that says how to make one — and never prints the secret. */
@@ -9,12 +9,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "err.h"
 #include "log.h"
 #include "pg_pool.h"
 #include "throttle.h"
+#include "work_pool.h"
 
 static const struct config_var vars[] = {
     /* Not `required` for the configuration as a whole: `taskd migrate` needs no signing key.
@@ -55,6 +57,31 @@ static const struct config_var vars[] = {
      .min = 1,
      .max = 86400,
      .help = "the throttling window"},
+    {.name = "REGISTER_IP_MAX_ATTEMPTS",
+     .kind = CONFIG_INT,
+     .default_value = "20",
+     .min = 1,
+     .max = 1000000,
+     .help = "registrations tried per client address in a window before 429"},
+    {.name = "REGISTER_WINDOW_SECONDS",
+     .kind = CONFIG_INT,
+     .default_value = "3600",
+     .min = 1,
+     .max = 86400,
+     .help = "the registration throttling window"},
+    {.name = "PASSWORD_WORKERS",
+     .kind = CONFIG_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = 256,
+     .help = "threads that hash passwords, off the event loops (0 = one per CPU)"},
+    {.name = "PASSWORD_QUEUE",
+     .kind = CONFIG_INT,
+     .default_value = "8",
+     .min = 1,
+     .max = 65536,
+     .help = "password checks waiting for a worker (each waits for the ones before it: keep it "
+             "short); past this, register and login answer 503"},
     {.name = "AUTH_DB_POOL_SIZE",
      .kind = CONFIG_INT,
      .default_value = "8",
@@ -119,6 +146,18 @@ int stage4_open(const struct config *cfg, struct stage4 *out)
     a->login_max_failures = (int)config_get_int(cfg, "LOGIN_MAX_FAILURES");
     a->login_ip_max_failures = (int)config_get_int(cfg, "LOGIN_IP_MAX_FAILURES");
     a->login_window_s = (int)config_get_int(cfg, "LOGIN_WINDOW_SECONDS");
+    a->register_ip_max = (int)config_get_int(cfg, "REGISTER_IP_MAX_ATTEMPTS");
+    a->register_window_s = (int)config_get_int(cfg, "REGISTER_WINDOW_SECONDS");
+    /* One hashing thread per CPU: argon2id is pure CPU, so more threads would only share the
+     * cores, and fewer would leave one idle while requests wait. */
+    unsigned workers = (unsigned)config_get_int(cfg, "PASSWORD_WORKERS");
+    if (workers == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus;
+    }
+    a->hashers = work_pool_new(workers, (size_t)config_get_int(cfg, "PASSWORD_QUEUE"));
+    if (!a->hashers)
+        return ERR_NOMEM;
     /* Stage 3 migrates the database (users come with migration 0003) and checks that it is
      * PostgreSQL. */
     if ((rc = stage3_open(cfg, &out->s3)) != 0 ||
@@ -133,6 +172,7 @@ int stage4_open(const struct config *cfg, struct stage4 *out)
 
 void stage4_close(struct stage4 *s)
 {
+    work_pool_free(s->auth.hashers); /* after http_server_stop: no request waits on it now */
     throttle_free(s->auth.throttle);
     pg_pool_free(s->auth.pool);
     stage3_close(&s->s3);

@@ -82,21 +82,6 @@ static void expect_register_accepted(struct tk_server *s, const char *email, con
     tk_response_free(r);
 }
 
-/* Retry-After of a 429 problem, checked to be whole seconds in 1..max. */
-static long expect_429(const struct tk_response *r, long max)
-{
-    tk_expect_problem(r, 429);
-    char buf[64];
-    const char *ra = tk_header(r, "Retry-After", buf, sizeof buf);
-    cr_assert(ra, "%s: a 429 needs Retry-After (seconds)", r->what);
-    char *end = NULL;
-    long secs = strtol(ra, &end, 10);
-    cr_assert(end != ra && *end == '\0' && secs >= 1 && secs <= max,
-              "%s: expected Retry-After of 1..%ld seconds (the rest of the window), got \"%s\"",
-              r->what, max, ra);
-    return secs;
-}
-
 static void expect_login_401(struct tk_server *s, const char *email, const char *password,
                              const char *what)
 {
@@ -651,11 +636,11 @@ GRADED(auth, login_is_throttled_per_email_until_the_window_ends, 3, .fini = w4_p
     }
     struct tk_response *r = w4_login(s, u.email, u.password);
     snprintf(r->what, sizeof r->what, "POST /auth/login with the RIGHT password after 3 failures");
-    expect_429(r, 5);
+    w4_expect_429(r, 5);
     tk_response_free(r);
     r = w4_login(s, u.email, "wrong password");
     snprintf(r->what, sizeof r->what, "POST /auth/login with a wrong password after 3 failures");
-    long wait_s = expect_429(r, 5);
+    long wait_s = w4_expect_429(r, 5);
     tk_response_free(r);
 
     /* Another e-mail is not affected. */
@@ -695,7 +680,7 @@ GRADED(auth, login_is_throttled_per_client_address, 2, .fini = w4_private_fini)
     snprintf(r->what, sizeof r->what,
              "POST /auth/login with the right password of an untouched e-mail, after 4 failures "
              "from this address (LOGIN_IP_MAX_FAILURES=4)");
-    expect_429(r, 60);
+    w4_expect_429(r, 60);
     tk_response_free(r);
 }
 
@@ -741,6 +726,6 @@ GRADED(auth, concurrent_guesses_check_at_most_the_limit, 3, .fini = w4_private_f
     snprintf(r->what, sizeof r->what,
              "POST /auth/login with the RIGHT password after %d concurrent wrong guesses",
              GUESSERS);
-    expect_429(r, 60);
+    w4_expect_429(r, 60);
     tk_response_free(r);
 }

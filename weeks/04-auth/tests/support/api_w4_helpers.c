@@ -4,11 +4,13 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stddef.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +181,20 @@ void w4_expect_401_challenge(const struct tk_response *r)
               got ? got : "(absent)");
 }
 
+long w4_expect_429(const struct tk_response *r, long max)
+{
+    tk_expect_problem(r, 429);
+    char buf[64];
+    const char *ra = tk_header(r, "Retry-After", buf, sizeof buf);
+    cr_assert(ra, "%s: a 429 needs Retry-After (seconds)", r->what);
+    char *end = NULL;
+    long secs = strtol(ra, &end, 10);
+    cr_assert(end != ra && *end == '\0' && secs >= 1 && secs <= max,
+              "%s: expected Retry-After of 1..%ld seconds (the rest of the window), got \"%s\"",
+              r->what, max, ra);
+    return secs;
+}
+
 void w4_expect_404(const struct tk_response *r)
 {
     cr_assert(r->status != 403,
@@ -326,6 +342,77 @@ void w4_race(struct w4_racer *racers, int n)
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: it is not thread-safe */
     cr_assert(tk_race(n, race, racers, sizeof racers[0]) == 0,
               "test bug: could not start %d racing threads: %s", n, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ from threads */
+
+/* Keeps the value of Retry-After and Content-Type from the header lines libcurl passes. */
+static size_t keep_header(char *p, size_t size, size_t n, void *ctx)
+{
+    struct w4_answer *a = ctx;
+    size_t len = size * n;
+    static const struct {
+        const char *name;
+        size_t off, cap;
+    } wanted[] = {
+        {"Retry-After:", offsetof(struct w4_answer, retry_after), sizeof a->retry_after},
+        {"Content-Type:", offsetof(struct w4_answer, content_type), sizeof a->content_type},
+    };
+    for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
+        size_t nl = strlen(wanted[i].name);
+        if (len <= nl || strncasecmp(p, wanted[i].name, nl) != 0)
+            continue;
+        const char *v = p + nl;
+        size_t vl = len - nl;
+        while (vl > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            vl--;
+        }
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        snprintf((char *)a + wanted[i].off, wanted[i].cap, "%.*s", (int)vl, v);
+    }
+    return len;
+}
+
+static size_t drop_body(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+void w4_post_from(const char *url, const char *json, const char *iface, long timeout_ms,
+                  struct w4_answer *out)
+{
+    *out = (struct w4_answer){0};
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!curl || !headers) {
+        snprintf(out->error, sizeof out->error, "libcurl could not start");
+        goto done;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, drop_body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
+    if (iface)
+        curl_easy_setopt(curl, CURLOPT_INTERFACE, iface);
+    long long t0 = w4_now_us();
+    CURLcode cc = curl_easy_perform(curl);
+    out->ms = (double)(w4_now_us() - t0) / 1e3;
+    if (cc != CURLE_OK) {
+        snprintf(out->error, sizeof out->error, "%s", curl_easy_strerror(cc));
+        goto done;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+done:
+    curl_slist_free_all(headers);
+    if (curl)
+        curl_easy_cleanup(curl);
 }
 
 /* ------------------------------------------------------------------ tokens */

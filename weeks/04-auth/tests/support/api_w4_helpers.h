@@ -83,6 +83,9 @@ const char *w4_bearer(const char *token, char *buf, size_t len);
 void w4_expect_401(const struct tk_response *r, bool token_presented);
 /* A 401 problem whose WWW-Authenticate starts with W4_CHALLENGE (either form). */
 void w4_expect_401_challenge(const struct tk_response *r);
+/* A 429 problem whose Retry-After is whole seconds in 1..max (the rest of the window); returns
+ * them. */
+long w4_expect_429(const struct tk_response *r, long max);
 /* A 404 problem (never 403: another user's resources do not exist for the caller). */
 void w4_expect_404(const struct tk_response *r);
 
@@ -119,10 +122,26 @@ struct w4_racer {
 };
 
 /* Sends every racer's POST from a thread of its own (a libcurl handle each), all released at
- * once by a barrier, and waits for all of them, each up to its timeout_ms. The threads assert
+ * once by tk_race's gate, and waits for all of them, each up to its timeout_ms. The threads assert
  * nothing: the test checks the racers afterwards. Fails the test when the threads cannot be
  * started. */
 void w4_race(struct w4_racer *racers, int n);
+
+/* ---- from threads of the test (no assertions: they run off the test's thread) ---- */
+
+struct w4_answer {
+    long status;           /* 0 when no answer came: see error */
+    char retry_after[32];  /* the Retry-After header, "" when absent */
+    char content_type[64]; /* the Content-Type header, "" when absent */
+    char error[128];       /* "" when an answer came */
+    double ms;             /* from sending to the whole answer */
+};
+
+/* POST url with a JSON body on a connection of its own, sent from the local address iface
+ * ("127.0.0.2": another client address on loopback; NULL: the default), waiting timeout_ms at
+ * most (0: 10 s). */
+void w4_post_from(const char *url, const char *json, const char *iface, long timeout_ms,
+                  struct w4_answer *out);
 
 /* ---- tokens made by the test ---- */
 

@@ -27,6 +27,7 @@ start=$(date +%s)
 OPENAPI_PROXY_LOGS="$out" TK_PROXY="bash $here/shared/scripts/openapi-proxy.sh" TASKD_BIN="$stage" \
   TK_SUITE="openapi-proxy/week-$week" TK_RESULTS="$out/results.json" \
   timeout "${SUITE_TIMEOUT_SECONDS:-900}" "$api" --jobs=2 >"$out/suite.log" 2>&1
+ran=$?
 if [ -n "${TK_FRESH_DB_CMD:-}" ]; then bash "$here/shared/scripts/services.sh" prune-test-dbs >/dev/null 2>&1 || true; fi
 
 shopt -s nullglob
@@ -45,6 +46,12 @@ echo "openapi-proxy week-$week: $exchanges exchanges through Prism in $(($(date 
   "$n_responses answers the document does not describe, $n_successes successes for requests it calls invalid"
 [ -z "$responses" ] || printf '%s\n' "$responses"
 [ -z "$successes" ] || printf '%s\n' "$successes"
+# The suite's own failures are expected here, but it must have run to the end (its results file
+# is written last): a crashed or timed-out runner checked less than it claims.
+if [ ! -s "$out/results.json" ]; then
+  echo "openapi-proxy week-$week: the suite did not finish (exit status $ran; see $out/suite.log)" >&2
+  exit 1
+fi
 if [ "$exchanges" -eq 0 ]; then
   echo "openapi-proxy week-$week: no exchange went through the proxy (see $out/suite.log)" >&2
   exit 1

@@ -22,22 +22,24 @@ trap stop EXIT
 trap 'exit 0' TERM INT
 curl -sf "$upstream/openapi.json" -o "$work/openapi.json" || { echo "openapi-proxy: no $upstream/openapi.json" >&2; exit 1; }
 
-# A free port: one that nothing answers on (a race with another process is possible but then
-# Prism exits and the kit says so).
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "openapi-proxy: no free port" >&2; exit 1; }
-
 log=/dev/stdout
 if [ -n "${OPENAPI_PROXY_LOGS:-}" ]; then mkdir -p "$OPENAPI_PROXY_LOGS"; log="$OPENAPI_PROXY_LOGS/prism-$$.log"; fi
-"$prism" proxy "$work/openapi.json" "$upstream" --host 127.0.0.1 --port "$port" >>"$log" 2>&1 &
-pid=$!
-until curl -s -o /dev/null "http://127.0.0.1:$port/health"; do
-  kill -0 "$pid" 2>/dev/null || { echo "openapi-proxy: prism exited (see $log)" >&2; exit 1; }
-  sleep 0.2
+# A port that nothing answers on may still be taken (a client's local port, another Prism that
+# has not started yet): when Prism exits before it answers, try another one.
+port=""
+for _ in 1 2 3 4 5; do
+  candidate=$((10000 + RANDOM % 20000)) # below Linux's ephemeral ports (32768 on)
+  if (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then continue; fi
+  "$prism" proxy "$work/openapi.json" "$upstream" --host 127.0.0.1 --port "$candidate" >>"$log" 2>&1 &
+  pid=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$candidate/health"; do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then port=$candidate; break; fi
+  wait "$pid" 2>/dev/null || true
+  pid=""
 done
+[ -n "$port" ] || { echo "openapi-proxy: prism did not start (see $log)" >&2; exit 1; }
 echo "proxy-url http://127.0.0.1:$port"
 wait "$pid"

@@ -78,8 +78,27 @@ $(BUILD)/tools/yaml2json: shared/tools/yaml2json.c | deps-quiet
 $(BUILD)/gen/openapi_doc.c: docs/api/openapi.yaml $(BUILD)/tools/yaml2json
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/yaml2json --c-array openapi_doc $< > $@.tmp && mv $@.tmp $@
-$(BUILD)/gen/openapi_doc.o: $(BUILD)/gen/openapi_doc.c | deps-quiet
+$(BUILD)/gen/openapi_json.o: $(BUILD)/gen/openapi_doc.c | deps-quiet
 	$(CC) $(CFLAGS) -c $< -o $@
+# Week 1's GET /docs shows that document with Swagger UI, whose files (npm's swagger-ui-dist,
+# fetched into shared/npm by install-deps.sh) are compiled in too: no CDN, nothing read at run
+# time. Without the package the list is empty, the build still works, and /docs says how to get
+# it; once it is installed, the files are newer than the generated source and make rebuilds.
+SWAGGER_UI_DIR := shared/npm/node_modules/swagger-ui-dist
+swagger_ui_files = $(wildcard $(addprefix $(SWAGGER_UI_DIR)/,swagger-ui.css swagger-ui-bundle.js favicon-32x32.png))
+$(BUILD)/tools/embed: shared/tools/embed.c | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
+$(BUILD)/gen/swagger_ui.c: $(BUILD)/tools/embed $$(swagger_ui_files) $$(wildcard $(SWAGGER_UI_DIR)/package.json)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed swagger_ui "$$(sed -n 's/^  "version": "\(.*\)",$$/\1/p' $(SWAGGER_UI_DIR)/package.json 2>/dev/null)" \
+	  $(swagger_ui_files) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/swagger_ui.o: $(BUILD)/gen/swagger_ui.c | deps-quiet
+	$(CC) $(CFLAGS) -c $< -o $@
+# One object for both, the one every stage, lab and unit suite links. (The objects are named, not
+# $^: a build from before this rule has a stale openapi_doc.d that adds openapi_doc.c.)
+$(BUILD)/gen/openapi_doc.o: $(BUILD)/gen/openapi_json.o $(BUILD)/gen/swagger_ui.o
+	$(LD) -r $(BUILD)/gen/openapi_json.o $(BUILD)/gen/swagger_ui.o -o $@
 
 # ---- linking a stage ----
 $(BUILD)/week-%/taskd: $(BUILD)/week-%/main.o $$(call obj,$$(call stages_upto,$$*)) $$(call modules,$$*)

@@ -101,3 +101,18 @@ test-valgrind: week-$(LAST_WEEK) $(call api_suites,$(LAST_WEEK)) $(BUILD)/tools/
 	@$(call suite_env,$(LAST_WEEK)) status=0; for api in $(call api_suites,$(LAST_WEEK)); do \
 	  TASKD_BIN=$(BUILD)/valgrind/taskd TK_SUITE=valgrind timeout 1800 $$api --jobs=1 || status=1; done; \
 	  [ $$status -eq 0 ] && echo "valgrind: no error reported" || exit 1
+
+# ---- the OpenAPI document against the service ----
+# Every week's black-box suite once more, against its own stage, through Stoplight Prism's
+# validating proxy (shared/npm): any answer that docs/api/openapi.yaml does not describe fails.
+# shared/scripts/openapi-proxy-suite.sh explains what counts.
+.PHONY: test-openapi-proxy
+test-openapi-proxy: $(WEEK_GOALS) ## each week's black-box suite through Prism's validating proxy: fail on answers the OpenAPI document does not describe
+	@status=0; $(foreach n,$(WEEK_NUMS),( $(call suite_env,$(n)) BUILD=$(BUILD) bash shared/scripts/openapi-proxy-suite.sh \
+	  $(n) $(BUILD)/week-$(n)/taskd $(BUILD)/week-$(n)/tests/api ) || status=1;) exit $$status
+
+# GET /docs in a real browser: Debian's headless Chromium driven by playwright-core (shared/npm),
+# against stage 1; the picture of "Try it out" on GET /health goes into week 1's lesson.
+.PHONY: test-docs-ui
+test-docs-ui: $(BUILD)/week-1/taskd ## open /docs in headless Chromium: operations render, Try it out on GET /health shows 200 (screenshot for week 1's lesson)
+	@bash shared/scripts/test-docs-ui.sh $(BUILD)/week-1/taskd $(call week_dir,1)/docs-try-it-out.png

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # install-deps.sh — makes sure this machine has every package the lab builds and tests with.
 #
-# usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind] [watch]
+# usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind] [watch] [docs-ui]
 # Called by `make run` and `make test` (and every build), so a fresh Debian 12 / Ubuntu machine
 # needs nothing but those commands. What is needed is listed once: shared/packages (the core,
 # the test libraries and the tool groups) and weeks/NN-*/packages (each week's own); see
 # shared/packages for the format. It checks first (pkg-config, `command -v`, a glob: a few ms)
 # and calls apt-get only for what is missing, with sudo when not run as root.
+#
+# Then the npm packages of shared/npm (package.json, pinned by package-lock.json): Swagger UI's
+# files that taskd compiles in for GET /docs, Stoplight Prism for make test-openapi-proxy and
+# playwright-core for make test-docs-ui. `npm ci` runs only when node_modules is missing or older
+# than the lock file. Without the npm registry the build still works: /docs then says how to
+# get Swagger UI, and the two make targets say what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -15,8 +21,8 @@ groups=" build test "
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
-    bench | fuzz | valgrind | watch) groups="$groups$arg " ;;
-    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind] [watch]" >&2; exit 2 ;;
+    bench | fuzz | valgrind | watch | docs-ui) groups="$groups$arg " ;;
+    *) echo "usage: install-deps.sh [--quiet] [bench] [fuzz] [valgrind] [watch] [docs-ui]" >&2; exit 2 ;;
   esac
 done
 
@@ -29,6 +35,20 @@ present() {
     file) compgen -G "$2" >/dev/null ;;
     *) echo "install-deps: unknown kind '$1'" >&2; return 1 ;;
   esac
+}
+
+# The npm packages, when npm is there (the `build` group installs it) and they are not current.
+npm_deps() {
+  local dir="$here/shared/npm"
+  [ -f "$dir/package-lock.json" ] && command -v npm >/dev/null 2>&1 || return 0
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    return 0
+  fi
+  echo "deps: npm ci in shared/npm (Swagger UI, Prism, playwright-core)"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null); then
+    echo "deps: npm ci failed (is the npm registry reachable?): the build goes on without" \
+      "Swagger UI (GET /docs says how to get it); make test-openapi-proxy and test-docs-ui need it" >&2
+  fi
 }
 
 missing=()
@@ -44,6 +64,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   [ $quiet -eq 1 ] || echo "deps: everything is installed"
+  npm_deps
   exit 0
 fi
 
@@ -57,4 +78,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_deps
 echo "deps: done"

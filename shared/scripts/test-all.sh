@@ -35,6 +35,10 @@ step "$make" test-sanitize
 step "$make" fuzz FUZZ_SECONDS=10
 step bash shared/scripts/smoke-run.sh
 step "$make" docs-check
+# The OpenAPI document against the service (every black-box suite through Prism's validating
+# proxy), and GET /docs in headless Chromium.
+step "$make" test-openapi-proxy
+step "$make" test-docs-ui
 bash shared/scripts/services.sh down >/dev/null 2>&1 || true
 step "$build/tools/grade" "$build/results" "$build/grade.json"
 exit $status

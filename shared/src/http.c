@@ -470,6 +470,21 @@ int http_route(struct http_server *s, const char *method, const char *pattern, h
     return 0;
 }
 
+size_t http_server_route_count(const struct http_server *s)
+{
+    return s->nroutes;
+}
+
+int http_server_route_at(const struct http_server *s, size_t i, const char **method,
+                         const char **pattern)
+{
+    if (i >= s->nroutes)
+        return ERR_NOT_FOUND;
+    *method = s->routes[i].method;
+    *pattern = s->routes[i].template;
+    return 0;
+}
+
 int http_use(struct http_server *s, const struct http_middleware *mw)
 {
     if (s->nmw == MIDDLEWARE_MAX)

@@ -92,6 +92,14 @@ void http_server_free(struct http_server *s); /* NULL is a no-op */
 int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn,
                void *ctx, unsigned flags);
 
+/* The route table, in the order routes were added: the number of routes, and route i's method
+ * ("GET") and pattern as people write it ("/tasks/{id}", the ":id" type dropped, as OpenAPI
+ * spells a path). What `taskd routes` prints, so that a test can hold the route table against
+ * the OpenAPI document. Returns 0, or ERR_NOT_FOUND when i is past the last route. */
+size_t http_server_route_count(const struct http_server *s);
+int http_server_route_at(const struct http_server *s, size_t i, const char **method,
+                         const char **pattern);
+
 /* True when a Content-Type is JSON as API.md accepts it: application/json (or, with
  * HTTP_ROUTE_MERGE_PATCH in flags, application/merge-patch+json), with no charset or charset
  * utf-8. What HTTP_ROUTE_JSON_BODY checks; for handlers whose body is optional. */

@@ -117,21 +117,18 @@ static void usage(const struct config *cfg, FILE *out)
 {
     const struct stage *chain[STAGES_MAX];
     size_t n = stage_chain(chain, STAGES_MAX);
-    bool commands = false;
-    for (size_t i = 0; i < n; i++)
-        commands = commands || chain[i]->command;
-    fprintf(out, "usage: taskd [--help]%s\n\n", commands ? " [COMMAND ARGS...]" : "");
+    fprintf(out, "usage: taskd [--help] [COMMAND ARGS...]\n\n");
     fprintf(out,
             "The task service, stage %s. Without a command it serves HTTP until SIGINT or "
             "SIGTERM.\n\n",
             TASKD_STAGE.name);
-    if (commands) {
-        fprintf(out, "Commands:\n");
-        for (size_t i = 0; i < n; i++)
-            if (chain[i]->commands_help)
-                fprintf(out, "%s\n", chain[i]->commands_help);
-        fprintf(out, "\n");
-    }
+    fprintf(out, "Commands:\n");
+    fprintf(out, "  taskd routes    start the stage without serving and print its routes, one "
+                 "\"METHOD /path\" a line\n");
+    for (size_t i = 0; i < n; i++)
+        if (chain[i]->commands_help)
+            fprintf(out, "%s\n", chain[i]->commands_help);
+    fprintf(out, "\n");
     fprintf(out, "Configuration comes from the environment:\n\n");
     config_print_help(cfg, out);
 }
@@ -150,6 +147,20 @@ static int init_stages(void)
         }
     }
     return 0;
+}
+
+/* `taskd routes`: the stage's route table, one "METHOD /path/{param}" a line. The stage starts
+ * as it would to serve (its resources open, so the configuration must be the serving one) but
+ * nothing listens; a test compares this list with the OpenAPI document's paths. */
+static int print_routes(struct http_server *http)
+{
+    for (size_t i = 0; i < http_server_route_count(http); i++) {
+        const char *method = NULL, *pattern = NULL;
+        if (http_server_route_at(http, i, &method, &pattern) != 0)
+            return 1;
+        printf("%s %s\n", method, pattern);
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* `taskd COMMAND ...`: a one-shot job of a stage (week 2: migrate) with the same settings. The
@@ -207,11 +218,12 @@ int main(int argc, char **argv)
         goto done;
     }
     log_config_apply(cfg);
-    if (argc > 1) {
+    bool list_routes = argc == 2 && strcmp(argv[1], "routes") == 0;
+    if (argc > 1 && !list_routes) {
         rc = run_command(cfg, argc - 1, argv + 1);
         goto done;
     }
-    served = true;
+    served = !list_routes;
 
     struct http_options opts = {
         .bind_address = config_get(cfg, "BIND_ADDRESS"),
@@ -238,6 +250,10 @@ int main(int argc, char **argv)
     if (TASKD_STAGE.start(app) != 0) {
         log_kv(LOG_ERROR, "the stage did not start",
                (struct log_kv[]){LOG_STR("stage", TASKD_STAGE.name)}, 1);
+        goto done;
+    }
+    if (list_routes) {
+        rc = print_routes(http);
         goto done;
     }
     if (http_server_start(http) != 0)

@@ -29,7 +29,10 @@
 
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS  10000
-#define ENV_MAX          512
+/* Prism (node) starts in seconds on an idle machine; 30 s and, with three at once, over 120 s
+ * were seen on a loaded one. */
+#define PROXY_START_TIMEOUT_MS 300000
+#define ENV_MAX                512
 
 extern char **environ;
 
@@ -41,6 +44,10 @@ struct tk_server {
     char db[512];    /* "DATABASE_URL=..." the server was given */
     bool own_db;     /* db was made by TK_FRESH_DB_CMD for this server: drop it after */
     char auth[2048]; /* "Authorization: Bearer <token>" sent with every request, or "" */
+    /* With TK_PROXY, the validating proxy in front of the shared server: tk_request goes
+     * through it, while raw sockets and a test's own libcurl client still use url. */
+    char proxy_url[64];
+    pid_t proxy_pid;
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -415,10 +422,28 @@ static void drop_database(const char *db_setting)
         waitpid(pid, NULL, 0);
 }
 
+/* Stops the proxy in front of s, if any (it never decides the server's exit status). */
+static void proxy_stop(struct tk_server *s)
+{
+    if (s->proxy_pid <= 0)
+        return;
+    kill(s->proxy_pid, SIGTERM);
+    long deadline = tk_now_ms() + STOP_TIMEOUT_MS;
+    pid_t got = 0;
+    while ((got = waitpid(s->proxy_pid, NULL, WNOHANG)) == 0 && tk_now_ms() < deadline)
+        tk_sleep_ms(10);
+    if (got == 0) {
+        kill(s->proxy_pid, SIGKILL);
+        waitpid(s->proxy_pid, NULL, 0);
+    }
+    s->proxy_pid = 0;
+}
+
 int tk_server_stop(struct tk_server *s)
 {
     if (!s)
         return 0;
+    proxy_stop(s);
     int status = 0;
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
@@ -744,14 +769,76 @@ struct tk_server *tk_shared(void)
              getenv("TK_SHARED_DB") ? getenv("TK_SHARED_DB") : "");
     snprintf(shared.auth, sizeof shared.auth, "%s",
              getenv("TK_SHARED_AUTH") ? getenv("TK_SHARED_AUTH") : "");
+    snprintf(shared.proxy_url, sizeof shared.proxy_url, "%s",
+             getenv("TK_SHARED_PROXY") ? getenv("TK_SHARED_PROXY") : "");
     return &shared;
 }
 
-/* Used by tk_main (declared there). */
+/* TK_PROXY: a command that puts a validating proxy in front of a server (make
+ * test-openapi-proxy sets it to shared/scripts/openapi-proxy.sh). The kit runs `TK_PROXY URL`
+ * with the server's URL; the command prints "proxy-url http://HOST:PORT" once the proxy answers,
+ * and runs until SIGTERM. Its output goes to proxy.log in the server's directory. 0 or -1 (a
+ * message said why). */
+static int proxy_start(struct tk_server *s, const char *cmd)
+{
+    char log_path[160];
+    snprintf(log_path, sizeof log_path, "%s/proxy.log", s->dir);
+    char script[512];
+    snprintf(script, sizeof script, "exec %s \"$1\"", cmd);
+    pid_t pid = fork_tied();
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execl("/bin/sh", "sh", "-c", script, "sh", s->url, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) {
+        fprintf(stderr, "testkit: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    s->proxy_pid = pid;
+    long deadline = tk_now_ms() + PROXY_START_TIMEOUT_MS;
+    while (tk_now_ms() < deadline) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            s->proxy_pid = 0;
+            break;
+        }
+        char *log = tk_read_file(log_path, NULL);
+        const char *line = log ? strstr(log, "proxy-url http://") : NULL;
+        if (line) {
+            line += strlen("proxy-url ");
+            snprintf(s->proxy_url, sizeof s->proxy_url, "%.*s", (int)strcspn(line, "\r\n"), line);
+            free(log);
+            return 0;
+        }
+        free(log);
+        tk_sleep_ms(50);
+    }
+    fprintf(stderr, "testkit: the proxy (TK_PROXY=%s) did not say \"proxy-url\" within %d ms\n",
+            cmd, PROXY_START_TIMEOUT_MS);
+    print_log_tail(log_path);
+    return -1;
+}
+
+/* Used by tk_main (declared there). With TK_PROXY, the shared server gets the validating proxy
+ * and the forked tests learn its URL from TK_SHARED_PROXY. Private servers are not proxied: a
+ * proxy starts in seconds, and some tests start a server each. */
 struct tk_server *tk_server_spawn_shared(void);
 struct tk_server *tk_server_spawn_shared(void)
 {
-    return server_spawn(NULL);
+    struct tk_server *s = server_spawn(NULL);
+    const char *cmd = getenv("TK_PROXY");
+    if (!s || !cmd || !*cmd)
+        return s;
+    if (proxy_start(s, cmd) != 0 || setenv("TK_SHARED_PROXY", s->proxy_url, 1) != 0) {
+        tk_server_stop(s);
+        return NULL;
+    }
+    return s;
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -794,6 +881,56 @@ void tk_curl_collect(CURL *curl, const char *url, struct curl_slist *headers, st
     }
 }
 
+/* Through the validating proxy (TK_PROXY), the answer's sl-violations header (Prism's) lists
+ * where the exchange breaks the OpenAPI document. A test sends invalid requests on purpose, so
+ * request violations alone are expected; what fails is an answer the document does not describe,
+ * or a success for a request the document calls invalid (the document is behind the service). */
+/* True when the request sent a bearer token under a scheme spelled other than "Bearer" ("bearer
+ * <token>"). RFC 7235 and OpenAPI call the scheme case-insensitive and so does the service, but
+ * Prism 5 checks /^Bearer\s/ and reports such a request as unauthenticated: its security finding
+ * is then Prism's error, not the document's. */
+static bool bearer_in_other_case(const char *const *headers)
+{
+    for (size_t i = 0; headers && headers[i]; i++) {
+        if (strncasecmp(headers[i], "Authorization:", 14) != 0)
+            continue;
+        const char *v = headers[i] + 14;
+        v += strspn(v, " \t");
+        return strncasecmp(v, "Bearer ", 7) == 0 && strncmp(v, "Bearer ", 7) != 0;
+    }
+    return false;
+}
+
+static void expect_described(const struct tk_response *r, const char *const *headers)
+{
+    char value[4096];
+    if (!tk_header(r, "sl-violations", value, sizeof value))
+        return;
+    cJSON *list = cJSON_Parse(value);
+    const cJSON *v = NULL;
+    cJSON_ArrayForEach(v, list)
+    {
+        const cJSON *where = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "location"), 0);
+        const cJSON *severity = cJSON_GetObjectItemCaseSensitive(v, "severity");
+        const cJSON *message = cJSON_GetObjectItemCaseSensitive(v, "message");
+        bool error = cJSON_IsString(severity) && strcmp(severity->valuestring, "Error") == 0;
+        bool response = cJSON_IsString(where) && strcmp(where->valuestring, "response") == 0;
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(v, "code");
+        if (!response && cJSON_IsNumber(code) && code->valueint == 401 &&
+            bearer_in_other_case(headers))
+            continue;
+        if (error && (response || (r->status >= 200 && r->status < 300))) {
+            char what[512];
+            snprintf(what, sizeof what, "%s", cJSON_IsString(message) ? message->valuestring : "");
+            cJSON_Delete(list);
+            cr_assert_fail("%s: answered %ld, which the OpenAPI document does not describe: %s "
+                           "(sl-violations: %.1500s)",
+                           r->what, r->status, what, value);
+        }
+    }
+    cJSON_Delete(list);
+}
+
 struct tk_response *tk_request(struct tk_server *s, const char *method, const char *path,
                                const char *const *headers, const char *body, size_t body_len)
 {
@@ -810,7 +947,7 @@ struct tk_response *tk_request(struct tk_server *s, const char *method, const ch
     snprintf(r->what, sizeof r->what, "%s %.200s", method, path);
 
     char url[4096];
-    snprintf(url, sizeof url, "%s%s", s->url, path);
+    snprintf(url, sizeof url, "%s%s", s->proxy_url[0] ? s->proxy_url : s->url, path);
     struct curl_slist *list = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
         list = curl_slist_append(list, headers[i]);
@@ -845,6 +982,8 @@ struct tk_response *tk_request(struct tk_server *s, const char *method, const ch
     r->headers = buf_steal(&head, NULL);
     if (is_json_type(r->headers))
         r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    if (s->proxy_url[0])
+        expect_described(r, headers);
     return r;
 }
 

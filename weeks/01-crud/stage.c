@@ -4,6 +4,7 @@
  * (src/stage1.c) and serves them. Stage 2 calls the same typed functions (stage1.h) and then
  * adds its own; nothing here is copied forward. */
 #include "app.h"
+#include "docs_http.h"
 #include "err.h"
 #include "openapi_http.h"
 #include "stage1.h"
@@ -13,7 +14,9 @@
 int stage1_serve(struct app *app, struct stage1 *s)
 {
     int rc = task_http_register(app, s->repo);
-    return rc != 0 ? rc : openapi_register(app);
+    if (rc == 0)
+        rc = openapi_register(app);
+    return rc != 0 ? rc : docs_register(app);
 }
 
 static void close_stage(void *s)

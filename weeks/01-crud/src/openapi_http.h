@@ -4,9 +4,10 @@
 
 struct app;
 
-/* Serves docs/api/openapi.yaml (embedded at build time as JSON), keeping only the operations
- * whose `x-since-week` is at most the running stage's week, so each stage documents exactly
- * what it serves. 0 or an ERR_ code. */
+/* Serves docs/api/openapi.yaml (embedded at build time as JSON), keeping only what the running
+ * stage's week has reached: operations, answers (an operation's 401 from week 4), security
+ * schemes and the requirements naming them each carry `x-since-week`, so each stage documents
+ * exactly what it serves. 0 or an ERR_ code. */
 int openapi_register(struct app *app);
 
 #endif

@@ -182,11 +182,30 @@ int task_sql_row_read(const struct task_sql_row *row, struct task *out)
     rc = ERR_INTERNAL; /* from here on, a failed check is a row that breaks the schema */
     t.id = row->id;
     t.owner_id = row->owner_id;
-    if (!row->status || task_status_parse(row->status, &t.status) != 0 ||
-        row->priority < TASK_LOW || row->priority > TASK_HIGH || !row->tags ||
-        task_tags_from_json(row->tags, row->tags_len, &t) != 0) {
-        struct log_kv kv[] = {LOG_INT("task_id", t.id)};
-        log_kv(LOG_ERROR, "a row of the tasks table breaks the schema's rules", kv, 1);
+    /* The log names the column, the value and the rule it broke: every read goes through here,
+     * so a parser that refuses good values (task_status_parse, say) fails every request, and
+     * the log line is what says which one. */
+    const char *column = NULL, *value = NULL, *rule = NULL;
+    char number[24];
+    if (!row->status || task_status_parse(row->status, &t.status) != 0) {
+        column = "status";
+        value = row->status ? row->status : "NULL";
+        rule = "task_status_parse() must accept it (todo, in_progress, done)";
+    } else if (row->priority < TASK_LOW || row->priority > TASK_HIGH) {
+        column = "priority";
+        snprintf(number, sizeof number, "%lld", (long long)row->priority);
+        value = number;
+        rule = "a number from TASK_LOW to TASK_HIGH";
+    } else if (!row->tags || task_tags_from_json(row->tags, row->tags_len, &t) != 0) {
+        column = "tags";
+        value = row->tags ? row->tags : "NULL";
+        rule = "task_tags_from_json() must accept it (a JSON array of valid tags)";
+    }
+    if (column) {
+        struct log_kv kv[] = {LOG_INT("task_id", t.id), LOG_STR("column", column),
+                              LOG_STR("value", value), LOG_STR("rule", rule)};
+        log_kv(LOG_ERROR, "a row of the tasks table breaks the schema's rules", kv,
+               sizeof kv / sizeof kv[0]);
         goto done;
     }
     t.priority = (enum task_priority)row->priority;

@@ -19,6 +19,10 @@ static atomic_int min_level = LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+/* The last error line this thread wrote (see log_last_error). Thread-local: a request's thread
+ * never reports another's error. */
+static _Thread_local char last_error[512];
+
 int log_level_parse(const char *name, enum log_level *out)
 {
     for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
@@ -74,6 +78,11 @@ void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size
         }
     }
     buf_puts(&tmp, "}\n");
+    if (!tmp.failed && level == LOG_ERROR) {
+        size_t keep = tmp.len - 1 < sizeof last_error - 1 ? tmp.len - 1 : sizeof last_error - 1;
+        memcpy(last_error, tmp.data, keep);
+        last_error[keep] = '\0';
+    }
     if (!tmp.failed) {
         /* stderr may be a pipe or a file; a short write is retried, an error is dropped (there
          * is nowhere left to report it). */
@@ -86,6 +95,11 @@ void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size
         }
     }
     buf_free(&tmp);
+}
+
+const char *log_last_error(void)
+{
+    return last_error;
 }
 
 void log_msg(enum log_level level, const char *msg)

@@ -32,5 +32,9 @@ int log_enabled(enum log_level level);
 /* Writes one line with msg and the n fields in kv (kv may be NULL when n is 0). */
 void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size_t n);
 void log_msg(enum log_level level, const char *msg);
+/* The last error line (without its newline) that the calling thread wrote, cut to 511 bytes; ""
+ * before the first. A caller that turns an error into a bare code (a unit test's "internal
+ * error") shows it, so the reason the module logged travels with the code. */
+const char *log_last_error(void);
 
 #endif

@@ -116,6 +116,10 @@ pid_t tk_proc_pid(const struct tk_proc *p);
 
 /* ---- requests ---- */
 
+/* The body size above which tk_request sends on a raw connection: past the server's drain bound
+ * (64 KiB) a refused body is not read, and the answer comes before the body is all sent. */
+#define TK_EARLY_ANSWER_BYTES ((size_t)64 * 1024)
+
 struct tk_response {
     long status;
     char *body; /* NUL-terminated */
@@ -123,10 +127,15 @@ struct tk_response {
     cJSON *json;    /* parsed body when it was JSON, else NULL */
     char *headers;  /* raw header block */
     char what[256]; /* "POST /tasks" — used in assertion messages */
+    /* On a 5xx: the last error line the server logged while answering (not its access line),
+     * so a failing test says why the server failed, not only that it did; else "". */
+    char server_error[512];
 };
 
 /* Sends one request. headers: NULL-terminated "Name: value" strings (may be NULL); body may be
- * NULL. Fails the test on a transport error (no answer, reset, timeout 10 s). */
+ * NULL. Fails the test on a transport error (no answer, reset, timeout 10 s). A body over
+ * TK_EARLY_ANSWER_BYTES without Expect or Transfer-Encoding goes on a raw connection
+ * (tk_raw_request), which reads an answer the server gives before it has read the body. */
 struct tk_response *tk_request(struct tk_server *s, const char *method, const char *path,
                                const char *const *headers, const char *body, size_t body_len);
 /* Shorthands; the body ones send Content-Type: application/json. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "log.h"
 #include "task.h"
 #include "task_repo.h"
 #include "task_repo_factory.h"
@@ -53,12 +54,25 @@ static const char *sqlite_url(const char *file, char *buf, size_t len)
     return buf;
 }
 
+/* err_str(rc), and after an internal error the line the module logged: a row reader that refuses
+ * every stored row then names the column and the rule in the failure message itself. */
+static const char *why(int rc, char *buf, size_t len)
+{
+    const char *logged = log_last_error();
+    if (rc == ERR_INTERNAL && logged[0])
+        snprintf(buf, len, "%s; it logged: %s", err_str(rc), logged);
+    else
+        snprintf(buf, len, "%s", err_str(rc));
+    return buf;
+}
+
 static struct task_repo *open_url(const char *url)
 {
+    char because[640];
     struct task_repo *r = NULL;
     int rc = task_repo_factory_open(factory, url, &r);
     cr_assert_eq(rc, 0, "expected task_repo_factory_open(\"%s\") to succeed, got %d (%s)", url, rc,
-                 err_str(rc));
+                 why(rc, because, sizeof because));
     cr_assert_not_null(r, "expected a repository from %s, got NULL", url);
     return r;
 }
@@ -186,11 +200,12 @@ static void task_from_spec(struct task *t, const struct spec *sp)
 static int64_t add_to(struct task_repo *r, const struct scope *sc, struct spec sp, struct task *out)
 {
     struct task in, stored;
+    char because[640];
     task_from_spec(&in, &sp);
     task_init(&stored);
     int rc = task_repo_create(r, sc, &in, &stored);
     cr_assert_eq(rc, 0, "expected create of \"%s\" to succeed, got %d (%s)", in.title, rc,
-                 err_str(rc));
+                 why(rc, because, sizeof because));
     cr_assert(stored.id > 0, "expected a positive id from create, got %lld", (long long)stored.id);
     int64_t id = stored.id;
     if (out)
@@ -209,17 +224,19 @@ static int64_t add(struct task_repo *r, struct spec sp)
 static struct task get_ok(struct task_repo *r, const struct scope *sc, int64_t id)
 {
     struct task t;
+    char because[640];
     task_init(&t);
     int rc = task_repo_get(r, sc, id, &t);
     cr_assert_eq(rc, 0, "expected get of task %lld to succeed, got %d (%s)", (long long)id, rc,
-                 err_str(rc));
+                 why(rc, because, sizeof because));
     return t;
 }
 
 static void expect_rc(int got, int want, const char *what)
 {
+    char because[640];
     cr_assert_eq(got, want, "%s: expected %d (%s), got %d (%s)", what, want, err_str(want), got,
-                 err_str(got));
+                 why(got, because, sizeof because));
 }
 
 static void expect_same_task(const struct task *got, const struct task *want, const char *what)
@@ -305,7 +322,9 @@ static size_t list_page(struct task_repo *r, const struct scope *sc,
     struct task_page page;
     task_page_init(&page);
     int rc = task_repo_list(r, sc, q, &page);
-    cr_assert_eq(rc, 0, "expected list to succeed, got %d (%s)", rc, err_str(rc));
+    char because[640];
+    cr_assert_eq(rc, 0, "expected list to succeed, got %d (%s)", rc,
+                 why(rc, because, sizeof because));
     cr_assert(page.count <= q->limit, "expected at most limit=%zu items, got %zu", q->limit,
               page.count);
     for (size_t i = 0; i < page.count; i++) {
@@ -1314,6 +1333,38 @@ GRADED(repo_sqlite, every_sort_pages_by_an_index_range_after_the_cursor, 3)
             i, want, plan);
     }
     sqlite3_close(db);
+}
+
+/* A row written behind the backend's back (here with the CHECK constraints switched off) that
+ * breaks a rule is an internal error, and the log line says which column, which value and which
+ * rule. Every read goes through the row reader, so when it refuses good rows (an enum parser
+ * that matches nothing, say) this line is the one clue to why every request fails. */
+GRADED(repo_sqlite, a_row_broken_behind_its_back_is_an_error_that_names_the_column, 1)
+{
+    backend_open(BACKEND_SQLITE);
+    char path[128];
+    int n = snprintf(path, sizeof path, "%s/taskd.db", tmpdir);
+    cr_assert(n > 0 && (size_t)n < sizeof path, "test bug: path does not fit");
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK, "expected to open %s", path);
+    cr_assert_eq(sqlite3_exec(db,
+                              "PRAGMA ignore_check_constraints = ON;"
+                              "INSERT INTO tasks (id, owner_id, title, status, priority, version,"
+                              " created_at, updated_at) VALUES (7, 1, 't', 'bogus', 1, 1, 0, 0)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "test bug: could not write the broken row: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    struct task t;
+    task_init(&t);
+    int rc = task_repo_get(repo, &owner1, 7, &t);
+    expect_rc(rc, ERR_INTERNAL, "get of a row whose status is 'bogus'");
+    const char *logged = log_last_error();
+    cr_assert(strstr(logged, "\"column\":\"status\"") && strstr(logged, "\"value\":\"bogus\"") &&
+                  strstr(logged, "task_status_parse"),
+              "expected the log to name column status, value bogus and the rule "
+              "(task_status_parse), got: %s",
+              logged);
+    task_clear(&t);
 }
 
 /* ------------------------------------------------------------------ the factory */

@@ -3,7 +3,12 @@
 /* auth_http.c — POST /auth/register, POST /auth/login, POST /auth/refresh, POST /auth/logout
  * and GET /me (see auth.h).
  *
- * Register stores an argon2id hash of the password, never the password. Login hands out two
+ * Register stores an argon2id hash of the password, never the password. It looks the e-mail up
+ * before hashing (a taken one is 409 without a hash) and counts every attempt against the
+ * client's address (429 past REGISTER_IP_MAX_ATTEMPTS). argon2id (~60 ms of CPU) never runs on
+ * an event loop: register's hash and login's verification go to the password workers
+ * (auth_ctx.hashers) while the request waits deferred (http_defer), and a full queue is a 503
+ * at once. Login hands out two
  * tokens: a short-lived access token (a JWT the middleware checks on every request) and a
  * long-lived refresh token (256 random bits, stored only as their SHA-256) that buys the next
  * pair. Each refresh spends its token and issues a new one in the same family; a spent token
@@ -47,10 +52,12 @@
 #include "timeutil.h"
 #include "users_repo.h"
 #include "utf8.h"
+#include "work_pool.h"
 
 #define REFRESH_TOKEN_TEXT_MAX 4096 /* an issued one has 43; longer is 422, anything else 401 */
 #define EMAIL_KEY_PREFIX       "login:email:"
 #define IP_KEY_PREFIX          "login:ip:"
+#define REGISTER_KEY_PREFIX    "register:ip:"
 
 _Static_assert(crypto_hash_sha256_BYTES == 32, "refresh_store takes a 32-byte SHA-256");
 
@@ -375,10 +382,139 @@ static void credentials_free(struct credentials *cr)
     field_errors_free(cr->errs);
 }
 
+/* ------------------------------------------------------------------ password work */
+
+/* What a register or login hands to the password hashers (auth_ctx.hashers): the request to
+ * answer, and a copy of what the handler had read, since the body is freed when it returns.
+ * The password is wiped before the job is freed. */
+struct pw_job {
+    const struct auth_ctx *c;
+    struct http_req *req;
+    struct http_res *res;
+    char email[EMAIL_MAX + 1];
+    char pw[PASSWORD_MAX * 4 + 1]; /* PASSWORD_MAX code points of UTF-8 */
+    size_t pw_len;
+    /* login only */
+    bool found; /* u is the account of email */
+    struct user u;
+    struct login_keys keys;
+    bool reserved;
+};
+
+static struct pw_job *pw_job_new(const struct auth_ctx *c, struct http_req *req,
+                                 struct http_res *res, const char *email, const char *pw)
+{
+    size_t pw_len = strlen(pw);
+    struct pw_job *j = calloc(1, sizeof *j);
+    if (!j || pw_len >= sizeof j->pw || strlen(email) >= sizeof j->email) {
+        free(j); /* the lengths were checked before: only the allocation can fail here */
+        problem_send_err(res, ERR_NOMEM, NULL);
+        return NULL;
+    }
+    *j = (struct pw_job){.c = c, .req = req, .res = res, .pw_len = pw_len};
+    memcpy(j->email, email, strlen(email) + 1);
+    memcpy(j->pw, pw, pw_len + 1);
+    return j;
+}
+
+static void pw_job_free(struct pw_job *j)
+{
+    if (!j)
+        return;
+    sodium_memzero(j, sizeof *j);
+    free(j);
+}
+
+/* The job has built its answer: hands the request back to the HTTP layer, which sends it. */
+static void pw_job_end(struct pw_job *j)
+{
+    struct http_req *req = j->req;
+    pw_job_free(j);
+    http_deferred_done(req);
+}
+
+/* Hands j to the hashers and defers the request (http_defer): an event loop must not spend the
+ * ~60 ms of argon2id, every other connection it serves would wait. Returns 0 when j was taken
+ * (fn answers and frees it). When the queue is full, the request is answered 503 with
+ * Retry-After at once, costing nothing, and the caller still owns j: a bounded queue, so a flood
+ * cannot make every request wait behind it. */
+static int pw_job_submit(struct pw_job *j, work_fn fn)
+{
+    http_defer(j->req);
+    if (work_pool_submit(j->c->hashers, fn, j) == 0)
+        return 0;
+    problem_send_unavailable(j->res, "the server is busy checking passwords; try again shortly");
+    http_deferred_done(j->req);
+    return ERR_UNAVAILABLE;
+}
+
+/* ------------------------------------------------------------------ register */
+
+/* Every registration attempt that gets this far counts against the client's address, success
+ * or not: that bounds both the hashing one address can ask for and how many e-mails it can test
+ * for an account (409). Returns true when it has answered 429. Redis down lets it through, as
+ * login does (throttle.c logs the outage). */
+static bool register_throttled(const struct auth_ctx *c, const struct http_req *req,
+                               struct http_res *res)
+{
+    if (!c->throttle)
+        return false;
+    const char *ip = http_req_client_ip(req);
+    char key[sizeof REGISTER_KEY_PREFIX + 96];
+    int w = snprintf(key, sizeof key, REGISTER_KEY_PREFIX "%s", ip && ip[0] ? ip : "unknown");
+    if (w < 0 || (size_t)w >= sizeof key)
+        return false; /* cannot happen: an address fits */
+    bool blocked = false;
+    int wait = 0;
+    if (throttle_reserve(c->throttle, 1, (const char *[]){key}, &c->register_ip_max,
+                         c->register_window_s, &blocked, &wait) != 0 ||
+        !blocked)
+        return false;
+    char retry_after[16];
+    snprintf(retry_after, sizeof retry_after, "%d", wait < 1 ? 1 : wait);
+    http_res_header(res, "Retry-After", retry_after);
+    problem_send(res, 429, "too many registrations from this address; try again later");
+    return true;
+}
+
+/* On a hasher thread: hash, insert, answer. */
+static void register_finish(void *arg)
+{
+    struct pw_job *j = arg;
+    char hash[PASSWORD_HASH_MAX];
+    struct user u;
+    int rc = password_hash(j->pw, j->pw_len, hash);
+    if (rc == ERR_NOMEM) {
+        /* argon2id needs its memory at once; without it we are overloaded, not broken. */
+        problem_send_unavailable(j->res,
+                                 "the server is too busy to hash a password; try again shortly");
+    } else if (rc != 0) {
+        log_kv(LOG_ERROR, "cannot hash a password",
+               (struct log_kv[]){LOG_STR("error", err_str(rc))}, 1);
+        problem_send_err(j->res, ERR_INTERNAL, NULL);
+    } else if ((rc = users_create(j->c->pool, j->email, hash, &u)) == ERR_CONFLICT) {
+        /* Registered by a concurrent request since the handler's check. */
+        problem_send(j->res, 409, "an account with this e-mail address already exists");
+    } else if (rc != 0) {
+        send_store_error(j->res, rc);
+    } else {
+        log_kv(LOG_INFO, "account created", (struct log_kv[]){LOG_INT("user_id", u.id)}, 1);
+        send_user(j->res, 201, &u);
+    }
+    sodium_memzero(hash, sizeof hash);
+    pw_job_end(j);
+}
+
+/* The rules, the address's throttle, then the e-mail: a taken one is 409 at once, before any
+ * hashing, so asking for a taken e-mail costs the server one indexed SELECT. That answer tells
+ * whether an account exists (API.md's contract: a client must learn why it cannot register);
+ * the throttle bounds how many e-mails one address can test. Only a new account costs a hash,
+ * and that runs on the hashers. */
 static void register_user(struct http_req *req, struct http_res *res, void *arg)
 {
     const struct auth_ctx *c = arg;
     struct credentials cr = {0};
+    struct pw_job *job = NULL;
     if (read_credentials(req, res, &cr) != 0)
         goto done;
 
@@ -394,35 +530,24 @@ static void register_user(struct http_req *req, struct http_res *res, void *arg)
         rc = field_errors_add(cr.errs, "password", "must be 8..128 characters");
     if (credentials_refused(res, rc, &cr, "the account breaks the rules listed in errors") != 0)
         goto done;
+    if (register_throttled(c, req, res))
+        goto done;
 
-    const char *pw = cr.v[1]->valuestring;
-    char hash[PASSWORD_HASH_MAX];
-    rc = password_hash(pw, strlen(pw), hash);
-    if (rc == ERR_NOMEM) {
-        /* argon2id needs its memory at once; without it we are overloaded, not broken. */
-        problem_send_unavailable(res,
-                                 "the server is too busy to hash a password; try again shortly");
-        goto done;
-    }
-    if (rc != 0) {
-        log_kv(LOG_ERROR, "cannot hash a password",
-               (struct log_kv[]){LOG_STR("error", err_str(rc))}, 1);
-        problem_send_err(res, ERR_INTERNAL, NULL);
-        goto done;
-    }
     struct user u;
-    rc = users_create(c->pool, email, hash, &u);
-    if (rc == ERR_CONFLICT) {
+    rc = users_by_email(c->pool, email, &u);
+    if (rc == 0) {
         problem_send(res, 409, "an account with this e-mail address already exists");
         goto done;
     }
-    if (rc != 0) {
+    if (rc != ERR_NOT_FOUND) {
         send_store_error(res, rc);
         goto done;
     }
-    log_kv(LOG_INFO, "account created", (struct log_kv[]){LOG_INT("user_id", u.id)}, 1);
-    send_user(res, 201, &u);
+    job = pw_job_new(c, req, res, email, cr.v[1]->valuestring);
+    if (job && pw_job_submit(job, register_finish) == 0)
+        job = NULL; /* register_finish answers and frees it */
 done:
+    pw_job_free(job);
     credentials_free(&cr);
 }
 
@@ -442,6 +567,26 @@ static void upgrade_hash(const struct auth_ctx *c, const struct user *u, const c
     else
         log_kv(LOG_INFO, "password hash upgraded to the current parameters",
                (struct log_kv[]){LOG_INT("user_id", u->id)}, 1);
+}
+
+/* On a hasher thread: the verification (the same cost whether the e-mail has an account or
+ * not), then the throttle's bookkeeping and the answer. */
+static void login_finish(void *arg)
+{
+    struct pw_job *j = arg;
+    const struct auth_ctx *c = j->c;
+    bool ok = false;
+    /* TODO(lab 4.5): An e-mail with no account must cost one verification too. */
+    ok = j->found && password_verify(j->u.password_hash, j->pw, j->pw_len);
+    if (!ok) {
+        throttle_count_failure(c, &j->keys, j->reserved);
+        send_login_failed(j->res);
+    } else {
+        throttle_forget_email(c, &j->keys, j->reserved);
+        upgrade_hash(c, &j->u, j->pw, j->pw_len);
+        send_tokens(c, j->res, j->u.id, 0);
+    }
+    pw_job_end(j);
 }
 
 static void login(struct http_req *req, struct http_res *res, void *arg)
@@ -466,7 +611,6 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
      * own throttling key, never the verification. */
     const char *sent_email = cr.v[0]->valuestring;
     const char *pw = cr.v[1]->valuestring;
-    size_t pw_len = strlen(pw);
     char email[EMAIL_MAX + 1];
     const char *why = NULL;
     bool valid = email_normalize(sent_email, strlen(sent_email), email, &why) == 0;
@@ -485,20 +629,24 @@ static void login(struct http_req *req, struct http_res *res, void *arg)
         goto done;
     }
 
-    struct user u;
-    rc = valid ? users_by_email(c->pool, email, &u) : ERR_NOT_FOUND;
-    bool ok = false;
-    /* TODO(lab 4.5): No account must cost one verification too; a store error is no failure. */
-    ok = rc == 0 && password_verify(u.password_hash, pw, pw_len);
-    if (!ok) {
-        throttle_count_failure(c, &keys, reserved);
-        send_login_failed(res);
+    struct pw_job *job = pw_job_new(c, req, res, valid ? email : "", pw);
+    if (!job) {
+        throttle_give_back(c, &keys, reserved);
         goto done;
     }
-
-    throttle_forget_email(c, &keys, reserved);
-    upgrade_hash(c, &u, pw, pw_len);
-    send_tokens(c, res, u.id, 0);
+    job->keys = keys;
+    job->reserved = reserved;
+    rc = valid ? users_by_email(c->pool, email, &job->u) : ERR_NOT_FOUND;
+    job->found = rc == 0;
+    if (rc != 0 && rc != ERR_NOT_FOUND) {
+        throttle_give_back(c, &keys, reserved);
+        send_store_error(res, rc);
+    } else if (pw_job_submit(job, login_finish) == 0) {
+        job = NULL; /* login_finish answers and frees it */
+    } else {
+        throttle_give_back(c, &keys, reserved); /* not checked: no failure */
+    }
+    pw_job_free(job);
 done:
     credentials_free(&cr);
 }

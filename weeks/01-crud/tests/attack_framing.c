@@ -71,7 +71,7 @@ struct raw_case {
 /* Not here: a header line with an empty name (": x"). libmicrohttpd 0.9.75 ends the head at that
  * line without storing it, so no check of ours can see it, and the bytes after it are read as
  * the next request. A proxy that forwarded such a line would disagree with us; nginx drops it
- * (ignore_invalid_headers, week 9). Recorded as open in docs/decisions (the attack suite's). */
+ * (ignore_invalid_headers, week 9). Recorded as open in docs/decisions/0019. */
 static const struct raw_case raws[] = {
     {"GET /health HTTP/1.1 junk\r\nHost: attack\r\n\r\n", 400},
     {"GET /health HTTP/1.1\r\nHost: attack\r\nNo colon here\r\n\r\n", 400},

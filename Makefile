@@ -12,7 +12,8 @@
 # A week is a directory weeks/NN-slug/ with stage.c, src/, tests/ (tests/support/ for helpers
 # later weeks reuse), optionally bin/, fuzz/ and migrations/, a `packages` file (what it needs
 # from the system, read by shared/scripts/install-deps.sh) and week.mk (its services and
-# settings). Adding one needs no edit here.
+# settings), and optionally mk/*.mk (further targets: the server, packaging). Adding one needs
+# no edit here.
 
 SHELL := /bin/bash
 .SECONDEXPANSION:
@@ -38,10 +39,14 @@ CFLAGS += $(CSTD) $(WARN) $(SAN_FLAGS) -MMD -MP
 LDFLAGS += $(SAN_FLAGS)
 
 # The weeks, in order: weeks/01-crud is week 1, and so on.
-WEEK_DIRS := $(sort $(wildcard weeks/[0-9][0-9]-*))
+# A week is a stage once it has its stage.c: a week directory still being built (its server, its
+# lesson) adds its targets (mk/*.mk) but is not yet a stage that make run or make test would build.
+WEEK_DIRS := $(sort $(patsubst %/stage.c,%,$(wildcard weeks/[0-9][0-9]-*/stage.c)))
 WEEK_NUMS := $(foreach d,$(WEEK_DIRS),$(patsubst 0%,%,$(firstword $(subst -, ,$(notdir $(d))))))
 LAST_WEEK := $(lastword $(WEEK_NUMS))
 include $(wildcard weeks/*/week.mk)
+# A week's further targets (week 5 on: the server, packaging) live in weeks/NN-slug/mk/*.mk.
+include $(wildcard weeks/*/mk/*.mk)
 
 include shared/mk/stage.mk
 include $(filter-out shared/mk/stage.mk,$(wildcard shared/mk/*.mk))

@@ -103,7 +103,7 @@ static void mac_of(const unsigned char key[TASK_REPO_KEY_BYTES],
     mac_bytes(&st, mac_context, sizeof mac_context); /* NUL included: ends the context */
     mac_bytes(&st, payload, PAYLOAD_LEN);
     const struct task_filter *f = &q->filter;
-    /* TODO(lab 1.5): Sign q's sort and every filter (flags, values, strings length-prefixed). */
+    /* TODO(lab 1.6): Sign q's sort and every filter (flags, values, strings length-prefixed). */
     crypto_auth_hmacsha512256_final(&st, mac);
     sodium_memzero(&st, sizeof st);
 }
@@ -149,7 +149,7 @@ int cursor_decode(const unsigned char key[TASK_REPO_KEY_BYTES], const char *s,
         return ERR_MALFORMED;
 
     unsigned char expected[MAC_LEN];
-    /* TODO(lab 1.6): Recompute the MAC for *this* q; compare in constant time (crypto_verify_32). */
+    /* TODO(lab 1.5): Recompute the MAC for *this* q; compare in constant time (crypto_verify_32). */
 
     /* Genuine from here on; the checks below only guard against a future format change. */
     if (raw[0] != CURSOR_VERSION || raw[1] != (unsigned char)q->sort || raw[18] > 1)

@@ -433,9 +433,10 @@ static const char list_head[] =
 #define LIST_SORTS (TASK_SORT_PRIORITY_DESC + 1)
 
 /* "Strictly after (?9, ?8)" for each sort: task_key_compare in SQL, on the key its index holds.
- * A row value comparison (k, id) > (?9, ?8) means k > ?9 OR (k = ?9 AND id > ?8). SQLite 3.40
- * turns only its first column into an index bound when the second is the rowid (id is), so
- * each condition also states that bound, k >= ?9, on its own. */
+ * A row value comparison (k, id) > (?9, ?8) means k > ?9 OR (k = ?9 AND id > ?8). On a plain
+ * column SQLite 3.40 makes its first column the index bound (created_at>?) by itself. On the due
+ * key, an expression (coalesce), it bounds nothing, so those two state the bound, k >= ?9, on
+ * their own as well (unit test every_sort_pages_by_an_index_range_after_the_cursor). */
 /* TODO(lab 1.10): The keyset condition per sort: rows strictly after (?9 key, ?8 id), as a range. */
 static const char *const list_after[LIST_SORTS] = {"1", "1", "1", "1", "1", "1"};
 

@@ -170,7 +170,7 @@ int idem_claim(struct pg_pool *p, int64_t owner, const char *key, const char *ha
 }
 
 int idem_complete(struct pg_pool *p, int64_t owner, const char *key,
-                  const struct idem_answer *answer)
+                  const struct idem_answer_view *answer)
 {
     static const char sql[] =
         "UPDATE idempotency_keys SET status = $3::integer, content_type = $4, body = $5,"

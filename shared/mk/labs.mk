@@ -2,7 +2,10 @@
 #
 # labs/NN-slug/ holds a copy of each weeks/NN-slug/src file that has LAB markers (made by
 # shared/scripts/labgen.sh). Lab N is stage N with those files taken from labs/ instead: the
-# same main, stage.c files, earlier weeks and suites.
+# same main, stage.c files, earlier weeks and suites. A week's non-C lab files (declared in
+# weeks/NN-slug/lab/files.txt, decision 0027: week 5's unit file, firewall, backup script) are
+# not built: the suites read them, from TASKD_LAB_FILES=labs/NN-slug when grading the lab
+# (lab-N, lab-check-N, solution-N) and from the week's own directories otherwise.
 
 LAB_CFLAGS = $(filter-out -Werror,$(CFLAGS)) -Werror -Wno-unused-parameter -Wno-unused-variable \
 	-Wno-unused-function -Wno-unused-but-set-variable -Wno-unused-label
@@ -25,7 +28,7 @@ $(BUILD)/lab-%/taskd: $(BUILD)/week-%/main.o $$(call obj,$$(call stages_upto,$$*
 $(BUILD)/lab-%/tests/unit: $$(call obj,$$(call unit_srcs,$$*)) $$(call lab_modules,$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$*) $$(pkg-config --libs $(TEST_PKGS))
-$(foreach n,$(WEEK_NUMS),$(call bin_targets,lab,$(n))): $(BUILD)/%: $$(call obj,$$(call bin_src,$$*)) $$(call lab_modules,$$(call bin_week,$$*))
+$(foreach n,$(WEEK_NUMS),$(call bin_targets,lab,$(n))): $(BUILD)/%: $$(call bin_obj,$$*) $$(call obj,$$(call stages_upto,$$(call bin_week,$$*))) $$(call lab_modules,$$(call bin_week,$$*))
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$(call bin_week,$*))
 
@@ -42,12 +45,12 @@ lab_quiet = $(if $(filter 1,$(V)),0,1)
 $(LAB_GOALS): lab-%: ## build stage N from your lab files, grade it with week N's suites, say what to do next (V=1: everything)
 	@if [ "$(lab_quiet)" = 1 ]; then $(MAKE) -s lab-build-$* || { echo "lab $*: the build failed (errors above)"; exit 1; }; \
 	  else $(MAKE) lab-build-$*; fi
-	@$(call suite_env,$*) BUILD=$(BUILD) QUIET=$(lab_quiet) LAB_WEEK_DIR=$(call week_dir,$*) \
+	@$(call suite_env,$*) BUILD=$(BUILD) QUIET=$(lab_quiet) LAB_WEEK_DIR=$(call week_dir,$*) TASKD_LAB_FILES=$(call lab_dir,$*) \
 	  bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
 	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*) || true
 # CI's proof that lab N is current and that its suite can fail (shared/scripts/lab-check.sh).
 $(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## CI: lab N matches its markers and exercise data (globs, README list, minutes), pristine < 100%, learner share >= 1/3
-	@$(call suite_env,$*) BUILD=$(BUILD) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
+	@$(call suite_env,$*) BUILD=$(BUILD) MAKE="$(MAKE)" TASKD_LAB_FILES=$(call lab_dir,$*) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
 	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
 
 # Each lab README's exercise list is made from weeks/NN/lab/*.md (shared/scripts/exercises.sh).
@@ -70,8 +73,12 @@ LESSON_GOALS := $(addprefix lesson-done-,$(WEEK_NUMS))
 .PHONY: $(HINT_GOALS) $(SOLUTION_GOALS) $(WATCH_GOALS) $(LESSON_GOALS) progress
 $(HINT_GOALS): hint-%: ## the next hint (nudge, idea, shape) for the first exercise of lab N not yet passing
 	@BUILD=$(BUILD) bash shared/scripts/lab.sh hint $*
-$(SOLUTION_GOALS): solution-%: ## EX=N.M: the reference code of exercise N.M, once its tests pass
-	@BUILD=$(BUILD) bash shared/scripts/lab.sh solution $* "$(EX)"
+# solution-N grades exercise EX's tests on the files as they are now (it builds the lab itself,
+# with MAKE), so it gets the suites' binaries and environment like lab-N.
+$(SOLUTION_GOALS): solution-%: ## EX=N.M: the reference code of exercise N.M, once its tests pass on your files as they are now
+	@$(call suite_env,$*) BUILD=$(BUILD) MAKE="$(MAKE)" TASKD_LAB_FILES=$(call lab_dir,$*) LAB_STAGE=$(BUILD)/lab-$*/taskd \
+	  LAB_UNIT=$(BUILD)/lab-$*/tests/unit LAB_API="$(call api_suites,$*)" \
+	  bash shared/scripts/lab.sh solution $* "$(EX)"
 $(WATCH_GOALS): watch-lab-%: ## grade lab N again on every save; shows the current exercise and its first failure (h: hint)
 	@bash shared/scripts/install-deps.sh --quiet watch || echo "watch: no inotifywait; polling every 2 s instead"
 	@BUILD=$(BUILD) MAKE="$(MAKE)" bash shared/scripts/lab.sh watch $*

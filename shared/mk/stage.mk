@@ -105,9 +105,17 @@ $(BUILD)/week-%/taskd: $(BUILD)/week-%/main.o $$(call obj,$$(call stages_upto,$$
 	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$*)
 	@echo "built $@"
 # build/week-N/NAME from weeks/NN/bin/NAME.c (the stem is "week-N/NAME"; labs reuse the rule).
+# Like main.c, a program is compiled once per stage with TASKD_STAGE naming it, and linked with
+# the stages' stage.c: it asks the stage for its hooks (stage_lifecycle, app.h), so week 3's
+# worker gets week 5's readiness without week 3's code naming week 5.
 bin_src = $(wildcard weeks/*/bin/$(notdir $(1)).c)
 bin_week = $(lastword $(subst -, ,$(patsubst %/,%,$(dir $(1)))))
-$(foreach n,$(WEEK_NUMS),$(call bin_targets,week,$(n))): $(BUILD)/%: $$(call obj,$$(call bin_src,$$*)) $$(call modules,$$(call bin_week,$$*))
+bin_obj = $(BUILD)/week-$(call bin_week,$(1))/bin/$(notdir $(1)).o
+bin_objs = $(foreach n,$(WEEK_NUMS),$(foreach b,$(call week_bins,$(n)),$(BUILD)/week-$(n)/bin/$(basename $(notdir $(b))).o))
+$(bin_objs): $(BUILD)/week-%.o: $$(call bin_src,$$*) | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call incs_for,$<) -DTASKD_STAGE=$(call stage_sym,$(firstword $(subst /, ,$*))) -c $< -o $@
+$(foreach n,$(WEEK_NUMS),$(call bin_targets,week,$(n))): $(BUILD)/%: $$(call bin_obj,$$*) $$(call obj,$$(call stages_upto,$$(call bin_week,$$*))) $$(call modules,$$(call bin_week,$$*))
 	$(CC) $^ -o $@ $(LDFLAGS) $(call pkg_libs,$(call bin_week,$*))
 	@echo "built $@"
 

@@ -14,7 +14,8 @@
 #   status                 one line per service on stdout
 #   fresh-db               print the URL of a brand-new empty database (one per test server)
 #   drop-db NAME           drop one test_* database           psql [ARGS]  psql as taskd
-#   prune-test-dbs         drop every test_* database
+#   prune-test-dbs         drop every test_* database; stop and remove the private servers of
+#                          test processes that were killed (/tmp/taskd-*/owner)
 #   url                    print PG_URL                       pg-bin       print PostgreSQL's bin dir
 #   smtp-clear             delete every message the SMTP sink has stored (tests, learners)
 #
@@ -433,6 +434,36 @@ pg_prune_test_dbs() {
   done
 }
 
+# Private servers left behind by a test process that was killed: Criterion ends a test that
+# overruns its time limit with SIGKILL, so neither its .fini nor its atexit handler runs. The kit
+# writes "PID START" (the test process and its start time, field 22 of /proc/PID/stat) to
+# /tmp/taskd-*/owner when it makes such a directory (tk_run_dir_claim); once that process is gone
+# (or the PID belongs to a newer process), everything still running there is stopped and the
+# directory removed. A directory whose owner is alive, or that has no owner file, is left alone,
+# so a run beside this one (another checkout's included) keeps its servers.
+reap_orphan_runs() {
+  local owner dir pid start now pidfile data
+  for owner in /tmp/taskd-*/owner; do
+    [ -f "$owner" ] || continue
+    dir=${owner%/owner}
+    read -r pid start <"$owner" || continue
+    case "$pid$start" in '' | *[!0-9]*) continue ;; esac
+    if [ -r "/proc/$pid/stat" ]; then
+      now=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20)
+      [ "$now" != "$start" ] || continue
+    fi
+    TASKD_RUN_DIR=$dir bash "$REPO_ROOT/shared/scripts/services.sh" destroy >/dev/null 2>&1 || true
+    # Servers services.sh does not know (a replica's standby): every postmaster.pid left.
+    while IFS= read -r pidfile; do
+      data=${pidfile%/postmaster.pid}
+      PG_DATA=$data pg_find_bin 2>/dev/null || continue
+      as_pg "$PG_BIN_DIR/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+    done < <(find "$dir" -name postmaster.pid 2>/dev/null)
+    rm -rf -- "$dir"
+    say "reaped $dir (its test process $pid is gone)"
+  done
+}
+
 pg_psql() {
   pg_running || die "postgres is not running; run \`services.sh up\`"
   local port pw
@@ -790,7 +821,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
       ;;
     fresh-db) [ $# -eq 0 ] || usage; pg_fresh_db ;;
     drop-db) [ $# -eq 1 ] || usage; pg_drop_db "$1" ;;
-    prune-test-dbs) [ $# -eq 0 ] || usage; pg_prune_test_dbs ;;
+    prune-test-dbs) [ $# -eq 0 ] || usage; reap_orphan_runs; pg_prune_test_dbs ;;
     psql) pg_find_bin; pg_psql "$@" ;;
     url) [ $# -eq 0 ] || usage; pg_url ;;
     pg-bin) [ $# -eq 0 ] || usage; pg_find_bin; echo "$PG_BIN_DIR" ;;

@@ -4,6 +4,7 @@
 #   BUILD     the build directory (build); MAKE, the make that runs the steps
 #   WEEKS     the week numbers, "1 2 3 4"
 #   SMOKE_*   what the newest stage needs for shared/scripts/smoke-run.sh
+#   WEEK_SERVER  the week whose server suites run (test-server, test-deploy), when there is one
 # `make test-attacks` runs every week's attack suite after the graded suites (its summary is in
 # $BUILD/attacks/summary.json). `make docs-check` runs the lessons' runnable blocks (the README's
 # quick start among them) against fresh stages; the Makefile gives it what each stage needs.
@@ -12,7 +13,17 @@ build=${BUILD:-build}
 make=${MAKE:-make}
 read -r -a weeks <<<"${WEEKS:?WEEKS must list the week numbers}"
 status=0
-step() { "$@" || { echo "test: FAILED: $*" >&2; status=1; }; }
+# Each step's cost is printed as it ends and listed again at the end (issue: "say what each
+# suite costs"); CI's log keeps them.
+costs=""
+step() {
+  local start=$SECONDS
+  "$@" || { echo "test: FAILED: $*" >&2; status=1; }
+  local line
+  line=$(printf '%5d s  %s' $((SECONDS - start)) "${*#"$make" }")
+  echo "test: $line"
+  costs+="$line"$'\n'
+}
 
 rm -rf "$build/results"
 bash shared/scripts/services.sh prune-test-dbs >/dev/null 2>&1 || true
@@ -20,11 +31,36 @@ step bash shared/scripts/test-labgen.sh
 step bash shared/scripts/test-exercises.sh
 step bash shared/scripts/test-runner.sh
 step bash shared/scripts/test-grade.sh
+step bash shared/scripts/test-kit-main.sh
 step bash shared/scripts/check-layers.sh
-for n in "${weeks[@]}"; do step "$make" test-week-"$n"; done
+# Every week's own suites against its own stage; the newest stage also runs every earlier week's
+# black-box suite (tests.mk: SUITES=own).
+newest=${weeks[-1]}
+for n in "${weeks[@]}"; do
+  if [ "$n" = "$newest" ]; then step "$make" test-week-"$n"; else step "$make" test-week-"$n" SUITES=own; fi
+done
 # The attack suite (weeks/NN/tests/attack_*.c, issue 11) against the newest stage: not graded,
 # but a refused attack that gets through fails make test like a failed suite.
 step "$make" test-attacks
+step "$make" test-ops
+# Week 5's server is booted and provisioned once and used by both server suites, then removed.
+# Those steps mostly wait (on the container's boot, SSH, systemd, apt), about 4 minutes at a
+# sixth of one core, so they run beside the lab checks instead of before them. Their output is
+# kept in a log and printed when they end, so CI's log reads in order; they write only
+# results/week-5/{server,deploy}.json, after test-week-5 has written the rest.
+server_lane() {
+  status=0 costs=""
+  step env SERVER_KEEP=1 "$make" test-server
+  step "$make" test-deploy
+  step "$make" server-down
+  printf '%s' "$costs" >"$build/server-lane.costs"
+  return $status
+}
+if [ -n "${WEEK_SERVER:-}" ]; then
+  echo "test: week $WEEK_SERVER's server suites run in the background from here (log: $build/server-lane.log)"
+  server_lane >"$build/server-lane.log" 2>&1 &
+  lane=$!
+fi
 for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
 # test-sanitize must work as the first command after a clone (issue 11, item 9): once its goals
 # named the normal build folder, which a fresh clone does not have ("No rule to make target
@@ -39,6 +75,15 @@ step "$make" docs-check
 # proxy), and GET /docs in headless Chromium.
 step "$make" test-openapi-proxy
 step "$make" test-docs-ui
+if [ -n "${lane:-}" ]; then
+  lane_start=$SECONDS
+  wait "$lane" || status=1
+  echo "test: the server suites' output (they ended $((SECONDS - lane_start)) s after the last step above):"
+  cat "$build/server-lane.log"
+  costs+="$(sed 's/^/(beside) /' "$build/server-lane.costs")"$'\n'
+fi
 bash shared/scripts/services.sh down >/dev/null 2>&1 || true
 step "$build/tools/grade" "$build/results" "$build/grade.json"
+echo "test: what each step cost (wall time, $SECONDS s in all):"
+printf '%s' "$costs"
 exit $status

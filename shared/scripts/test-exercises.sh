@@ -39,6 +39,35 @@ status=$(bash "$ex" status "$week" "$res")
 report=$(bash "$ex" report "$week" "$res")
 [[ "$report" == *"Exercise 1.10 — Return ten (2 failing):"*"demo/ten_a"*"http/ten"*"Not tied"*"other/unrelated"* ]] ||
   fail "the report does not group failures by exercise: $report"
+# While the first exercise fails, an untied failure is shown as waiting on it (its cascade).
+jq '(.tests[] | select(.name == "demo::one_a") | .passed) = false' "$res/unit.json" >"$tmp/u.json" &&
+  cp "$res/unit.json" "$tmp/unit.saved" && mv "$tmp/u.json" "$res/unit.json"
+report=$(bash "$ex" report "$week" "$res")
+[[ "$report" == *"Exercise 1.1 — Return one (1 failing):"*"Waiting on 1.1 (1 failing: no exercise of their own, they pass once 1.1 is done):"*"other/unrelated"* ]] ||
+  fail "with 1.1 failing, the untied failure is not shown as waiting on 1.1: $report"
+[[ "$report" == *"Not tied"* ]] && fail "with 1.1 failing, the report still says 'Not tied': $report"
+cp "$tmp/unit.saved" "$res/unit.json"
+
+# A test that two exercises name belongs to the later one: it needs both, and shown under the
+# earlier one it would keep that one "todo" (and "Next:" on it) until the later one is done.
+sed -i 's|^tests: .*|tests: unit:demo/one_* unit:demo/ten*|' "$week/lab/1.1.md"
+status=$(bash "$ex" status "$week" "$res")
+[[ "$status" == *$'1.1\tReturn one\tdone\t0\t2'* ]] || fail "1.1 took demo/ten_a, which 1.10 names too: $status"
+[[ "$status" == *$'1.10\tReturn ten\ttodo\t2\t2'* ]] || fail "1.10 lost demo/ten_a to 1.1: $status"
+
+# orphans: a failing test that no exercise names (other/unrelated) is reported; named, it is not.
+out=$(bash "$ex" orphans "$week" "$res") && fail "orphans passed with other/unrelated failing and unnamed"
+[ "$out" = $'unit\tother/unrelated' ] || fail "orphans does not name other/unrelated alone: $out"
+printf '# known\nunit other/unrelated\n' >"$week/lab/untied.txt"
+out=$(bash "$ex" orphans "$week" "$res" 2>&1) || fail "orphans fails on a test listed in untied.txt: $out"
+[[ "$out" == *"1 failing tests are still tied to no exercise"* ]] || fail "orphans does not count the listed test: $out"
+rm "$week/lab/untied.txt"
+sed -i 's|^tests: .*|tests: unit:demo/two unit:other/*|' "$week/lab/1.2.md"
+out=$(bash "$ex" orphans "$week" "$res") || fail "orphans fails when every failing test is named: $out"
+
+# The lab README must say how a lesson is marked read (make progress's "lesson" column).
+fresh && bash "$ex" write "$week" "$lab" >/dev/null && sed -i 's/make lesson-done-1/make lesson-done/' "$lab/README.md"
+expect_check_fails "a README without make lesson-done-1" "lesson-done-1"
 
 # Each broken rule fails the check.
 rm "$week/lab/1.2.md"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test-grade.sh — the grade table's regression test (`make test` runs it), on the fixture tree
 # shared/scripts/tests/labfix and its result files: every week and lab is a row even when never
-# graded; a fresh clone (no results at all) is no error and prints no "0 passed, 0 failed"; a row
-# says when it was graded and "changed since" when a source is newer; the one next step; a
-# failing week fails the exit status; grade.json keeps graded_at and the git state.
+# graded (a lab "not started", a week "reference, not graded"); a fresh clone (no results at
+# all) is no error and prints no "0 passed, 0 failed"; a row says when it was graded and
+# "changed since" when a source is newer; the one next step; a failing week fails the exit
+# status; grade.json keeps graded_at and the git state.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 grade="$here/${BUILD:-build}/tools/grade"
@@ -19,9 +20,16 @@ row() { grep -E "^$1 " <<<"$out"; }
 
 # A fresh clone: no results folder at all.
 out=$("$grade" "$root/absent" "$tmp/g.json" --root "$root" 2>&1) || fail "a fresh clone fails: $out"
-for t in week-1 lab-1 week-2 lab-2; do
+# A lab is the learner's ("not started"); a week is the reference, which make test-week-N grades
+# (the lab READMEs call it "week-N (reference)").
+for t in lab-1 lab-2; do
   [[ "$(row $t)" == *"not started"* ]] || fail "$t is not a 'not started' row on a fresh clone: $out"
 done
+for n in 1 2; do
+  [[ "$(row week-$n)" == *"reference, not graded"*"make test-week-$n"* ]] ||
+    fail "week-$n is not a 'reference, not graded' row naming make test-week-$n: $(row week-$n)"
+done
+[ "$(jq -r '.targets["week-1"].state' "$tmp/g.json")" = "not graded" ] || fail "grade.json's week-1 is not 'not graded'"
 [[ "$out" == *"0 passed, 0 failed"* ]] && fail "a fresh clone prints '0 passed, 0 failed'"
 [[ "$out" == *"Next: make lab-1"* ]] || fail "a fresh clone's next step is not make lab-1: $out"
 [ "$(jq -r '.targets["lab-2"].state' "$tmp/g.json")" = "not started" ] || fail "grade.json lacks lab-2"
@@ -35,7 +43,7 @@ find "$root/weeks" "$root/labs" -type f -exec touch -d '3 hours ago' {} +
 ( cd "$root" && git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm fixture )
 out=$("$grade" "$tmp/r" "$tmp/g.json" --root "$root" 2>&1) || fail "a passing week fails the exit status: $out"
 [[ "$(row lab-1)" == *"[#########"*"47.1%"*"8/17"*"$(date -d '2 hours ago' +%Y-%m-%d)"* ]] || fail "lab-1's row: $(row lab-1)"
-[[ "$(row week-1)" == *"100.0%"* ]] || fail "week-1's row: $(row week-1)"
+[[ "$(row week-1)" == *"100.0%"*"reference"* ]] || fail "week-1's row: $(row week-1)"
 [[ "$(row lab-2)" == *"not started"* ]] || fail "lab-2 is not 'not started': $out"
 [[ "$out" == *"changed since"* ]] && fail "nothing changed, but a row says 'changed since': $out"
 [[ "$out" == *"Next: make lab-1: lab 1 is at 47.1%"* ]] || fail "the next step is not lab 1: $out"

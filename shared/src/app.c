@@ -116,3 +116,11 @@ const struct app_check *app_checks(const struct app *app, size_t *n)
     *n = app->nchecks;
     return app->checks;
 }
+
+const struct lifecycle_provider *stage_lifecycle(const struct stage *newest)
+{
+    for (const struct stage *s = newest; s; s = s->prev)
+        if (s->lifecycle)
+            return s->lifecycle;
+    return NULL;
+}

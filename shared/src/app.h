@@ -19,6 +19,7 @@
 struct config;
 struct http_server;
 struct app;
+struct lifecycle_provider;
 
 struct stage {
     const char *name; /* "01-crud" */
@@ -41,7 +42,15 @@ struct stage {
     int (*command)(struct config *cfg, int argc, char **argv);
     /* Optional: lines for `taskd --help` describing this stage's own commands. */
     const char *commands_help;
+    /* Optional: how the programs of this stage tell their supervisor what they do
+     * (lifecycle.h; week 5: systemd's readiness, watchdog and reload). Inherited: the newest
+     * stage that has one is used (stage_lifecycle), by taskd's main and by the stage's other
+     * programs alike. */
+    const struct lifecycle_provider *lifecycle;
 };
+
+/* The lifecycle provider of the newest stage in newest's chain that has one, or NULL. */
+const struct lifecycle_provider *stage_lifecycle(const struct stage *newest);
 
 struct config *app_config(struct app *app);
 struct http_server *app_http(struct app *app);

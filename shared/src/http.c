@@ -113,6 +113,7 @@ struct http_req {
     struct http_server *server;
     struct MHD_Connection *conn;
     const char *method, *path; /* owned by libmicrohttpd for the request's life */
+    const char *version;       /* "HTTP/1.1", in libmicrohttpd's read buffer like method */
     char *raw_path;            /* the path as sent, still percent-encoded: what we route on */
     size_t line_bytes;         /* length of the request target, query string included */
     bool line_too_large;       /* over MAX_HEADER_BYTES or QUERY_ARGS_MAX: the query was dropped */
@@ -879,9 +880,12 @@ void http_deferred_done(struct http_req *req)
         MHD_resume_connection(conn);
 }
 
-/* The request no longer counts as deferred (answered, or ended): wakes http_server_stop. Waits
- * for the work first if it still runs (a connection libmicrohttpd closes while its work runs:
- * the work still writes to req). */
+/* The request no longer counts as deferred: wakes http_server_stop. Called only once the request
+ * is over (request_completed: its answer written, or its connection gone), never when the answer
+ * is merely queued: http_server_stop stops libmicrohttpd as soon as nothing is deferred, and a
+ * queued answer it cuts off is one the client never gets (the flaky stop test of issue 10). Waits
+ * for the work first if it still runs (a connection closed while its work runs: the work still
+ * writes to req). */
 static void defer_settle(struct http_req *req)
 {
     if (!req->deferring || req->settled)
@@ -913,14 +917,14 @@ static enum MHD_Result defer_wait(struct http_req *req)
     while (req->defer != DEFER_DONE)
         pthread_cond_wait(&s->defer_cond, &s->defer_lock);
     pthread_mutex_unlock(&s->defer_lock);
-    defer_settle(req);
-    return send_response(req);
+    return send_response(req); /* still counted as deferred until it is written */
 }
 
-/* Waits until no request is deferred: libmicrohttpd must not be stopped with a suspended
- * connection, and the work's resources (a stage's pool) are freed only after http_server_stop.
- * New connections are refused by then, and a deferred job always ends, so this is bounded by
- * the jobs already queued. */
+/* Waits until no request is deferred, its answer written: libmicrohttpd must not be stopped
+ * with a suspended connection or an answer half sent, and the work's resources (a stage's pool)
+ * are freed only after http_server_stop. New connections are refused by then, a deferred job
+ * always ends, and its answer is written or its connection times out (timeout_seconds), so this
+ * is bounded by the jobs already queued. */
 static void defer_drain(struct http_server *s)
 {
     pthread_mutex_lock(&s->defer_lock);
@@ -932,6 +936,8 @@ static void defer_drain(struct http_server *s)
 /* ---------------------------------------------------------------- the access handler */
 
 struct framing {
+    const char *last_value; /* the last header line's value, in libmicrohttpd's read buffer */
+    size_t last_value_size;
     size_t content_lengths, transfer_encodings;
     bool name_has_space; /* a header name with SP or HTAB in it ("Transfer-Encoding : x") */
     bool name_not_token; /* an empty header name, or one with a character a token cannot hold */
@@ -955,8 +961,9 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 {
     (void)kind;
     (void)key_size;
-    (void)value_size;
     struct framing *f = cls;
+    f->last_value = value;
+    f->last_value_size = value ? value_size : 0;
     if (strpbrk(key, " \t"))
         f->name_has_space = true;
     else if (!header_name_is_token(key))
@@ -988,6 +995,41 @@ static bool content_length_valid(const char *s)
     return true;
 }
 
+/* True when the head ended at its empty line. libmicrohttpd 0.9.75 also ends it at a header line
+ * with an empty name (": x" after another header: it cuts the line at the colon, then takes the
+ * now empty line for the end of the head) and never stores that line, so the lines after it are
+ * read as the body or the next request: request smuggling, invisible to count_framing. It parses
+ * the head in place, in its read buffer: each line's CR and LF, and the colon, become NUL, and
+ * the values it gives us point into that buffer, as do method and version. The head is
+ * MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE bytes from method (its last, ending line included).
+ * So from the end of the last header line's value (or of the version, when there is no header)
+ * to the end of the head there must be nothing but the NULs of two line ends: at most four, all
+ * NUL. An empty-name line leaves its value there (" x"), an empty-name line with an empty value
+ * (":" CR LF) one NUL too many; folded lines (obs-fold, which RFC 9112 §5.2 lets a server refuse)
+ * leave their text. One form stays invisible: ":" ended by a bare LF after a line ended by CR LF
+ * is the same four NULs as an empty line (docs/decisions/0019). Pointers that do not fit this
+ * layout make the check pass: it must never refuse a request libmicrohttpd parsed another way. */
+static bool head_ends_cleanly(struct MHD_Connection *conn, const char *method, const char *version,
+                              const struct framing *f)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (!ci || !method || !version)
+        return true;
+    const char *end = method + ci->header_size;
+    const char *p = f->last_value ? f->last_value + f->last_value_size : version + strlen(version);
+    if (p <= method || p > end)
+        return true; /* not the layout described above */
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++; /* white space after a value that libmicrohttpd did not count in it */
+    if (end - p > 4)
+        return false;
+    for (; p < end; p++)
+        if (*p != '\0')
+            return false;
+    return true;
+}
+
 /* Returns the reason the request's body framing cannot be trusted, or NULL when it can. Where a
  * server and a proxy in front of it disagree on where a body ends, the rest of the body is read
  * as a second request: request smuggling. libmicrohttpd 0.9.75 lets the first of two
@@ -997,10 +1039,14 @@ static bool content_length_valid(const char *s)
  * two equal Content-Lengths too (§6.3 allows it) and every Transfer-Encoding but "chunked".
  * §5.1 asks for 400 on whitespace between a header name and its colon: libmicrohttpd files
  * "Transfer-Encoding : chunked" under a name we would not match, so it is refused first. */
-static const char *framing_problem(struct MHD_Connection *conn)
+static const char *framing_problem(struct MHD_Connection *conn, const char *method,
+                                   const char *version)
 {
     struct framing f = {0};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (!head_ends_cleanly(conn, method, version, &f))
+        return "every header line must be a name, a colon and a value: no empty name, no folded "
+               "line";
     if (f.name_has_space) /* §5.1: libmicrohttpd keeps the space in the name; a proxy may not */
         return "no whitespace is allowed between a header name and its colon";
     if (f.name_not_token) /* RFC 9110 §5.1: a field name is a token, never empty */
@@ -1029,7 +1075,7 @@ static bool on_headers(struct http_req *req)
         snprintf(req->id, sizeof req->id, "%s", rid);
     else
         request_id_new(req->id);
-    const char *framing = framing_problem(req->conn);
+    const char *framing = framing_problem(req->conn, req->method, req->version);
     if (framing) {
         req->close_after = true;
         return decide(req, 400, framing);
@@ -1112,7 +1158,6 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls)
 {
-    (void)version;
     struct http_server *s = cls;
     struct http_req *req = *con_cls;
     if (!req)
@@ -1124,6 +1169,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         watch_phase(s, conn, CONN_BODY);
         req->conn = conn;
         req->method = method;
+        req->version = version;
         req->path = url;
         req->start_us = clock_mono_us();
         const union MHD_ConnectionInfo *ci =

@@ -18,6 +18,10 @@
 static atomic_int min_level = LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* The syslog priority of each level (LOG_DEBUG 7 ... LOG_ERR 3), as log_set_priority_prefix
+ * writes it. */
+static const char *const level_prefixes[] = {"<7>", "<6>", "<4>", "<3>"};
+static atomic_int priority_prefix;
 
 /* The last error line this thread wrote (see log_last_error). Thread-local: a request's thread
  * never reports another's error. */
@@ -34,9 +38,20 @@ int log_level_parse(const char *name, enum log_level *out)
     return ERR_INVALID;
 }
 
+const char *log_level_name(enum log_level level)
+{
+    size_t i = (size_t)level;
+    return i < sizeof level_names / sizeof level_names[0] ? level_names[i] : "?";
+}
+
 void log_set_level(enum log_level level)
 {
     atomic_store(&min_level, (int)level);
+}
+
+void log_set_priority_prefix(int on)
+{
+    atomic_store(&priority_prefix, on != 0);
 }
 
 int log_enabled(enum log_level level)
@@ -52,6 +67,11 @@ void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size
     if (rfc3339_format(clock_now_us(), ts, sizeof ts) != 0)
         ts[0] = '\0';
     struct buf tmp = BUF_INIT;
+    size_t json_at = 0; /* where the JSON object starts, after a priority prefix */
+    if (atomic_load(&priority_prefix)) {
+        buf_puts(&tmp, level_prefixes[level]);
+        json_at = tmp.len;
+    }
     buf_puts(&tmp, "{\"ts\":\"");
     buf_puts(&tmp, ts);
     buf_puts(&tmp, "\",\"level\":\"");
@@ -79,8 +99,9 @@ void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size
     }
     buf_puts(&tmp, "}\n");
     if (!tmp.failed && level == LOG_ERROR) {
-        size_t keep = tmp.len - 1 < sizeof last_error - 1 ? tmp.len - 1 : sizeof last_error - 1;
-        memcpy(last_error, tmp.data, keep);
+        size_t line = tmp.len - 1 - json_at;
+        size_t keep = line < sizeof last_error - 1 ? line : sizeof last_error - 1;
+        memcpy(last_error, tmp.data + json_at, keep);
         last_error[keep] = '\0';
     }
     if (!tmp.failed) {

@@ -26,8 +26,18 @@ struct log_kv {
 
 /* Parses "debug" | "info" | "warn" | "error"; returns 0 or ERR_INVALID. */
 int log_level_parse(const char *name, enum log_level *out);
+/* The name log_level_parse reads ("info"); "?" for a value out of range. */
+const char *log_level_name(enum log_level level);
 void log_set_level(enum log_level level);
 int log_enabled(enum log_level level);
+
+/* With on != 0, every line starts with its syslog priority in angle brackets ("<3>" for error,
+ * "<4>" warn, "<6>" info, "<7>" debug: sd-daemon(3)). journald reads that prefix off a service's
+ * stderr, files the line at that priority and drops the prefix, so `journalctl -p err` finds
+ * the error lines and MESSAGE stays the JSON object. Off by default: on a terminal, in a file
+ * or in a pipe the prefix would only break the JSON. Week 5 turns it on when stderr is the
+ * journal. */
+void log_set_priority_prefix(int on);
 
 /* Writes one line with msg and the n fields in kv (kv may be NULL when n is 0). */
 void log_kv(enum log_level level, const char *msg, const struct log_kv *kv, size_t n);

@@ -4,7 +4,9 @@
  * (stage_01, stage_02...). main declares the core settings, lets the stage declare its own,
  * loads and validates them all, builds the HTTP server, lets the stage add its routes and
  * resources, serves until SIGINT or SIGTERM, and then stops in order: no new connections,
- * requests under way finish, resources are released newest first. */
+ * requests under way finish, resources are released newest first. SIGHUP asks the stage to
+ * reload its live settings. At each of these moments main calls the stage's lifecycle hooks
+ * (lifecycle.h), so a supervisor hears when the service is ready, reloading and stopping. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,6 +19,7 @@
 #include "err.h"
 #include "http.h"
 #include "http_log.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "log_config.h"
 
@@ -120,8 +123,11 @@ static void usage(const struct config *cfg, FILE *out)
     fprintf(out, "usage: taskd [--help] [COMMAND ARGS...]\n\n");
     fprintf(out,
             "The task service, stage %s. Without a command it serves HTTP until SIGINT or "
-            "SIGTERM.\n\n",
-            TASKD_STAGE.name);
+            "SIGTERM (which drain the requests under way, then exit 0). SIGHUP %s.\n\n",
+            TASKD_STAGE.name,
+            stage_lifecycle(&TASKD_STAGE)
+                ? "reloads the settings that can change live (see TASKD_CONFIG_FILE below)"
+                : "changes nothing in this stage (it has no live settings)");
     fprintf(out, "Commands:\n");
     fprintf(out, "  taskd routes    start the stage without serving and print its routes, one "
                  "\"METHOD /path\" a line\n");
@@ -184,13 +190,16 @@ int main(int argc, char **argv)
     struct config *cfg = NULL;
     struct http_server *http = NULL;
     struct app *app = NULL;
+    struct lifecycle lc = {0};
+    const struct lifecycle_provider *provider = stage_lifecycle(&TASKD_STAGE);
 
-    /* Block the stop signals in every thread (the HTTP threads inherit this mask) and wait for
-     * them here with sigwait: no async-signal-safety puzzles in handlers. */
+    /* Block the stop signals and SIGHUP in every thread (the HTTP threads inherit this mask)
+     * and wait for them here with sigwait: no async-signal-safety puzzles in handlers. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (init_stages() != 0)
@@ -198,7 +207,8 @@ int main(int argc, char **argv)
 
     cfg = config_new();
     if (!cfg || config_declare(cfg, core_vars, sizeof core_vars / sizeof core_vars[0]) != 0 ||
-        log_config_declare(cfg) != 0 || TASKD_STAGE.declare(cfg) != 0) {
+        log_config_declare(cfg) != 0 || TASKD_STAGE.declare(cfg) != 0 ||
+        (provider && provider->declare && provider->declare(cfg) != 0)) {
         fprintf(stderr, "taskd: out of memory\n");
         goto done;
     }
@@ -224,6 +234,12 @@ int main(int argc, char **argv)
         goto done;
     }
     served = !list_routes;
+    if (served && provider && provider->open(cfg, &lc) != 0) {
+        fprintf(stderr, "taskd: fix the configuration above (see taskd --help)\n");
+        rc = 2;
+        goto done;
+    }
+    lifecycle_status(&lc, "starting: opening the stage's resources");
 
     struct http_options opts = {
         .bind_address = config_get(cfg, "BIND_ADDRESS"),
@@ -264,14 +280,30 @@ int main(int argc, char **argv)
                              LOG_INT("port", http_server_port(http)),
                              LOG_STR("mode", config_get(cfg, "HTTP_MODE"))},
            4);
+    /* Ready only now, when both are true: the socket accepts (a client that connects is
+     * served, not refused) and the stage's start() has returned (its routes and resources are
+     * there). Said earlier, a supervisor would start what depends on us, or send us traffic,
+     * while the port still refused it. */
+    lifecycle_serving(&lc, &(struct lifecycle_serving){.program = "taskd",
+                                                       .address = opts.bind_address,
+                                                       .port = http_server_port(http)});
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    for (;;) {
+        sigwait(&stop, &sig);
+        if (sig != SIGHUP)
+            break;
+        log_msg(LOG_INFO, "reloading (SIGHUP)");
+        if (lifecycle_reload(&lc) == ERR_NOT_FOUND)
+            log_msg(LOG_INFO, "SIGHUP: this stage has no settings that change live");
+    }
     log_kv(LOG_INFO, "stopping", (struct log_kv[]){LOG_STR("signal", strsignal(sig))}, 1);
+    lifecycle_stopping(&lc);
     http_server_stop(http);
     rc = 0;
 done:
     http_server_stop(http); /* before the stage's resources go: handlers may still use them */
+    lifecycle_close(&lc);
     app_free(app);
     http_server_free(http);
     config_free(cfg);

@@ -5,9 +5,13 @@
  * lock for a few instructions, which is what lets an event loop call it. */
 #include "work_pool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -28,11 +32,31 @@ struct work_pool {
     bool stopping;
     pthread_t *threads;
     unsigned nthreads; /* started */
+    int nice;          /* added to each thread's nice value as it starts */
 };
+
+/* Lowers the calling thread's priority by p->nice. On Linux a nice value belongs to a thread
+ * (setpriority on a thread id changes that thread alone), and raising it needs no privilege
+ * (RLIMIT_NICE only limits lowering it, and systemd's RestrictRealtime= is about real-time
+ * policies, not this). A failure is logged and the thread runs at the process's priority. */
+static void lower_priority(const struct work_pool *p)
+{
+    if (p->nice == 0)
+        return;
+    pid_t tid = gettid();
+    errno = 0;
+    int now = getpriority(PRIO_PROCESS, (id_t)tid);
+    if ((now == -1 && errno != 0) || setpriority(PRIO_PROCESS, (id_t)tid, now + p->nice) != 0)
+        log_kv(LOG_WARN, "work_pool",
+               (struct log_kv[]){LOG_STR("detail", "cannot lower a worker's priority"),
+                                 LOG_STR("error", strerror(errno))},
+               2);
+}
 
 static void *worker(void *arg)
 {
     struct work_pool *p = arg;
+    lower_priority(p);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->len == 0 && !p->stopping)
@@ -50,10 +74,11 @@ static void *worker(void *arg)
     return NULL;
 }
 
-struct work_pool *work_pool_new(unsigned threads, size_t queue_cap)
+struct work_pool *work_pool_new(unsigned threads, size_t queue_cap, int nice)
 {
-    if (threads < 1 || threads > THREADS_MAX || queue_cap < 1 || queue_cap > QUEUE_CAP_MAX) {
-        log_msg(LOG_ERROR, "work pool: threads must be 1..256 and the queue 1..65536");
+    if (threads < 1 || threads > THREADS_MAX || queue_cap < 1 || queue_cap > QUEUE_CAP_MAX ||
+        nice < 0 || nice > 19) {
+        log_msg(LOG_ERROR, "work pool: threads must be 1..256, the queue 1..65536 and nice 0..19");
         return NULL;
     }
     struct work_pool *p = calloc(1, sizeof *p);
@@ -62,6 +87,7 @@ struct work_pool *work_pool_new(unsigned threads, size_t queue_cap)
     p->ring = calloc(queue_cap, sizeof *p->ring);
     p->threads = calloc(threads, sizeof *p->threads);
     p->cap = queue_cap;
+    p->nice = nice;
     if (!p->ring || !p->threads || pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p->ring);
         free(p->threads);

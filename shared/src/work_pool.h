@@ -15,9 +15,12 @@ struct work_pool;
 
 typedef void (*work_fn)(void *arg);
 
-/* Starts threads worker threads (1..256) with room for queue_cap jobs waiting (1..65536). Returns
- * NULL (and logs why) on bad sizes or when a thread cannot start. */
-struct work_pool *work_pool_new(unsigned threads, size_t queue_cap);
+/* Starts threads worker threads (1..256) with room for queue_cap jobs waiting (1..65536), each
+ * running nice (0..19) below the process's priority: a pool of CPU-bound jobs given a nice value
+ * yields the cores to the event loops whenever they have work, so it costs their latency little
+ * and still uses every idle cycle. Returns NULL (and logs why) on bad values or when a thread
+ * cannot start. */
+struct work_pool *work_pool_new(unsigned threads, size_t queue_cap, int nice);
 
 /* Queues fn(arg) to run on one of the pool's threads. 0, or ERR_UNAVAILABLE when the queue is
  * full (or the pool is being freed): the job was not taken and fn will never see arg. */

@@ -98,6 +98,28 @@ void tk_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+int tk_run_dir_claim(const char *dir)
+{
+    /* Field 22 of /proc/self/stat, the start time: with the PID it names this process and no
+     * later one that reuses the PID. The name (field 2) may hold spaces: count after its ')'. */
+    size_t n = 0;
+    char *stat = tk_read_file("/proc/self/stat", &n);
+    const char *p = stat ? strrchr(stat, ')') : NULL;
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    unsigned long long start = p ? strtoull(p + 1, NULL, 10) : 0;
+    free(stat);
+    if (start == 0)
+        return -1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/owner", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%ld %llu\n", (long)getpid(), start);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 char *tk_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -222,6 +244,32 @@ static int fresh_database(char *out, size_t out_len)
     }
     snprintf(out, out_len, "DATABASE_URL=%s", url);
     return 0;
+}
+
+bool tk_remote(void)
+{
+    const char *url = getenv("TK_REMOTE_URL");
+    return url && *url;
+}
+
+void tk_need_local(const char *why)
+{
+    if (tk_remote())
+        cr_skip_test("not applicable to a deployed service: needs %s", why);
+}
+
+struct tk_server *tk_server_remote(const char *url)
+{
+    struct tk_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    int n = snprintf(s->url, sizeof s->url, "%s", url);
+    if (n <= 0 || (size_t)n >= sizeof s->url) {
+        fprintf(stderr, "testkit: TK_REMOTE_URL is too long: %s\n", url);
+        free(s);
+        return NULL;
+    }
+    return s;
 }
 
 /* Starts the binary; returns NULL with a message on stderr when it does not come up. */
@@ -392,6 +440,7 @@ struct curl_slist *tk_curl_auth(struct curl_slist *list)
 
 struct tk_server *tk_server_start(const char *const *extra_env)
 {
+    tk_need_local("a taskd process of its own");
     struct tk_server *s = server_spawn(extra_env);
     cr_assert(s, "could not start a private server of %s (see the log above)",
               getenv("TASKD_BIN") ? getenv("TASKD_BIN") : "(TASKD_BIN unset)");
@@ -472,6 +521,11 @@ int tk_server_stop(struct tk_server *s)
     return status;
 }
 
+pid_t tk_server_pid(const struct tk_server *s)
+{
+    return s->pid;
+}
+
 const char *tk_server_url(const struct tk_server *s)
 {
     return s->url;
@@ -501,6 +555,7 @@ static bool env_overridden(const char *entry, const char *const *extra_env)
 
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len)
 {
+    tk_need_local("a program run on this machine");
     /* Precedence, highest first (getenv takes the first match): the extra settings, the stage's
      * TASKD_ENV (so `taskd migrate` run by a test sees what the kit's servers see), the rest. */
     char *env[ENV_MAX];
@@ -583,6 +638,7 @@ static char **env_merged(const char *const *extra_env)
 
 struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_env)
 {
+    tk_need_local("a process started on this machine");
     cr_assert(argv && argv[0], "test bug: tk_proc_start needs argv[0]");
     struct tk_proc *p = calloc(1, sizeof *p);
     cr_assert(p, "out of memory");
@@ -633,6 +689,7 @@ const char *tk_bin_beside(const char *name, const char *override_var)
         snprintf(path, sizeof path, "%s", given);
     } else {
         const char *bin = getenv("TASKD_BIN");
+        tk_need_local("the stage's binaries");
         cr_assert(bin && *bin, "TASKD_BIN is not set: run these tests through make test-week-N");
         const char *slash = strrchr(bin, '/');
         snprintf(path, sizeof path, "%.*s/%s", slash ? (int)(slash - bin) : 1, slash ? bin : ".",

@@ -39,6 +39,17 @@
 
 struct tk_server;
 
+/* TK_REMOTE_URL=http://HOST:PORT: the suite's shared server is a service deployed elsewhere
+ * (week 5's server, through its public port), which this suite neither starts nor stops. A
+ * test that needs more than a running service (a taskd process of its own, its log, a database
+ * of its own, the signing key, a binary to run, no worker beside it) calls tk_need_local(why)
+ * first: against a deployed service it is reported as not applicable (Criterion's "skipped",
+ * counted and listed in the suite's output); otherwise tk_need_local does nothing. */
+bool tk_remote(void);
+void tk_need_local(const char *why);
+/* The shared server of a TK_REMOTE_URL run: the URL, no process (tk_main.c). */
+struct tk_server *tk_server_remote(const char *url);
+
 /* The suite's shared server (started by tk_main). Fails the test when there is none. */
 struct tk_server *tk_shared(void);
 
@@ -67,6 +78,8 @@ void tk_curl_collect(void *curl, const char *url, struct curl_slist *headers, st
 int tk_server_stop(struct tk_server *s);
 /* "http://127.0.0.1:PORT" */
 const char *tk_server_url(const struct tk_server *s);
+/* The server's process id: for a test that sends it a signal of its own (SIGHUP). */
+pid_t tk_server_pid(const struct tk_server *s);
 /* Path of the file the server's stderr (its JSON log) goes to. */
 const char *tk_server_log_path(const struct tk_server *s);
 /* The DATABASE_URL the server was started with ("sqlite:/tmp/..." or "postgres://..."). */
@@ -180,6 +193,12 @@ const char *tk_urlencode(const char *s, char *buf, size_t buf_len);
 long tk_now_ms(void);
 /* Sleeps ms milliseconds. */
 void tk_sleep_ms(long ms);
+/* Marks dir (a private run directory under /tmp/taskd-*) as this test process's: writes
+ * dir/owner with our PID and start time. A test that overruns its time limit is killed with
+ * SIGKILL, so its own cleanup never runs; `services.sh prune-test-dbs` (before and after every
+ * suite) then stops what runs in a directory whose owner is gone and removes it. Returns 0, or -1
+ * when the file cannot be written (the directory is then only cleaned by the test itself). */
+int tk_run_dir_claim(const char *dir);
 /* The whole file at path, NUL-terminated (caller frees), its length in *len (len may be NULL);
  * NULL when it cannot be opened or memory ran out. */
 char *tk_read_file(const char *path, size_t *len);

@@ -2,10 +2,11 @@
  *
  * Each suite run writes RESULTS/<target>/<suite>.json (shared/testkit/tk_main.c). This tool reads
  * them all and prints one row per target: every week-N and lab-N of the weeks/ directory even
- * when never graded ("not started"), with its score as a bar, when it was graded, and "changed
- * since" when its sources are newer than its results (a stale score must not pass for a current
- * one). Then the one next step to take. The whole picture goes to a JSON file for mentors and CI:
- * every suite and test, plus graded_at and the git state (commit, dirty).
+ * when never graded (a lab "not started", a week "reference, not graded"), with its score as a
+ * bar, when it was graded, and "changed since" when its sources are newer than its results (a
+ * stale score must not pass for a current one). Then the one next step to take. The whole
+ * picture goes to a JSON file for mentors and CI: every suite and test, plus graded_at and the
+ * git state (commit, dirty).
  *
  * Weeks must score 100%; a lab is the learner's work in progress, so its row is information, and
  * `make test` only checks the pristine lab (shared/scripts/lab-check.sh).
@@ -13,7 +14,7 @@
  * usage: grade RESULTS_DIR OUT.json [--only TARGET] [--root DIR]
  *   --only TARGET  read and print that target alone (header and row; run-suites.sh's summary)
  *   --root DIR     the repository whose weeks/ and labs/ give the rows (default: .)
- * A missing RESULTS_DIR is a fresh clone: every row is "not started", and that is no error.
+ * A missing RESULTS_DIR is a fresh clone: no row is graded yet, and that is no error.
  * Exit status: 1 when a graded week has a failed test, 0 otherwise. */
 #include <dirent.h>
 #include <ftw.h>
@@ -257,8 +258,15 @@ static void print_header(void)
 
 static void print_row(const struct target *t)
 {
+    /* A week is the reference, graded by make test-week-N; only a lab is the learner's, to be
+     * started (the lab READMEs call the rows "week-N (reference)" and "lab-N (your work)"). */
+    bool reference = !t->is_lab && t->week > 0;
     if (!t->graded) {
-        printf("%-8s %-*s %7s %11s  %s\n", t->name, BAR_WIDTH + 2, "not started", "", "-", "-");
+        char note[64] = "";
+        if (reference)
+            snprintf(note, sizeof note, "make test-week-%d grades it", t->week);
+        printf("%-8s %-*s %7s %11s  %-16s  %s\n", t->name, BAR_WIDTH + 2,
+               reference ? "reference, not graded" : "not started", "", "-", "-", note);
         return;
     }
     double pct = pct_of(t);
@@ -275,6 +283,8 @@ static void print_row(const struct target *t)
         snprintf(note, sizeof note, "changed since (%s)", t->changed);
     else if (t->failed > 0)
         snprintf(note, sizeof note, "%.0f failing", t->failed);
+    else if (reference)
+        snprintf(note, sizeof note, "reference");
     printf("%-8s %s %6.1f%% %11s  %-16s  %s\n", t->name, bar, pct, pts, at, note);
 }
 
@@ -386,7 +396,7 @@ int main(int argc, char **argv)
         row(&tb, only);
     else {
         add_weeks(&tb, root);
-        DIR *top = opendir(results); /* absent on a fresh clone: every row is not started */
+        DIR *top = opendir(results); /* absent on a fresh clone: no row is graded */
         struct dirent *e;
         while (top && (e = readdir(top))) {
             char dir[PATH_LEN];
@@ -425,7 +435,10 @@ int main(int argc, char **argv)
         struct target *t = &tb.t[i];
         print_row(t);
         cJSON *jt = cJSON_AddObjectToObject(targets, t->name);
-        cJSON_AddStringToObject(jt, "state", t->graded ? "graded" : "not started");
+        cJSON_AddStringToObject(jt, "state",
+                                t->graded                   ? "graded"
+                                : !t->is_lab && t->week > 0 ? "not graded"
+                                                            : "not started");
         if (t->graded) {
             char at[32];
             struct tm gt;

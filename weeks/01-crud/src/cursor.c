@@ -101,7 +101,7 @@ static void mac_of(const unsigned char key[TASK_REPO_KEY_BYTES],
     mac_bytes(&st, mac_context, sizeof mac_context); /* NUL included: ends the context */
     mac_bytes(&st, payload, PAYLOAD_LEN);
     const struct task_filter *f = &q->filter;
-    /* LAB:BEGIN 1.5 Sign q's sort and every filter (flags, values, strings length-prefixed). */
+    /* LAB:BEGIN 1.6 Sign q's sort and every filter (flags, values, strings length-prefixed). */
     mac_byte(&st, (unsigned)q->sort);
     mac_opt_i64(&st, f->has_status, f->status);
     mac_opt_i64(&st, f->has_priority, f->priority);
@@ -155,7 +155,7 @@ int cursor_decode(const unsigned char key[TASK_REPO_KEY_BYTES], const char *s,
         return ERR_MALFORMED;
 
     unsigned char expected[MAC_LEN];
-    /* LAB:BEGIN 1.6 Recompute the MAC for *this* q; compare in constant time (crypto_verify_32). */
+    /* LAB:BEGIN 1.5 Recompute the MAC for *this* q; compare in constant time (crypto_verify_32). */
     mac_of(key, raw, q, expected);
     if (crypto_verify_32(expected, raw + PAYLOAD_LEN) != 0)
         return ERR_MALFORMED;

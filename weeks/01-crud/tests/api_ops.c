@@ -19,6 +19,7 @@
 /* Runs TASKD_BIN with extra settings and arguments; returns its exit status and output. */
 static int run_taskd(const char *const *env, const char *arg, char *out, size_t out_len)
 {
+    tk_need_local("the stage's binary, run with arguments of its own");
     const char *bin = getenv("TASKD_BIN");
     cr_assert(bin, "TASKD_BIN is not set");
     const char *argv[] = {bin, arg, NULL};

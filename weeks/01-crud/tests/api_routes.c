@@ -40,6 +40,7 @@ static void documented(struct buf *out)
 /* `taskd routes` of the stage under test, on the shared server's database. */
 static void registered(char *out, size_t out_len)
 {
+    tk_need_local("the stage's binary, run with arguments of its own");
     const char *bin = getenv("TASKD_BIN");
     cr_assert(bin, "TASKD_BIN is not set");
     char db[600];

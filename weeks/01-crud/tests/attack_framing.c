@@ -68,14 +68,23 @@ struct raw_case {
     long status; /* 0: any 4xx (from week 4, a missing login may be answered first) */
 };
 
-/* Not here: a header line with an empty name (": x"). libmicrohttpd 0.9.75 ends the head at that
- * line without storing it, so no check of ours can see it, and the bytes after it are read as
- * the next request. A proxy that forwarded such a line would disagree with us; nginx drops it
- * (ignore_invalid_headers, week 9). Recorded as open in docs/decisions/0019. */
+/* A header line with an empty name: libmicrohttpd 0.9.75 ends the head at ": x" (after another
+ * header) without storing it, and read the lines after it as the body or the next request: the
+ * POST's Content-Length below was never seen, and its body became a request. http.c now checks
+ * that the head ended at its empty line (head_ends_cleanly). */
 static const struct raw_case raws[] = {
     {"GET /health HTTP/1.1 junk\r\nHost: attack\r\n\r\n", 400},
     {"GET /health HTTP/1.1\r\nHost: attack\r\nNo colon here\r\n\r\n", 400},
     {"GET /health HTTP/1.1\r\nHost: attack\r\nBad Name: x\r\n\r\n", 400},
+    {"GET /health HTTP/1.1\r\nHost: attack\r\n: x\r\n\r\n", 400},
+    {"GET /health HTTP/1.1\r\n: x\r\nHost: attack\r\n\r\n", 400},
+    {"GET /health HTTP/1.1\r\nHost: attack\r\n:\r\n\r\n", 400},
+    {"GET /health HTTP/1.1\r\nHost: attack\n: x\n\n", 400},
+    {"POST /tasks HTTP/1.1\r\nHost: attack\r\nContent-Type: application/json\r\n: x\r\n"
+     "Content-Length: 2\r\n\r\n{}",
+     400},
+    /* a folded line (obs-fold, RFC 9112 §5.2: refuse or unfold; we refuse) */
+    {"GET /health HTTP/1.1\r\nHost: attack\r\nX-A: b\r\n c\r\n\r\n", 400},
     {"POST /tasks HTTP/1.1\r\nHost: attack\r\nContent-Type: application/json\r\n"
      "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
      0},
@@ -118,6 +127,15 @@ static void attack(struct api_attack_tally *t, long bound_ms, const char *label,
     api_attack_answer_free(&a);
 }
 
+/* The one empty-name form libmicrohttpd 0.9.75 leaves no trace of: ":" with an empty value,
+ * ended by a bare LF, after a line ended by CR LF. In its read buffer it is the same four NULs as
+ * the head's empty line, and no other interface shows the raw head (docs/decisions/0019, "The
+ * empty-name header line"). Sent as an attack, it is counted in a figure and does not fail the
+ * suite: a named, known gap, to close when libmicrohttpd refuses such lines itself. */
+#define KNOWN_GAP                                                                                  \
+    "POST /tasks HTTP/1.1\r\nHost: attack\r\nContent-Type: application/json\r\n:\n"                \
+    "Content-Length: 2\r\n\r\n{}"
+
 Test(framing, ambiguous_frames_are_400_and_close_and_nothing_is_smuggled)
 {
     long baseline = api_attack_baseline_ms(tk_shared());
@@ -144,6 +162,13 @@ Test(framing, ambiguous_frames_are_400_and_close_and_nothing_is_smuggled)
                 *c = ' ';
         attack(&t, bound, label, raws[i].request, raws[i].status);
     }
+    struct api_attack_answer gap;
+    api_attack_exchange(tk_shared(), KNOWN_GAP PIPELINED, strlen(KNOWN_GAP PIPELINED), bound, true,
+                        &gap);
+    api_attack_figure("known gap (libmicrohttpd 0.9.75, docs/decisions/0019): an empty-name line "
+                      "\":\" ended by a bare LF: %d response%s, first %ld",
+                      gap.responses, gap.responses == 1 ? "" : "s", gap.status);
+    api_attack_answer_free(&gap);
     api_attack_figure("%ld smuggling attempts, %ld refused with close, %ld got through, %ld 5xx, "
                       "%ld hangs; slowest close %ld ms (bound %ld ms, baseline %ld ms)",
                       t.tried, t.refused, t.got_through, t.server_errors, t.hangs, t.slowest_ms,

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "buf.h"
 #include "err.h"
 #include "http.h"
 #include "locals.h"
@@ -122,32 +122,8 @@ struct answer {
     char noted[32]; /* X-Noted, "" when absent */
 };
 
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    struct answer *a = ctx;
-    size_t len = strlen(a->body), add = size * n;
-    if (add > sizeof a->body - 1 - len)
-        add = sizeof a->body - 1 - len;
-    memcpy(a->body + len, p, add);
-    a->body[len + add] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ctx)
-{
-    struct answer *a = ctx;
-    size_t len = size * n;
-    if (len > 9 && strncasecmp(p, "X-Noted: ", 9) == 0) {
-        size_t v = len - 9;
-        while (v > 0 && (p[9 + v - 1] == '\r' || p[9 + v - 1] == '\n'))
-            v--;
-        snprintf(a->noted, sizeof a->noted, "%.*s", (int)v, p + 9);
-    }
-    return len;
-}
-
 /* GET base+path on the handle curl (reused: one keep-alive connection), with X-Owner when
- * owner is not NULL. */
+ * owner is not NULL; the body and the headers collected by the kit's tk_curl_collect. */
 static struct answer get(CURL *curl, const char *base, const char *path, const char *owner)
 {
     struct answer a = {0};
@@ -159,17 +135,18 @@ static struct answer get(CURL *curl, const char *base, const char *path, const c
         h = curl_slist_append(NULL, hdr);
         cr_assert_not_null(h, "test bug: curl_slist_append failed");
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    struct buf body = BUF_INIT, head = BUF_INIT;
+    tk_curl_collect(curl, url, h, &body, &head);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(h);
     cr_assert_eq(rc, CURLE_OK, "GET %s: %s", path, curl_easy_strerror(rc));
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
+    snprintf(a.body, sizeof a.body, "%s", body.data ? body.data : "");
+    const struct tk_response r = {.headers = head.data};
+    if (!tk_header(&r, "X-Noted", a.noted, sizeof a.noted))
+        a.noted[0] = '\0';
+    buf_free(&body);
+    buf_free(&head);
     return a;
 }
 

@@ -207,13 +207,13 @@ static int why_unchanged(struct pg_conn *c, const struct scope *sc, int64_t id)
     struct pg_params p = {0};
     params_of(&p, &prm);
     PGresult *res = NULL;
-    /* LAB:BEGIN 2.2 Run the check: a row still there means If-Match failed (412). */
+    /* LAB:BEGIN 2.3 Run the check: a row still there means If-Match failed (412). */
     int rc = pg_conn_exec(c, TASK_SQL_EXISTS, sql, prm.n, p.v, &res);
     if (rc != 0)
         return rc;
     rc = PQntuples(res) > 0 ? ERR_PRECONDITION : ERR_NOT_FOUND;
     PQclear(res);
-    /* LAB:END log_msg(LOG_ERROR, "TODO(lab 2.2): 404 or 412?"); int rc = ERR_NOT_FOUND; */
+    /* LAB:END log_msg(LOG_ERROR, "TODO(lab 2.3): 404 or 412?"); int rc = ERR_NOT_FOUND; */
     return rc;
 }
 
@@ -239,7 +239,7 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
     /* $1 id, $2 owner, $3/$4 If-Match, then a flag and a value per field (task_sql.h):
      * $5/$6 title, $7/$8 description, $9/$10 status, $11/$12 priority, $13/$14 due_at,
      * $15/$16 tags (JSON text), $17 now. Returns TASK_COLUMNS of the updated row. */
-    /* LAB:BEGIN 2.3 Write the UPDATE: named fields only, version + 1, If-Match in the WHERE. */
+    /* LAB:BEGIN 2.2 Write the UPDATE: named fields only, version + 1, If-Match in the WHERE. */
     static const char sql[] =
         "UPDATE tasks\n"
         "   SET title       = CASE WHEN $5::boolean  THEN $6  ELSE title       END,\n"
@@ -254,7 +254,7 @@ static int pg_update(struct task_repo *r, const struct scope *sc, int64_t id,
                 " WHERE id = $1::bigint AND owner_id = $2::bigint\n"
                 "   AND (NOT $3::boolean OR $4::jsonb @> to_jsonb(version))\n"
                 "RETURNING " TASK_COLUMNS;
-    /* LAB:END static const char sql[] = "-- TODO(lab 2.3): UPDATE tasks ..."; */
+    /* LAB:END static const char sql[] = "-- TODO(lab 2.2): UPDATE tasks ..."; */
     static const char guarded_sql[] =
         "SELECT " TASK_COLUMNS ", (NOT $3::boolean OR $4::jsonb @> to_jsonb(version)) IS TRUE\n"
         "  FROM tasks WHERE id = $1::bigint AND owner_id = $2::bigint";

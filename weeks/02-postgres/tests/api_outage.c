@@ -12,7 +12,9 @@
  * Taking the database away must not disturb the other tests running in parallel, so each test
  * here makes a PostgreSQL cluster of its own (TASKD_RUN_DIR=<temp dir> services.sh: own data
  * directory, own port) and a private server on it. Criterion runs each test in its own process,
- * so an atexit handler stops that server and destroys that cluster however the test ends. */
+ * so .fini (and, should an assertion end the process first, an atexit handler) stops that server
+ * and destroys that cluster; a test killed at its time limit leaves them to the reaper in
+ * `services.sh prune-test-dbs`, which runs before and after every suite. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
@@ -45,6 +47,15 @@ static void outage_cleanup(void)
         server = NULL;
     }
     pg_api_cluster_destroy(run_dir);
+}
+
+/* .fini: the same cleanup inside the test's time limit. Left to atexit alone, it ran after
+ * Criterion had seen the test end, and a time limit reached then aborted the whole suite
+ * ("The test has already ended, invalid state 'timeout'"). A test killed at its limit runs
+ * neither: services.sh prune-test-dbs reaps its cluster (tk_run_dir_claim). */
+static void outage_fini(void)
+{
+    outage_cleanup();
 }
 
 /* A cluster of the test's own with a fresh database, and a private server on it that gives up on
@@ -173,7 +184,8 @@ struct kept {
     long long version;
 };
 
-GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .timeout = 90)
+GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .timeout = 90,
+       .fini = outage_fini)
 {
     outage_start();
     enum { N = 20 };
@@ -301,7 +313,7 @@ GRADED(outage, a_lost_database_gives_503_with_retry_after_then_recovers, 3, .tim
 
 /* ---- a clean restart while the service is idle ---- */
 
-GRADED(outage, restart_while_idle_needs_no_retry, 2)
+GRADED(outage, restart_while_idle_needs_no_retry, 2, .fini = outage_fini)
 {
     outage_start();
     char path[64];
@@ -326,6 +338,7 @@ GRADED(outage, restart_while_idle_needs_no_retry, 2)
 
 GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
 {
+    tk_need_local("the stage's binary, run with arguments of its own");
     const char *bin = getenv("TASKD_BIN");
     cr_assert(bin, "TASKD_BIN is not set");
     /* Our settings must win: the first of two same-named variables is the one a program sees. */
@@ -366,6 +379,7 @@ GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
 
 GRADED(outage, help_names_the_postgres_url_and_the_statement_deadline, 1)
 {
+    tk_need_local("the stage's binary, run with arguments of its own");
     const char *bin = getenv("TASKD_BIN");
     cr_assert(bin, "TASKD_BIN is not set");
     const char *argv[] = {bin, "--help", NULL};
@@ -453,7 +467,8 @@ static void expect_stuck_503(const char *path)
     tk_response_free(r);
 }
 
-GRADED(outage, a_stuck_database_gives_503_within_the_statement_timeout, 3, .timeout = 90)
+GRADED(outage, a_stuck_database_gives_503_within_the_statement_timeout, 3, .timeout = 90,
+       .fini = outage_fini)
 {
     /* One pooled connection, so that /ready asks on the connection whose backend is stopped. */
     outage_start_with("DB_POOL_SIZE=1", "DB_STATEMENT_TIMEOUT_MS=1000");

@@ -26,6 +26,7 @@
 
 static const char *taskd_bin(void)
 {
+    tk_need_local("the stage's binary, run with arguments of its own");
     const char *bin = getenv("TASKD_BIN");
     cr_assert(bin && *bin, "TASKD_BIN is not set");
     return bin;

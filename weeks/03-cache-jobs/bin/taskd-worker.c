@@ -6,6 +6,11 @@
  * wiring: settings from the environment (stage 3's own, declared and opened by the same
  * functions taskd uses — stage3.h — plus the worker's), the signals, and the loop.
  *
+ * Like taskd's main, it is compiled once per stage (TASKD_STAGE names it) and asks that stage
+ * for its lifecycle hooks (lifecycle.h): a stage that has a supervisor to tell (week 5:
+ * systemd) hears when the worker is ready, that its loop still turns, that a SIGHUP asked for
+ * a reload, and that it is stopping. Without one the calls do nothing, and SIGHUP only logs.
+ *
  * Exit status: 0 after a stop signal with the job in hand finished; 1 when a second signal
  * gave the job in hand back to the queue unfinished, or when start-up failed (out of memory, a
  * schema older than this binary); 2 for a bad configuration. */
@@ -18,13 +23,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "config.h"
 #include "err.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "log_config.h"
 #include "mailer.h"
 #include "stage3.h"
 #include "worker.h"
+
+#ifndef TASKD_STAGE
+#error "build with -DTASKD_STAGE=stage_NN (the Makefile does)"
+#endif
+extern const struct stage TASKD_STAGE;
 
 /* The worker's own settings; stage 3's (DATABASE_URL, REDIS_URL, QUEUE_PREFIX, the pools...)
  * come from stage3_declare, exactly as taskd declares them. */
@@ -94,6 +106,15 @@ static void on_stop_signal(int sig)
         stop_signals++;
 }
 
+/* SIGHUP: a reload was asked for; the loop's tick does it, on the worker's own thread. */
+static volatile sig_atomic_t reload_requests;
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    reload_requests = 1;
+}
+
 static int install_signals(void)
 {
     struct sigaction sa;
@@ -104,6 +125,9 @@ static int install_signals(void)
      * hiredis never see EINTR as an error. The loop notices the flag within half a second. */
     sa.sa_flags = SA_RESTART;
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return ERR_INTERNAL;
+    sa.sa_handler = on_reload_signal;
+    if (sigaction(SIGHUP, &sa, NULL) != 0)
         return ERR_INTERNAL;
     signal(SIGPIPE, SIG_IGN); /* a server closing on us is an error return, not a death */
     return 0;
@@ -116,7 +140,8 @@ static void usage(const struct config *cfg, FILE *out)
             "The background worker of taskd (stage 3): runs export and reminder jobs from the\n"
             "Redis queue until SIGTERM or SIGINT. The first signal stops claiming and lets the\n"
             "job in hand finish (exit 0); a second one gives that job back to the queue and\n"
-            "exits at once (exit 1). Exit 2: bad configuration.\n\n"
+            "exits at once (exit 1). SIGHUP reloads the settings the stage lets change live.\n"
+            "Exit 2: bad configuration.\n\n"
             "Configuration comes from the environment:\n\n");
     config_print_help(cfg, out);
 }
@@ -178,6 +203,35 @@ static int wait_for_database(const char *url)
     return ERR_UNAVAILABLE;
 }
 
+/* What the loop's tick needs: the supervisor's hooks, and whether it has heard "stopping". */
+struct supervision {
+    const struct lifecycle *lc;
+    bool stopping_told;
+};
+
+static void tell_stopping(struct supervision *sv)
+{
+    if (!sv->stopping_told)
+        lifecycle_stopping(sv->lc);
+    sv->stopping_told = true;
+}
+
+/* Runs on the worker's thread every turn of its loop (worker_options.tick): that the loop turns
+ * is the sign of life; a reload asked for by SIGHUP and the first stop signal are passed on. */
+static void tick(void *ctx)
+{
+    struct supervision *sv = ctx;
+    lifecycle_alive(sv->lc);
+    if (reload_requests) {
+        reload_requests = 0;
+        log_msg(LOG_INFO, "reloading (SIGHUP)");
+        if (lifecycle_reload(sv->lc) == ERR_NOT_FOUND)
+            log_msg(LOG_INFO, "SIGHUP: this stage has no settings that change live");
+    }
+    if (stop_signals > 0)
+        tell_stopping(sv);
+}
+
 /* Every bad setting is reported before anything starts: 0, or the exit status (2). */
 static int load_settings(struct config *cfg)
 {
@@ -197,6 +251,9 @@ int main(int argc, char **argv)
     struct config *cfg = NULL;
     struct stage3 res = {0};
     struct worker *w = NULL;
+    struct lifecycle lc = {0};
+    struct supervision sv = {.lc = &lc};
+    const struct lifecycle_provider *provider = stage_lifecycle(&TASKD_STAGE);
 
     if (install_signals() != 0) {
         fprintf(stderr, "taskd-worker: cannot install signal handlers\n");
@@ -204,7 +261,8 @@ int main(int argc, char **argv)
     }
     cfg = config_new();
     if (!cfg || log_config_declare(cfg) != 0 || stage3_declare(cfg) != 0 ||
-        config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0) {
+        config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0 ||
+        (provider && provider->declare && provider->declare(cfg) != 0)) {
         fprintf(stderr, "taskd-worker: out of memory\n");
         goto done;
     }
@@ -220,6 +278,11 @@ int main(int argc, char **argv)
     }
     if ((rc = load_settings(cfg)) != 0)
         goto done;
+    if (provider && provider->open(cfg, &lc) != 0) {
+        fprintf(stderr, "taskd-worker: fix the configuration above (see taskd-worker --help)\n");
+        rc = 2;
+        goto done;
+    }
     rc = 1;
     /* The process-wide initialisation taskd's main does through the stage's init hook, plus
      * libcurl's for the mailer: once, before any thread. */
@@ -228,6 +291,7 @@ int main(int argc, char **argv)
         goto done;
     }
     curl_ready = true;
+    lifecycle_status(&lc, "starting: waiting for PostgreSQL");
     if (wait_for_database(config_get(cfg, "DATABASE_URL")) != 0) {
         rc = 0; /* stopped while waiting: nothing was started, nothing is lost */
         goto done;
@@ -261,6 +325,8 @@ int main(int argc, char **argv)
         .reminder_scan_s = (int)config_get_int(cfg, "REMINDER_SCAN_SECONDS"),
         .mail = {.smtp_url = config_get(cfg, "SMTP_URL"), .from = config_get(cfg, "SMTP_FROM")},
         .stop_signals = &stop_signals,
+        .tick = tick,
+        .tick_ctx = &sv,
     };
     if (worker_new(&wo, res.jobs_pool, res.s2.s1.repo, res.queue, &w) != 0) {
         log_msg(LOG_ERROR, "out of memory at start-up");
@@ -271,15 +337,19 @@ int main(int argc, char **argv)
                           LOG_STR("reminders", wo.notify_email ? "on" : "off")};
     log_kv(LOG_INFO, "worker started", kv, 4);
     started = true;
+    /* Ready now: the resources are open and the next thing the worker does is claim a job. */
+    lifecycle_serving(&lc, &(struct lifecycle_serving){.program = "taskd-worker"});
 
     bool interrupted = false;
     rc = worker_run(w, &interrupted) == 0 && !interrupted ? 0 : 1;
+    tell_stopping(&sv); /* also when the signal came while the loop waited for a job */
 done:
     worker_free(w);
     if (opened)
         stage3_close(&res);
     if (curl_ready)
         mailer_global_cleanup();
+    lifecycle_close(&lc);
     config_free(cfg);
     if (started)
         log_kv(rc == 0 ? LOG_INFO : LOG_WARN,

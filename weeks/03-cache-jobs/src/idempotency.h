@@ -49,9 +49,21 @@ int idem_request_hash(const char *method, const char *path, const char *body, si
 int idem_claim(struct pg_pool *p, int64_t owner, const char *key, const char *hash,
                enum idem_claim *out, struct idem_answer *answer);
 
+/* The answer to store, as the request's response holds it: every string is borrowed (NULL
+ * where the answer had none). A type of its own, so a stored answer that we own (struct
+ * idem_answer, freed by idem_answer_free) is never built from strings we do not. */
+struct idem_answer_view {
+    int status;
+    const char *content_type;
+    const char *body;
+    size_t body_len;
+    const char *location;
+    const char *etag;
+};
+
 /* Stores the answer of the claimed request (answer->status must be below 500). */
 int idem_complete(struct pg_pool *p, int64_t owner, const char *key,
-                  const struct idem_answer *answer);
+                  const struct idem_answer_view *answer);
 
 /* Drops the claim (the request failed with a 5xx): a retry with the key then runs again. */
 int idem_release(struct pg_pool *p, int64_t owner, const char *key);

@@ -107,13 +107,13 @@ static void on_answer(struct http_req *req, struct http_res *res, void *ctx)
     int rc;
     /* A failed answer becomes the layer's 500: not stored either. */
     if (status >= 100 && status < 500 && !http_res_failed(res)) {
-        struct idem_answer a = {.status = status};
-        const char *body = http_res_get_body(res, &a.body_len);
-        /* The struct is only read by idem_complete: casting away const lends, never frees. */
-        a.body = (char *)body;
-        a.content_type = (char *)http_res_get_header(res, "Content-Type");
-        a.location = (char *)http_res_get_header(res, "Location");
-        a.etag = (char *)http_res_get_header(res, "ETag");
+        struct idem_answer_view a = {
+            .status = status,
+            .content_type = http_res_get_header(res, "Content-Type"),
+            .location = http_res_get_header(res, "Location"),
+            .etag = http_res_get_header(res, "ETag"),
+        };
+        a.body = http_res_get_body(res, &a.body_len);
         rc = idem_complete(pool, st->owner, st->key, &a);
         if (rc != 0) /* not storable: free the key for a retry rather than 409 for a day */
             (void)idem_release(pool, st->owner, st->key);

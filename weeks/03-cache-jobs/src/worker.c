@@ -142,6 +142,8 @@ int64_t worker_backoff_ms(int base_ms, int attempt)
 static int job_heartbeat(void *ctx)
 {
     struct worker *w = ctx;
+    if (w->o.tick)
+        w->o.tick(w->o.tick_ctx);
     if (stop_now_requested(w)) {
         w->aborted = true;
         return 1;
@@ -446,6 +448,8 @@ int worker_run(struct worker *w, bool *interrupted)
         return ERR_INVALID;
     *interrupted = false;
     while (!stop_requested(w)) {
+        if (w->o.tick)
+            w->o.tick(w->o.tick_ctx);
         housekeeping(w);
         int64_t id = 0;
         int rc = queue_claim(w->q, CLAIM_WAIT_MS, &id);

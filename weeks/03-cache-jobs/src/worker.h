@@ -52,6 +52,12 @@ struct worker_options {
     struct mailer_config mail; /* smtp_url NULL: no mail; progress is set by the worker */
     /* How many stop signals arrived (written by main's signal handler). */
     const volatile sig_atomic_t *stop_signals;
+    /* Optional: called on the worker's thread after every turn of the loop and at every lease
+     * heartbeat of a job in hand, so at least every second or so while the worker works: where
+     * main gives its supervisor a sign of life and handles requests it noted in a signal
+     * handler (a reload). Must be quick. */
+    void (*tick)(void *ctx);
+    void *tick_ctx;
 };
 
 /* The worker borrows pool (jobs table, reminder scan), repo (the task store the handlers read)

@@ -407,6 +407,7 @@ GRADED(cache, no_stale_read_after_a_patch_returned_even_with_concurrent_readers,
 GRADED(cache, memcached_backend_misses_then_hits_and_invalidates_on_write, 2,
        .fini = w3_private_fini)
 {
+    tk_need_local("a server of its own on memcached");
     const char *mc = getenv("MEMCACHED_URL");
     cr_assert(mc && *mc, "MEMCACHED_URL is not set: run this suite through `make test-week-3` "
                          "(or load .run/services.env after `services.sh up`)");

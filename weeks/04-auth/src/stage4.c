@@ -75,6 +75,13 @@ static const struct config_var vars[] = {
      .min = 0,
      .max = 256,
      .help = "threads that hash passwords, off the event loops (0 = one per CPU)"},
+    {.name = "PASSWORD_WORKERS_NICE",
+     .kind = CONFIG_INT,
+     .default_value = "10",
+     .min = 0,
+     .max = 19,
+     .help = "how much lower than the event loops the password threads run (nice): they yield "
+             "the cores whenever a request needs them"},
     {.name = "PASSWORD_QUEUE",
      .kind = CONFIG_INT,
      .default_value = "8",
@@ -155,7 +162,8 @@ int stage4_open(const struct config *cfg, struct stage4 *out)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         workers = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus;
     }
-    a->hashers = work_pool_new(workers, (size_t)config_get_int(cfg, "PASSWORD_QUEUE"));
+    a->hashers = work_pool_new(workers, (size_t)config_get_int(cfg, "PASSWORD_QUEUE"),
+                               (int)config_get_int(cfg, "PASSWORD_WORKERS_NICE"));
     if (!a->hashers)
         return ERR_NOMEM;
     /* Stage 3 migrates the database (users come with migration 0003) and checks that it is

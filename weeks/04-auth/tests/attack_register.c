@@ -7,16 +7,17 @@
  * (api_register.c checks the pool's 503 and the per-address throttle).
  *
  * The attack: 8 clients register a taken e-mail as fast as they can, while a logged-in user reads
- * one task again and again (a cache hit from week 3). The reads' p99 must stay under 20 ms plus
- * a margin measured in the same run: on a shared, loaded machine, eight clients in a tight loop
- * slow every request whatever the server does with theirs (their threads, connections and
- * answers compete for the same cores), so the margin is three times the reads' p99 while the
- * same clients flood a request that costs the server nothing (405 on /health). A registration
- * that hashed on the event loop costs each read whole hashes; one that does not costs about what
- * the control flood costs. Every loop is bounded in count and time. */
+ * one task again and again (a cache hit from week 3); then 8 clients register new accounts, each
+ * one argon2id hash on the password pool, which runs at a lower priority than the event loops
+ * (PASSWORD_WORKERS_NICE, docs/decisions/0018). The reads' p99 must stay under the issue's
+ * 20 ms when the machine can show it, or under a bound measured in the same run when it is too
+ * loaded (see the bound below). A registration that hashed on the event loop costs each read
+ * whole hashes; one that does not costs about what the control flood costs. Every loop is
+ * bounded in count and time. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@
 #define FLOOD_WAIT_MS 10000L /* a flooding client's wait for an answer */
 #define P99_MS        20.0
 
-enum flood_kind { FLOOD_CONTROL, FLOOD_REGISTER };
+enum flood_kind { FLOOD_CONTROL, FLOOD_REGISTER, FLOOD_NEW };
 
 struct flood {
     enum flood_kind kind;
@@ -40,7 +41,7 @@ struct flood {
     const char *taken_body; /* {"email": a taken e-mail, ...} */
     atomic_bool *stop;
     atomic_int *sent_total;
-    int sent, created, taken, busy, other;
+    int sent, created, taken, busy, other, unanswered;
     char error[160];
 };
 
@@ -55,9 +56,18 @@ static void *flood_run(void *arg)
              f->kind == FLOOD_CONTROL ? "/health" : "/auth/register");
     for (int n = 0; n < FLOOD_MAX && !atomic_load(f->stop); n++) {
         struct w4_answer a;
-        w4_post_from(url, f->taken_body, NULL, FLOOD_WAIT_MS, &a);
+        char body[W4_EMAIL_MAX + 96], email[W4_EMAIL_MAX];
+        if (f->kind == FLOOD_NEW)
+            snprintf(body, sizeof body,
+                     "{\"email\":\"%s\",\"password\":\"a long enough password\"}",
+                     w4_email("flood", email, sizeof email));
+        w4_post_from(url, f->kind == FLOOD_NEW ? body : f->taken_body, NULL, FLOOD_WAIT_MS, &a);
         f->sent++;
         atomic_fetch_add(f->sent_total, 1);
+        if (a.error[0] && f->kind == FLOOD_NEW) {
+            f->unanswered++; /* counted: hashing may wait behind the reads (0018) */
+            continue;
+        }
         if (a.error[0]) {
             snprintf(f->error, sizeof f->error, "%s", a.error);
             break;
@@ -65,7 +75,8 @@ static void *flood_run(void *arg)
         f->created += a.status == 201;
         f->taken += a.status == 409;
         f->busy += a.status == 503;
-        f->other += f->kind == FLOOD_REGISTER && a.status != 409;
+        f->other += (f->kind == FLOOD_REGISTER && a.status != 409) ||
+                    (f->kind == FLOOD_NEW && a.status != 201 && a.status != 503);
     }
     return NULL;
 }
@@ -144,11 +155,13 @@ static double p99_during(enum flood_kind kind, const char *base, const char *tak
         sum->taken += f[i].taken;
         sum->busy += f[i].busy;
         sum->other += f[i].other;
+        sum->unanswered += f[i].unanswered;
     }
     return p99;
 }
 
-Test(attack_register, a_register_flood_leaves_cached_reads_fast, .fini = w4_private_fini)
+Test(attack_register, a_register_flood_leaves_cached_reads_fast, .timeout = 150,
+     .fini = w4_private_fini)
 {
     struct tk_server *s = w4_private(NULL);
     struct w4_user u;
@@ -172,17 +185,32 @@ Test(attack_register, a_register_flood_leaves_cached_reads_fast, .fini = w4_priv
         p99_during(FLOOD_CONTROL, tk_server_url(s), taken_body, url, u.auth, &control, &n_control);
     double flooded =
         p99_during(FLOOD_REGISTER, tk_server_url(s), taken_body, url, u.auth, &flood, &n_flood);
+    struct flood fresh;
+    int n_fresh;
+    double fresh_p99 =
+        p99_during(FLOOD_NEW, tk_server_url(s), taken_body, url, u.auth, &fresh, &n_fresh);
 
-    /* The margin: on a shared, loaded machine eight clients in a tight loop slow every request
-     * whatever the server does with theirs (their threads, connections and answers compete for
-     * the same cores). So it is measured: three times the p99 while the same clients flood a
-     * request that costs the server nothing (405 on /health). */
-    double bound = P99_MS + 3 * control_p99;
+    /* The bound. The issue asks for a p99 under 20 ms, and that is asserted whenever this run
+     * shows the machine can keep it: when the reads' p99 under the control flood (eight clients
+     * in a tight loop on a request that costs the server nothing, 405 on /health) is at most a
+     * third of it. On a shared, loaded machine it is not: the flooding clients' own threads,
+     * connections and answers compete for the same cores whatever the server does with their
+     * requests (measured on the 2-core CI box: 140-220 ms under the control flood alone, see
+     * docs/decisions/0018), and the bound is then three times that control p99, measured in the
+     * same run. Both floods get the same bound: a register flood must cost the reads no more
+     * than a flood of requests the server does nothing for. */
+    bool absolute = 3 * control_p99 <= P99_MS;
+    double bound = absolute ? P99_MS : 3 * control_p99;
     printf("figure: register flood, %d clients, %d registrations (%d 201, %d 409, %d 503): "
            "GET /tasks/{id} p99 %.1f ms over %d reads (no flood %.1f ms; control flood of %d "
-           "requests to /health %.1f ms; bound %.1f ms)\n",
+           "requests to /health %.1f ms; bound %.1f ms, %s)\n",
            FLOODERS, flood.sent, flood.created, flood.taken, flood.busy, flooded, n_flood, base,
-           control.sent, control_p99, bound);
+           control.sent, control_p99, bound,
+           absolute ? "the issue's 20 ms" : "3 x the control flood's, the machine is loaded");
+    printf("figure: new-account flood, %d clients, %d registrations (%d 201, %d 503, %d "
+           "unanswered in %ld ms): GET /tasks/{id} p99 %.1f ms over %d reads (bound %.1f ms)\n",
+           FLOODERS, fresh.sent, fresh.created, fresh.busy, fresh.unanswered, FLOOD_WAIT_MS,
+           fresh_p99, n_fresh, bound);
     fflush(stdout);
     cr_assert(flood.other == 0,
               "the flood's registrations of a taken e-mail must all be 409; %d were not",
@@ -191,7 +219,18 @@ Test(attack_register, a_register_flood_leaves_cached_reads_fast, .fini = w4_priv
               "the flood asks for a taken e-mail: expected 409s only, got %d 201 and %d 409",
               flood.created, flood.taken);
     cr_assert(flooded <= bound,
-              "under a register flood, GET /tasks/{id}'s p99 was %.1f ms: over the bound of %.1f "
-              "ms (20 ms plus 3 x the %.1f ms measured under a control flood)",
-              flooded, bound, control_p99);
+              "under a flood of registrations of a taken e-mail, GET /tasks/{id}'s p99 was %.1f "
+              "ms: over the bound of %.1f ms (%s; control flood %.1f ms)",
+              flooded, bound, absolute ? "the issue's 20 ms" : "3 x the control flood's p99",
+              control_p99);
+    cr_assert(fresh.other == 0 && fresh.created > 0,
+              "the new-account flood must be hashed (201) or told to wait (503): got %d 201, "
+              "%d other",
+              fresh.created, fresh.other);
+    cr_assert(fresh_p99 <= bound,
+              "under a flood of new accounts (argon2id on every core the pool has), "
+              "GET /tasks/{id}'s p99 was %.1f ms: over the bound of %.1f ms (%s; control flood "
+              "%.1f ms): the password threads must yield the cores to the event loops",
+              fresh_p99, bound, absolute ? "the issue's 20 ms" : "3 x the control flood's p99",
+              control_p99);
 }

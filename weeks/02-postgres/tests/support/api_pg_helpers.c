@@ -73,6 +73,7 @@ void pg_api_psql(const char *url, const char *sql, char *out, size_t len)
 
 const char *pg_api_fresh_db(char *url, size_t len)
 {
+    tk_need_local("a database of its own");
     const char *cmd = getenv("TK_FRESH_DB_CMD");
     cr_assert(cmd && *cmd, "TK_FRESH_DB_CMD is not set: these tests need a new database each");
     char out[2048];
@@ -108,6 +109,9 @@ void pg_api_cluster_start(const char *tag, char *run_dir, size_t run_dir_len, ch
         run_dir[0] = '\0';
         cr_assert_fail("test bug: mkdtemp for the cluster's run directory failed");
     }
+    /* If the test is killed (its time limit), prune-test-dbs stops this cluster. */
+    if (tk_run_dir_claim(run_dir) != 0)
+        fprintf(stderr, "pg_api: cannot write %s/owner: a killed test would leak it\n", run_dir);
     pg_api_services(run_dir, "up", "postgres", NULL, 0);
     char out[4096];
     pg_api_services(run_dir, "fresh-db", NULL, out, sizeof out);

@@ -176,6 +176,9 @@ void w3_redis_start(const char *tag, char *run_dir, size_t run_dir_len, char *ur
         run_dir[0] = '\0';
         cr_assert_fail("test bug: mkdtemp for the Redis run directory failed");
     }
+    /* If the test is killed (its time limit), prune-test-dbs stops this Redis. */
+    if (tk_run_dir_claim(run_dir) != 0)
+        fprintf(stderr, "w3: cannot write %s/owner: a killed test would leak it\n", run_dir);
     char owner_path[256];
     snprintf(owner_path, sizeof owner_path, "%s/owner.pid", run_dir);
     FILE *owner = fopen(owner_path, "w");

@@ -445,6 +445,7 @@ static void secret_path(char *buf, size_t len)
 
 size_t w4_secret(unsigned char *buf, size_t len)
 {
+    tk_need_local("the signing key, to forge and sign tokens");
     char path[512];
     secret_path(path, sizeof path);
     char *text = w4_read_file(path);

@@ -111,6 +111,8 @@ GRADED(drain, under_load_every_logged_201_reaches_its_client, 3)
                 r.answered, r.refused, r.unread, r.dropped, r.stop_ms);
     cr_assert(r.answered > 0, "no POST was answered before SIGTERM");
     cr_assert(r.refused + r.unread > 0, "the clients never saw the server stop (test bug?)");
+    cr_assert_eq(r.exhausted, 0,
+                 "%ld clients had sent all their requests before SIGTERM (test bug)", r.exhausted);
     cr_assert_eq(r.dropped, 0,
                  "%ld requests the server logged got no answer at their client, e.g. %s", r.dropped,
                  r.first_drop);

@@ -63,8 +63,9 @@ help: ## list the targets
 
 deps: ## install the system packages every week needs (apt; uses sudo when not root)
 	@bash shared/scripts/install-deps.sh
+# TASKD_NO_DEPS=1: never install anything (compose/Dockerfile's build stage has its own packages).
 deps-quiet:
-	@bash shared/scripts/install-deps.sh --quiet
+	@$(if $(TASKD_NO_DEPS),true,bash shared/scripts/install-deps.sh --quiet)
 
 all: $(WEEK_GOALS) ## build every stage and every suite
 

@@ -122,6 +122,11 @@ $(foreach n,$(WEEK_NUMS),$(call bin_targets,week,$(n))): $(BUILD)/%: $$(call bin
 .PHONY: $(WEEK_GOALS)
 $(WEEK_GOALS): week-%: $(BUILD)/week-%/taskd $$(call bin_targets,week,$$*) $(BUILD)/week-%/tests/unit $(BUILD)/week-%/tests/api ## build stage N (build/week-N/taskd, other programs) and its test suites
 
+# The programs of stage N, without its test suites: what an image ships (compose/Dockerfile).
+PROGRAM_GOALS := $(addprefix programs-,$(WEEK_GOALS))
+.PHONY: $(PROGRAM_GOALS)
+$(PROGRAM_GOALS): programs-week-%: $(BUILD)/week-%/taskd $$(call bin_targets,week,$$*)
+
 # ---- running a stage ----
 # Local data lives under .run/ (git-ignored); DATABASE_URL from the environment wins. Otherwise a
 # stage uses the newest default a week sets (WEEK_RUN_DB_N: week 2's is the local PostgreSQL).

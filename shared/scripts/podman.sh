@@ -56,6 +56,9 @@ ensure_packages() {
     cmd=${pair%%:*} pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
   done
+  # Name resolution between containers on a network of their own (Compose's service names,
+  # week 6): podman 4.3's CNI backend needs the dnsname plugin for it.
+  [ -x /usr/lib/cni/dnsname ] || missing+=(golang-github-containernetworking-plugin-dnsname)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]}"
   command -v apt-get >/dev/null 2>&1 || not_here "${missing[*]} missing and no apt-get to install them"

@@ -20,6 +20,7 @@
 struct config_entry {
     const struct config_var *var;
     const char *help; /* --help text: var->help unless config_describe replaced it */
+    bool secret;      /* var->secret, or made one by config_make_secret */
     char *value;      /* owned; NULL when unset */
     long long int_value;
 };
@@ -39,7 +40,7 @@ void config_free(struct config *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < cfg->n; i++) {
-        if (cfg->entries[i].value && cfg->entries[i].var->secret)
+        if (cfg->entries[i].value && cfg->entries[i].secret)
             explicit_bzero(cfg->entries[i].value, strlen(cfg->entries[i].value));
         free(cfg->entries[i].value);
     }
@@ -61,7 +62,8 @@ int config_declare(struct config *cfg, const struct config_var *vars, size_t n)
             continue;
         if (cfg->n == CONFIG_VARS_MAX)
             return ERR_NOMEM;
-        cfg->entries[cfg->n++] = (struct config_entry){.var = &vars[i], .help = vars[i].help};
+        cfg->entries[cfg->n++] =
+            (struct config_entry){.var = &vars[i], .help = vars[i].help, .secret = vars[i].secret};
     }
     return 0;
 }
@@ -72,6 +74,15 @@ int config_describe(struct config *cfg, const char *name, const char *help)
     if (!e || !help)
         return ERR_NOT_FOUND;
     e->help = help;
+    return 0;
+}
+
+int config_make_secret(struct config *cfg, const char *name)
+{
+    struct config_entry *e = find(cfg, name);
+    if (!e)
+        return ERR_NOT_FOUND;
+    e->secret = true;
     return 0;
 }
 
@@ -143,14 +154,14 @@ static int validate(struct config_entry *e, FILE *errors)
     const char *val = e->value;
     if (!val) {
         if (v->required) {
-            fprintf(errors, "%s is required%s: %s\n", v->name, v->secret ? " (or NAME_FILE)" : "",
+            fprintf(errors, "%s is required%s: %s\n", v->name, e->secret ? " (or NAME_FILE)" : "",
                     e->help);
             return ERR_INVALID;
         }
         return 0;
     }
     /* A secret's value is never echoed back, even in an error message. */
-    const char *shown = v->secret ? "(secret)" : val;
+    const char *shown = e->secret ? "(secret)" : val;
     switch (v->kind) {
     case CONFIG_INT: {
         char *end = NULL;
@@ -192,7 +203,7 @@ int config_load(struct config *cfg, FILE *errors)
         const char *env = getenv(v->name);
         char file_var[128];
         const char *file = NULL;
-        if (v->secret &&
+        if (e->secret &&
             snprintf(file_var, sizeof file_var, "%s_FILE", v->name) < (int)sizeof file_var)
             file = getenv(file_var);
         free(e->value);
@@ -237,6 +248,7 @@ void config_print_help(const struct config *cfg, FILE *out)
 {
     for (size_t i = 0; i < cfg->n; i++) {
         const struct config_var *v = cfg->entries[i].var;
+        bool secret = cfg->entries[i].secret;
         fprintf(out, "  %-22s %s", v->name, cfg->entries[i].help);
         if (v->kind == CONFIG_INT)
             fprintf(out, " [%lld..%lld]", v->min, v->max);
@@ -246,7 +258,7 @@ void config_print_help(const struct config *cfg, FILE *out)
             fprintf(out, " (default: %s)", v->default_value);
         if (v->required)
             fprintf(out, " (required)");
-        if (v->secret)
+        if (secret)
             fprintf(out, " (secret; or %s_FILE=path)", v->name);
         fputc('\n', out);
     }

@@ -41,6 +41,11 @@ int config_declare(struct config *cfg, const struct config_var *vars, size_t n);
  * ERR_NOT_FOUND when name is not declared. */
 int config_describe(struct config *cfg, const char *name, const char *help);
 
+/* Makes a declared variable a secret, as if declared with .secret: it may come from NAME_FILE,
+ * and its value is never shown. For a later stage whose values of it can hold a password
+ * (stage 2's DATABASE_URL: postgres://USER:PASSWORD@...). 0, or ERR_NOT_FOUND. */
+int config_make_secret(struct config *cfg, const char *name);
+
 /* Reads every declared variable from the environment and validates it. On failure returns
  * ERR_INVALID and writes one line per problem to `errors`. */
 int config_load(struct config *cfg, FILE *errors);

@@ -603,6 +603,28 @@ int tk_run(const char *const *argv, const char *const *extra_env, char *output, 
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int tk_vsh(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    char script[8192], scratch[256];
+    int n = vsnprintf(script, sizeof script, fmt, ap);
+    cr_assert(n > 0 && (size_t)n < sizeof script, "a command of the suite is too long");
+    if (!out) {
+        out = scratch;
+        cap = sizeof scratch;
+    }
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    return tk_run(argv, NULL, out, cap);
+}
+
+int tk_sh(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = tk_vsh(out, cap, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ other processes */
 
 struct tk_proc {

@@ -15,6 +15,7 @@
 
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,13 @@ const char *tk_server_database_url(const struct tk_server *s);
  * (NUL-terminated, truncated to output_len; output may be NULL). Returns the exit status
  * (128 + signal when killed). */
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len);
+
+/* Runs a shell command (printf-style, through /bin/sh -c) as tk_run does, collecting its stdout
+ * and stderr into out (may be NULL). Returns the exit status; fails the test when the command
+ * does not fit the kit's 8 KiB. For the suites that check artefacts with an operator's tools
+ * (week 5's deploy suite, week 6's compose suite). */
+int tk_sh(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int tk_vsh(char *out, size_t cap, const char *fmt, va_list ap);
 
 /* ---- other processes (the worker of week 3, or any helper a test runs beside the server) ---- */
 

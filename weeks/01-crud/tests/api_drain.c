@@ -52,20 +52,10 @@ GRADED(drain, a_request_under_way_at_sigterm_is_answered_then_closed, 3)
 {
     struct tk_server *s = tk_server_start(NULL);
     cr_assert(s, "the server did not start");
-    const char *auth = tk_server_auth_header(s);
     static const char body[] = "{\"title\":\"sent across a SIGTERM\"}";
-    char head[1024];
-    snprintf(head, sizeof head,
-             "POST /tasks HTTP/1.1\r\nHost: drain\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n%s%s\r\n",
-             strlen(body), auth ? auth : "", auth ? "\r\n" : "");
-    int fd = slow_connect(s, "127.0.0.1");
-    cr_assert(fd >= 0, "cannot connect");
     /* The head and half the body: the request is under way when SIGTERM comes. */
-    cr_assert(slow_send(fd, head));
-    char half[sizeof body] = "";
-    memcpy(half, body, strlen(body) / 2);
-    cr_assert(slow_send(fd, half));
+    int fd = slow_post_half(s, body);
+    cr_assert(fd >= 0, "cannot connect");
     tk_sleep_ms(200);
 
     pthread_t t;
@@ -73,20 +63,8 @@ GRADED(drain, a_request_under_way_at_sigterm_is_answered_then_closed, 3)
     cr_assert(pthread_create(&t, NULL, stop_server, &st) == 0, "pthread_create failed");
     bool refused = refuses_connections(s);
     /* The rest of the body, after the server stopped accepting. */
-    bool sent = slow_send(fd, body + strlen(half));
     struct buf got = BUF_INIT;
-    long deadline = tk_now_ms() + 8000;
-    while (sent && tk_now_ms() < deadline) { /* until the server closes */
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)(deadline - tk_now_ms())) <= 0)
-            break;
-        char chunk[2048];
-        ssize_t n = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
-        if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
-            break;
-        if (n > 0)
-            cr_assert(buf_append(&got, chunk, (size_t)n) == 0, "out of memory");
-    }
+    slow_post_finish(fd, body, &got, 8000);
     close(fd);
     pthread_join(t, NULL);
     const char *answer = got.data ? got.data : "";

@@ -53,6 +53,10 @@ int stage2_declare(struct config *cfg)
         rc = config_describe(cfg, "DATABASE_URL",
                              "where tasks are stored: postgres://USER:PASSWORD@HOST:PORT/DB "
                              "(or postgresql://), sqlite:PATH or memory:");
+    /* A postgres:// URL can hold a password: never shown, and may come from DATABASE_URL_FILE
+     * (a container's secret file, week 6). */
+    if (rc == 0)
+        rc = config_make_secret(cfg, "DATABASE_URL");
     return rc != 0 ? rc : config_declare(cfg, vars, sizeof vars / sizeof vars[0]);
 }
 

@@ -377,6 +377,49 @@ GRADED(outage, starts_refusing_when_the_database_is_unreachable, 1)
               out);
 }
 
+/* A postgres:// URL holds a password, so DATABASE_URL is a secret from stage 2 on: it may come
+ * from DATABASE_URL_FILE (a container's secret file, week 6) and is never shown. The URL in the
+ * file points at a closed port: "cannot connect" proves taskd read the file. */
+GRADED(outage, the_database_url_may_come_from_a_file, 1)
+{
+    tk_need_local("the stage's binary, run with arguments of its own");
+    const char *bin = getenv("TASKD_BIN");
+    cr_assert(bin, "TASKD_BIN is not set");
+    unsetenv("DATABASE_URL");
+    unsetenv("DATABASE_URL_FILE");
+    unsetenv("PORT");
+    char path[] = "/tmp/taskd-dburl-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "mkstemp failed");
+    static const char url[] = "postgres://taskd:s3cr3tpw@127.0.0.1:1/x\n";
+    cr_assert(write(fd, url, strlen(url)) == (ssize_t)strlen(url), "cannot write %s", path);
+    close(fd);
+    char file_env[64], out[16384];
+    snprintf(file_env, sizeof file_env, "DATABASE_URL_FILE=%s", path);
+    const char *argv[] = {"/usr/bin/timeout", "-k", "2", "10", bin, NULL};
+    const char *env[] = {file_env, "PORT=0", "BIND_ADDRESS=127.0.0.1", "AUTO_MIGRATE=1",
+                         "DB_CONNECT_TIMEOUT_SECONDS=1", NULL};
+    int rc = tk_run(argv, env, out, sizeof out);
+    bool says_connect = false;
+    for (const char *p = out; *p && !says_connect; p++)
+        says_connect = strncasecmp(p, "connect", 7) == 0;
+    /* Both set is a mistake the program names instead of choosing one. */
+    const char *env_both[] = {file_env, "DATABASE_URL=sqlite::memory:", "PORT=0", NULL};
+    char out_both[4096];
+    int rc_both = tk_run(argv, env_both, out_both, sizeof out_both);
+    unlink(path);
+    cr_assert(rc != 0 && says_connect,
+              "taskd with DATABASE_URL_FILE naming a file that holds an unreachable postgres:// "
+              "URL: expected it to read the file, try that database and exit non-zero saying it "
+              "cannot connect; exit %d, output: %.600s",
+              rc, out);
+    cr_assert(!strstr(out, "s3cr3tpw"), "the log shows the password from the file: %.600s", out);
+    cr_assert(rc_both != 0 && strstr(out_both, "DATABASE_URL and DATABASE_URL_FILE are both set"),
+              "taskd with both DATABASE_URL and DATABASE_URL_FILE: expected it to refuse to start "
+              "and say so; exit %d, output: %.600s",
+              rc_both, out_both);
+}
+
 GRADED(outage, help_names_the_postgres_url_and_the_statement_deadline, 1)
 {
     tk_need_local("the stage's binary, run with arguments of its own");

@@ -8,7 +8,8 @@
 # unit, PostgreSQL, Redis, worker and firewall, not a process the suite started. A test that
 # needs more than a running service (a taskd of its own, a database of its own, the signing
 # key, no worker beside it) is reported "not applicable" by the test kit (tk_need_local) and
-# listed; the stage's own suites (make test-week-5) run those. Everything else must pass.
+# listed; the stage's own suites (make test-week-5) run those. Everything else must pass
+# (shared/scripts/remote-suites.sh runs them).
 #
 # For the run, the server takes one test setting, in a drop-in removed afterwards whatever
 # happens: REGISTER_IP_MAX_ATTEMPTS=1000000, because every suite registers its users from the
@@ -47,16 +48,4 @@ trap restore EXIT
 on_server "mkdir -p ${dropin%/*} && printf \"[Service]\\nEnvironment=REGISTER_IP_MAX_ATTEMPTS=1000000\\n\" >$dropin && systemctl daemon-reload && systemctl restart taskd.service"
 ready
 
-mkdir -p "$out"
-status=0 passed=0 failed=0 na=0
-for api in "$@"; do
-  suite="api-$(basename "$(dirname "$(dirname "$api")")")"
-  json="$out/$suite.json"
-  echo "== the deployed service ($url): black-box suite $suite"
-  TK_REMOTE_URL="$url" TK_AUTH=1 TK_SUITE="week-5-deployed/$suite" TK_RESULTS="$json" \
-    timeout 900 "$api" --jobs=2 || status=1
-  read -r p f n < <(jq -r '"\(.passed) \(.failed) \(.not_applicable // 0)"' "$json" 2>/dev/null || echo "0 1 0")
-  passed=$((passed + p)) failed=$((failed + f)) na=$((na + n))
-done
-echo "remote-suites: weeks 1–4 against the deployed service: $passed passed, $failed failed, $na not applicable"
-exit "$status"
+bash "$here/../../../shared/scripts/remote-suites.sh" "$url" week-5-deployed "$out" "$@"

@@ -265,18 +265,9 @@ GRADED(systemd, sigterm_says_stopping_and_finishes_the_request_under_way, 5)
     struct tk_notify *n = tk_notify_new(false);
     struct tk_server *s = tk_server_start((const char *[]){tk_notify_env(n), NULL});
     cr_assert(tk_notify_wait(n, "READY=1", 10000, NULL), "no READY=1");
-    const char *auth = tk_server_auth_header(s);
     static const char body[] = "{\"title\":\"sent across a SIGTERM under systemd\"}";
-    char head[1024];
-    snprintf(head, sizeof head,
-             "POST /tasks HTTP/1.1\r\nHost: stage5\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n%s%s\r\n",
-             strlen(body), auth ? auth : "", auth ? "\r\n" : "");
-    int fd = slow_connect(s, "127.0.0.1");
+    int fd = slow_post_half(s, body); /* the request is under way */
     cr_assert(fd >= 0, "cannot connect");
-    char half[sizeof body] = "";
-    memcpy(half, body, strlen(body) / 2);
-    cr_assert(slow_send(fd, head) && slow_send(fd, half)); /* the request is under way */
     tk_sleep_ms(200);
 
     pthread_t t;
@@ -285,20 +276,8 @@ GRADED(systemd, sigterm_says_stopping_and_finishes_the_request_under_way, 5)
     const char *m = tk_notify_wait(n, "STOPPING=1", 10000, NULL);
     bool stopping = m != NULL;
     bool has_status = m && tk_notify_has(m, "STATUS=");
-    bool sent = slow_send(fd, body + strlen(half));
     struct buf got = BUF_INIT;
-    long deadline = tk_now_ms() + 10000;
-    while (sent && tk_now_ms() < deadline) { /* until the server closes */
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)(deadline - tk_now_ms())) <= 0)
-            break;
-        char chunk[2048];
-        ssize_t r = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
-        if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
-            break;
-        if (r > 0)
-            cr_assert(buf_append(&got, chunk, (size_t)r) == 0, "out of memory");
-    }
+    slow_post_finish(fd, body, &got, 10000);
     close(fd);
     pthread_join(t, NULL);
     const char *answer = got.data ? got.data : "";

@@ -19,12 +19,6 @@ const char *dp_env(const char *name)
     return v;
 }
 
-static int run_script(char *out, size_t cap, const char *script)
-{
-    const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    return tk_run(argv, NULL, out, cap);
-}
-
 /* Formats a command into script; fails the test when it does not fit. */
 static void format_script(char *script, size_t cap, const char *fmt, va_list ap)
 {
@@ -34,17 +28,11 @@ static void format_script(char *script, size_t cap, const char *fmt, va_list ap)
 
 int dp_sh(char *out, size_t cap, const char *fmt, ...)
 {
-    char script[8192];
     va_list ap;
     va_start(ap, fmt);
-    format_script(script, sizeof script, fmt, ap);
+    int rc = tk_vsh(out, cap, fmt, ap);
     va_end(ap);
-    char scratch[256];
-    if (!out) {
-        out = scratch;
-        cap = sizeof scratch;
-    }
-    return run_script(out, cap, script);
+    return rc;
 }
 
 void dp_deb_field(const char *deb, const char *field, char *out, size_t cap)

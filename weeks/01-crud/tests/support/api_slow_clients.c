@@ -45,6 +45,46 @@ bool slow_send(int fd, const char *text)
     return n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+int slow_post_half(const struct tk_server *s, const char *body)
+{
+    const char *auth = tk_server_auth_header(s);
+    char head[2048];
+    int n = snprintf(head, sizeof head,
+                     "POST /tasks HTTP/1.1\r\nHost: drain\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n%s%s\r\n",
+                     strlen(body), auth ? auth : "", auth ? "\r\n" : "");
+    cr_assert(n > 0 && (size_t)n < sizeof head, "test bug: the request head is too long");
+    char half[1024];
+    size_t len = strlen(body) / 2;
+    cr_assert(len < sizeof half, "test bug: the body is too long");
+    memcpy(half, body, len);
+    half[len] = '\0';
+    int fd = slow_connect(s, "127.0.0.1");
+    if (fd >= 0 && !(slow_send(fd, head) && slow_send(fd, half))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+bool slow_post_finish(int fd, const char *body, struct buf *got, long wait_ms)
+{
+    bool sent = slow_send(fd, body + strlen(body) / 2);
+    long deadline = tk_now_ms() + wait_ms;
+    while (sent && tk_now_ms() < deadline) { /* until the server closes */
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(deadline - tk_now_ms())) <= 0)
+            break;
+        char chunk[2048];
+        ssize_t n = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+        if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+            break;
+        if (n > 0)
+            cr_assert(buf_append(got, chunk, (size_t)n) == 0, "out of memory");
+    }
+    return sent;
+}
+
 bool slow_closed(int fd, long wait_ms)
 {
     long deadline = tk_now_ms() + wait_ms;

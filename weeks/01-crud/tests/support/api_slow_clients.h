@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "testkit.h"
 
 /* A connection to s from local address src; -1 when it could not be made. */
@@ -20,6 +21,15 @@ bool slow_send(int fd, const char *text);
 /* Waits up to wait_ms for the server to close fd (end of stream or reset, answer bytes
  * skipped); true when it did. */
 bool slow_closed(int fd, long wait_ms);
+
+/* A request under way: POST /tasks with the server's auth header (if any) and the head plus the
+ * first half of body sent, from 127.0.0.1. The fd, or -1 when it could not connect or send.
+ * For the drain tests (api_drain.c, week 5's api_systemd.c, week 6's compose suite): a signal
+ * comes now, then slow_post_finish sends the rest. */
+int slow_post_half(const struct tk_server *s, const char *body);
+/* Sends the rest of body and collects what the server sends until it closes the connection or
+ * wait_ms passes, into got. false when the rest could not be sent. */
+bool slow_post_finish(int fd, const char *body, struct buf *got, long wait_ms);
 
 /* n slow clients from src, each dribbling a request head one header line per tick. */
 struct slow_pool;

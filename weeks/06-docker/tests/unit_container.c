@@ -91,7 +91,7 @@ static ino_t inode_of(const char *path)
 
 GRADED(container, serving_writes_the_file_and_systemd_still_hears_ready, 3)
 {
-    struct fx f;
+    struct fx f = {0};
     open_with(&f, NULL);
     cr_assert_eq(inode_of(f.file), 0, "a health file exists before the program serves");
     serve_worker(&f);
@@ -104,7 +104,7 @@ GRADED(container, serving_writes_the_file_and_systemd_still_hears_ready, 3)
 
 GRADED(container, alive_rewrites_the_file_at_most_once_a_second, 3)
 {
-    struct fx f;
+    struct fx f = {0};
     open_with(&f, NULL);
     serve_worker(&f);
     /* Held open, the first file keeps its inode number: a rewrite is a new inode. */
@@ -133,7 +133,7 @@ GRADED(container, alive_rewrites_the_file_at_most_once_a_second, 3)
 
 GRADED(container, stopping_writes_stopping_and_alive_writes_no_more, 2)
 {
-    struct fx f;
+    struct fx f = {0};
     open_with(&f, NULL);
     serve_worker(&f);
     fake_us = T0_US + 500000;
@@ -182,7 +182,7 @@ static int count(const char *haystack, const char *needle)
 
 GRADED(container, an_unwritable_file_is_logged_once_and_stops_nothing, 3)
 {
-    struct fx f;
+    struct fx f = {0};
     char missing[200];
     snprintf(missing, sizeof missing, "/tmp/taskd-no-such-dir-%ld/health", (long)getpid());
     open_with(&f, missing);
@@ -206,7 +206,7 @@ GRADED(container, open_removes_the_file_of_an_earlier_run, 1)
     snprintf(file, sizeof file, "%s/health", dir);
     FILE *old = fopen(file, "w");
     cr_assert(old && fputs("serving taskd-worker 1733450000\n", old) >= 0 && fclose(old) == 0);
-    struct fx f;
+    struct fx f = {0};
     open_with(&f, file); /* a restarted container: its file system kept the last run's file */
     cr_assert_eq(inode_of(file), 0,
                  "the last run's \"serving\" is still there before this run serves: the check "
@@ -217,7 +217,7 @@ GRADED(container, open_removes_the_file_of_an_earlier_run, 1)
 
 GRADED(container, health_file_is_in_the_help_and_empty_means_none, 1)
 {
-    struct fx f;
+    struct fx f = {0};
     open_with(&f, ""); /* HEALTH_FILE= (compose's ${HEALTH_FILE:-}): accepted, and no file */
     serve_worker(&f);
     lifecycle_alive(&f.lc);

@@ -23,6 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <criterion/hooks.h>
+#include <criterion/internal/ordered-set.h>
+
 #include "err.h"
 #include "testkit.h"
 #include "unit_compose_doc.h"
@@ -246,6 +249,33 @@ GRADED(compose, every_service_has_week_profiles, 1)
 GRADED(compose, each_profile_starts_what_its_services_depend_on, 1)
 {
     compose_rule(lint_compose_profile_dependencies);
+}
+
+/* docker-compose config once for the whole compose suite rather than once per test (see
+ * compose_doc_share): in the runner's process, before the suite's tests start, and only when
+ * one of them is to run. (Criterion names a hook after its line: two hooks of the suite on the
+ * same line of different files would not link.) */
+ReportHook(PRE_SUITE)(struct criterion_suite_set *set)
+{
+    char path[512];
+    bool any = false;
+    struct criterion_test *t;
+    if (strcmp(set->suite.name, "compose") != 0)
+        return;
+    FOREACH_SET(t, set->tests)
+    {
+        any = any || !t->data || !t->data->disabled;
+    }
+    if (any && compose_doc_share(
+                   graded_file(path, sizeof path, "compose.yaml", "compose/compose.yaml")) != 0)
+        fprintf(stderr,
+                "compose: could not share one docker-compose run: each test runs its own\n");
+}
+
+ReportHook(POST_SUITE)(struct criterion_suite_stats *stats)
+{
+    if (strcmp(stats->suite->name, "compose") == 0)
+        compose_doc_unshare();
 }
 
 /* ---- the checker's own tests: broken files must be rejected ---- */

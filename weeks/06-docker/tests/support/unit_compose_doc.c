@@ -3,14 +3,17 @@
  * docker-compose prints errors and warnings on stderr and the resolved file on stdout, so stdout
  * is read through a pipe and stderr goes to a temporary file. Its environment is emptied with
  * `env -i` (a COMPOSE_FILE, COMPOSE_PROFILES or TASKD_PORT of the caller's must not change what
- * is judged), and --env-file names an empty file, so a .env beside compose.yaml is not read. */
+ * is judged), and --env-file names an empty file, so a .env beside compose.yaml is not read.
+ * A suite that asks about one file many times shares one run (compose_doc_share). */
 #include "unit_compose_doc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -157,6 +160,20 @@ cJSON *compose_doc_yaml(const char *text, size_t len, char *why, size_t why_len)
 
 /* ---- docker-compose config ---- */
 
+/* What one run of docker-compose config said. */
+struct run {
+    int code;       /* its exit status (127: not installed) */
+    struct buf out; /* stdout: the resolved file */
+    char *err;      /* stderr: errors and warnings (owned) */
+};
+
+static void run_free(struct run *r)
+{
+    buf_free(&r->out);
+    free(r->err);
+    r->err = NULL;
+}
+
 /* A temporary file's path into path (the file exists, empty); false when none can be made. */
 static bool temp_file(char *path, size_t len, const char *what)
 {
@@ -168,12 +185,130 @@ static bool temp_file(char *path, size_t len, const char *what)
     return true;
 }
 
+/* Runs docker-compose config on path. 0 (r filled, whatever its exit status), or ERR_IO or
+ * ERR_NOMEM with why. */
+static int run_config(const char *path, struct run *r, char *why, size_t why_len)
+{
+    int rc = ERR_IO;
+    char env_file[64] = "", err_file[64] = "", cmd[2048];
+    if (strchr(path, '\'')) {
+        snprintf(why, why_len, "%s: a path with a ' in it is not supported here", path);
+        goto done;
+    }
+    if (!temp_file(env_file, sizeof env_file, "env") ||
+        !temp_file(err_file, sizeof err_file, "err")) {
+        snprintf(why, why_len, "cannot make a temporary file in /tmp: %s", strerror(errno));
+        goto done;
+    }
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 docker-compose "
+             "--env-file '%s' -f '%s' config 2>'%s'",
+             env_file, path, err_file);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        snprintf(why, why_len, "cannot run docker-compose: %s", strerror(errno));
+        goto done;
+    }
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, p)) > 0)
+        buf_append(&r->out, chunk, got);
+    int status = pclose(p);
+    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    r->err = tk_read_file(err_file, NULL);
+    rc = r->err && !r->out.failed ? 0 : ERR_NOMEM;
+    if (rc == ERR_NOMEM)
+        snprintf(why, why_len, "%s: out of memory", path);
+done:
+    if (env_file[0])
+        unlink(env_file);
+    if (err_file[0])
+        unlink(err_file);
+    return rc;
+}
+
+/* The shared run's header: whose answer it is (the file's real path, modification time and
+ * size, so an edited file is asked again), then the exit status and the length of stderr. The
+ * bytes of stderr and then stdout follow. */
+#define SHARED_ENV "COMPOSE_DOC_SHARED"
+
+static bool identify(const char *path, char *id, size_t len)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(path, real) || stat(real, &st) != 0)
+        return false;
+    snprintf(id, len, "%s %lld.%09ld %lld", real, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+             (long long)st.st_size);
+    return true;
+}
+
+/* The shared run's answer about path into r, when there is one and it is about this file as it
+ * is now. */
+static bool shared_run(const char *path, struct run *r)
+{
+    const char *file = getenv(SHARED_ENV);
+    char id[PATH_MAX + 64];
+    size_t len;
+    char *text = file && identify(path, id, sizeof id) ? tk_read_file(file, &len) : NULL;
+    if (!text)
+        return false;
+    size_t id_len = strlen(id), err_len;
+    int code, head;
+    bool ok = len > id_len && memcmp(text, id, id_len) == 0 && text[id_len] == '\n' &&
+              sscanf(text + id_len + 1, "%d %zu\n%n", &code, &err_len, &head) == 2 &&
+              id_len + 1 + (size_t)head + err_len <= len;
+    if (ok) {
+        const char *err = text + id_len + 1 + head;
+        r->code = code;
+        r->err = strndup(err, err_len);
+        buf_append(&r->out, err + err_len, len - (size_t)(err + err_len - text));
+        ok = r->err && !r->out.failed;
+        if (!ok)
+            run_free(r);
+    }
+    free(text);
+    return ok;
+}
+
+int compose_doc_share(const char *path)
+{
+    char file[64] = "", why[512], id[PATH_MAX + 64];
+    struct run r = {.out = BUF_INIT};
+    int rc = identify(path, id, sizeof id) ? run_config(path, &r, why, sizeof why) : ERR_IO;
+    if (rc == 0 && !temp_file(file, sizeof file, "config"))
+        rc = ERR_IO;
+    if (rc == 0) {
+        FILE *f = fopen(file, "w");
+        rc = f ? 0 : ERR_IO;
+        if (f) {
+            fprintf(f, "%s\n%d %zu\n%s", id, r.code, strlen(r.err), r.err);
+            fwrite(r.out.data ? r.out.data : "", 1, r.out.len, f);
+            if (fclose(f) != 0)
+                rc = ERR_IO;
+        }
+    }
+    if (rc == 0 && setenv(SHARED_ENV, file, 1) != 0)
+        rc = ERR_NOMEM;
+    if (rc != 0 && file[0])
+        unlink(file);
+    run_free(&r);
+    return rc;
+}
+
+void compose_doc_unshare(void)
+{
+    const char *file = getenv(SHARED_ENV);
+    if (file)
+        unlink(file);
+    unsetenv(SHARED_ENV);
+}
+
 int compose_doc_load(const char *path, struct compose_doc **out, char *why, size_t why_len)
 {
     *out = NULL;
     int rc = ERR_NOMEM;
-    char env_file[64] = "", err_file[64] = "", cmd[2048];
-    struct buf yaml_out = BUF_INIT;
+    struct run r = {.out = BUF_INIT};
     char *original = NULL;
     size_t original_len = 0;
     struct compose_doc *d = calloc(1, sizeof *d);
@@ -187,37 +322,9 @@ int compose_doc_load(const char *path, struct compose_doc **out, char *why, size
         rc = errno ? ERR_IO : ERR_NOMEM;
         goto done;
     }
-    if (strchr(path, '\'')) {
-        snprintf(why, why_len, "%s: a path with a ' in it is not supported here", path);
-        rc = ERR_IO;
+    if (!shared_run(path, &r) && (rc = run_config(path, &r, why, why_len)) != 0)
         goto done;
-    }
-    if (!temp_file(env_file, sizeof env_file, "env") ||
-        !temp_file(err_file, sizeof err_file, "err")) {
-        snprintf(why, why_len, "cannot make a temporary file in /tmp: %s", strerror(errno));
-        rc = ERR_IO;
-        goto done;
-    }
-    snprintf(cmd, sizeof cmd,
-             "env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 docker-compose "
-             "--env-file '%s' -f '%s' config 2>'%s'",
-             env_file, path, err_file);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        snprintf(why, why_len, "cannot run docker-compose: %s", strerror(errno));
-        rc = ERR_IO;
-        goto done;
-    }
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, p)) > 0)
-        buf_append(&yaml_out, chunk, got);
-    int status = pclose(p);
-    d->warnings = tk_read_file(err_file, NULL);
-    if (!d->warnings || yaml_out.failed)
-        goto done;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    if (code == 127) {
+    if (r.code == 127) {
         snprintf(why, why_len,
                  "docker-compose is not installed here: the checker asks it to read %s "
                  "(`bash shared/scripts/install-deps.sh` installs it, Debian's package "
@@ -226,31 +333,29 @@ int compose_doc_load(const char *path, struct compose_doc **out, char *why, size
         rc = ERR_UNAVAILABLE;
         goto done;
     }
-    if (code != 0) {
-        snprintf(why, why_len, "docker-compose config rejects %s (exit %d):\n%s", path, code,
-                 d->warnings);
+    if (r.code != 0) {
+        snprintf(why, why_len, "docker-compose config rejects %s (exit %d):\n%s", path, r.code,
+                 r.err);
         rc = ERR_INVALID;
         goto done;
     }
     char yaml_why[256];
-    d->config = compose_doc_yaml(yaml_out.data ? yaml_out.data : "", yaml_out.len, yaml_why,
-                                 sizeof yaml_why);
+    d->config =
+        compose_doc_yaml(r.out.data ? r.out.data : "", r.out.len, yaml_why, sizeof yaml_why);
     if (!cJSON_IsObject(d->config)) {
         snprintf(why, why_len, "docker-compose config printed no document for %s (%s)", path,
                  d->config ? "not a mapping" : yaml_why);
         rc = ERR_INVALID;
         goto done;
     }
+    d->warnings = r.err;
+    r.err = NULL;
     /* Only for line numbers: a file docker-compose accepted is YAML. */
     d->has_original =
         load_document(original, original_len, &d->original, yaml_why, sizeof yaml_why);
     rc = 0;
 done:
-    if (env_file[0])
-        unlink(env_file);
-    if (err_file[0])
-        unlink(err_file);
-    buf_free(&yaml_out);
+    run_free(&r);
     free(original);
     if (rc == ERR_NOMEM)
         snprintf(why, why_len, "%s: out of memory", path);

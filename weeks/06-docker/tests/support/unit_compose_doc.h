@@ -40,6 +40,17 @@ const char *compose_doc_warnings(const struct compose_doc *d);
  * or is not in the file at all). */
 int compose_doc_line(const struct compose_doc *d, const char *const *keys, size_t n);
 
+/* docker-compose takes most of a second to start (it is Python), and every compose test of a
+ * suite asks it about the same file. compose_doc_share(path) runs it once, in the runner's
+ * process before the suite's tests start (a PRE_SUITE hook): what it printed goes to a
+ * temporary file that COMPOSE_DOC_SHARED names, and the tests' processes, which inherit the
+ * environment, read it in compose_doc_load for that file, unchanged since (same real path,
+ * modification time and size); any other file is asked anew. 0, or an ERR_ code (then every
+ * load runs docker-compose itself). compose_doc_unshare (POST_SUITE) removes the file and the
+ * variable. */
+int compose_doc_share(const char *path);
+void compose_doc_unshare(void);
+
 /* YAML text to cJSON, aliases and `<<` merge keys resolved, scalars as compose_doc_config has
  * them; NULL with why when it is not YAML. The caller deletes the result. */
 cJSON *compose_doc_yaml(const char *text, size_t len, char *why, size_t why_len);

@@ -287,8 +287,11 @@ static int parse(struct parser *p)
     }
     if (rc == 0 && open)
         rc = add_instruction(p, logical.data ? logical.data : "", start);
-    if (rc == 0 && p->df->n_stages == 0)
-        rc = fail(p, p->line, "no FROM: a Dockerfile's first stage starts with FROM");
+    if (rc == 0 && p->df->n_stages == 0) {
+        snprintf(p->why, p->why_len, "%s: no FROM: a Dockerfile's first stage starts with FROM",
+                 p->df->path);
+        rc = ERR_MALFORMED;
+    }
     buf_free(&logical);
     return rc;
 }
@@ -309,7 +312,9 @@ int dockerfile_parse(const char *path, struct dockerfile **out, char *why, size_
         rc = errno ? ERR_IO : ERR_NOMEM;
         goto done;
     }
-    struct parser p = {.df = df, .next = text, .escape = '\\', .why = why, .why_len = why_len};
+    /* An editor's byte order mark is not part of the first instruction (the builder drops it). */
+    char *start = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
+    struct parser p = {.df = df, .next = start, .escape = '\\', .why = why, .why_len = why_len};
     rc = parse(&p);
     if (rc == ERR_NOMEM)
         snprintf(why, why_len, "%s: out of memory", path);

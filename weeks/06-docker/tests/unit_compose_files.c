@@ -809,14 +809,17 @@ CHECKER_TEST(compose_rules_reject_a_broken_postgres)
     expect_said(r, R_READ, "mounts the secret postgres_password at /run/secrets/postgres_password");
 }
 
-CHECKER_TEST(compose_rules_reject_no_profiles_and_a_file_compose_refuses)
+CHECKER_TEST(compose_rules_reject_no_profiles_a_warning_and_a_file_compose_refuses)
 {
     const struct edit edits[] = {{"  postgres:\n    <<: *every-week\n", "  postgres:\n"},
                                  {", week6]\n", "]\n"},
+                                 {"postgres:15-bookworm", "postgres:${PG_TAG}"},
                                  {NULL, NULL}};
     const char *const *r = compose_reports(edits);
     expect_said(r, R_PROFILES, "service postgres: has no profiles");
     expect_said(r, R_PROFILES, "no service is in the profile week6");
+    expect_said(r, R_ACCEPTED, "warns (it reads the file with no environment and no .env");
+    expect_said(r, R_ACCEPTED, "The PG_TAG variable is not set");
 
     char path[256], why[4096];
     const struct edit typo[] = {{"    healthcheck:", "    helthcheck:"}, {NULL, NULL}};

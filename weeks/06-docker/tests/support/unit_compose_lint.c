@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+
 #define SECRETS_DIR "/run/secrets/"
 
 static const cJSON *get(const cJSON *o, const char *key)
@@ -92,13 +94,21 @@ static bool in_profile(const cJSON *svc, const char *profile)
 
 void lint_compose_accepted(const struct compose_doc *d, struct lint *l)
 {
-    const char *w = compose_doc_warnings(d);
-    if (*w)
+    /* docker-compose's own words only: a Python warning from a library it imports (a path, then
+     * an indented line of source) says nothing about the file. */
+    struct buf said = BUF_INIT;
+    for (const char *w = compose_doc_warnings(d); *w;) {
+        size_t n = strcspn(w, "\n");
+        if (n > 0 && w[0] != '/' && w[0] != ' ' && w[0] != '\t')
+            buf_printf(&said, "%s%.*s", said.len ? "\n" : "", (int)n, w);
+        w += n + (w[n] == '\n');
+    }
+    if (said.len)
         lint_add(l,
-                 "%s: docker-compose config accepts it but warns (with no environment and no "
-                 ".env, as the checker reads it: every ${VARIABLE} needs a default, "
-                 "${NAME:-value}):\n%s",
-                 compose_doc_path(d), w);
+                 "%s: docker-compose config accepts it but warns (it reads the file with no "
+                 "environment and no .env: every ${VARIABLE} needs a default, ${NAME:-value}):\n%s",
+                 compose_doc_path(d), said.data);
+    buf_free(&said);
 }
 
 /* ---- healthchecks ---- */

@@ -11,9 +11,9 @@
 #
 # A week is a directory weeks/NN-slug/ with stage.c, src/, tests/ (tests/support/ for helpers
 # later weeks reuse), optionally bin/, fuzz/ and migrations/, a `packages` file (what it needs
-# from the system, read by shared/scripts/install-deps.sh) and week.mk (its services and
-# settings), and optionally mk/*.mk (further targets: the server, packaging). Adding one needs
-# no edit here.
+# from the system, read by shared/scripts/install-deps.sh) and week.mk (its services, its
+# settings, and which bin/ programs are tools `make run` does not start), and optionally
+# mk/*.mk (further targets: the server, packaging). Adding one needs no edit here.
 
 SHELL := /bin/bash
 .SECONDEXPANSION:

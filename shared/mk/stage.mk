@@ -55,6 +55,11 @@ modules = $(call obj,$(CORE_SRCS) $(call srcs_upto,$(1))) $(BUILD)/gen/openapi_d
 # modules of weeks 1..N, built as build/week-N/NAME for every stage N >= NN.
 week_bins = $(foreach n,$(call upto,$(1)),$(wildcard $(call week_dir,$(n))/bin/*.c))
 bin_targets = $(foreach b,$(call week_bins,$(2)),$(BUILD)/$(1)-$(2)/$(basename $(notdir $(b))))
+# Some of them are tools, not services (week 6's taskd-probe, a container's healthcheck
+# command): a week names them in its week.mk (WEEK_TOOLS_N := NAME...), and `make run` builds
+# them with the stage but starts only the others beside taskd.
+week_tools = $(call joined,WEEK_TOOLS,$(1))
+run_bins = $(filter-out $(addprefix $(BUILD)/week-$(1)/,$(call week_tools,$(1))),$(call bin_targets,week,$(1)))
 WEEK_GOALS := $(addprefix week-,$(WEEK_NUMS))
 
 # ---- compiling: one rule per kind of object, every one after deps-quiet (a fresh machine gets
@@ -138,5 +143,5 @@ $(RUN_GOALS): run-week-%: week-% ## run stage N on http://127.0.0.1:8080, with i
 	@mkdir -p .run
 	@echo "stage $*: http://127.0.0.1:$${PORT:-8080}  (try: curl -s localhost:$${PORT:-8080}/health)"
 	@user_db="$${DATABASE_URL:-}" && $(call services_prefix,$*) DATABASE_URL="$${user_db:-$(call run_db,$*)}" $(call week_run_env,$*) \
-	  exec $(if $(call bin_targets,week,$*),bash shared/scripts/run-stage.sh) $(BUILD)/week-$*/taskd $(call bin_targets,week,$*)
+	  exec $(if $(call run_bins,$*),bash shared/scripts/run-stage.sh) $(BUILD)/week-$*/taskd $(call run_bins,$*)
 run: run-week-$(LAST_WEEK) ## install what is missing, build and run the newest stage on port 8080

@@ -252,19 +252,24 @@ GRADED(compose, each_profile_starts_what_its_services_depend_on, 1)
 }
 
 /* docker-compose config once for the whole compose suite rather than once per test (see
- * compose_doc_share): in the runner's process, before the suite's tests start, and only when
- * one of them is to run. (Criterion names a hook after its line: two hooks of the suite on the
- * same line of different files would not link.) */
-ReportHook(PRE_SUITE)(struct criterion_suite_set *set)
+ * compose_doc_share), in the runner's process before any test starts (a suite's own hook comes
+ * too late for the test Criterion starts first), and only when a compose test is to run.
+ * (Criterion names a hook after its line: two hooks on the same line of different files of one
+ * suite would not link.) */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     char path[512];
     bool any = false;
+    struct criterion_suite_set *ss;
     struct criterion_test *t;
-    if (strcmp(set->suite.name, "compose") != 0)
-        return;
-    FOREACH_SET(t, set->tests)
+    FOREACH_SET(ss, set->suites)
     {
-        any = any || !t->data || !t->data->disabled;
+        if (strcmp(ss->suite.name, "compose") != 0)
+            continue;
+        FOREACH_SET(t, ss->tests)
+        {
+            any = any || !t->data || !t->data->disabled;
+        }
     }
     if (any && compose_doc_share(
                    graded_file(path, sizeof path, "compose.yaml", "compose/compose.yaml")) != 0)
@@ -272,10 +277,10 @@ ReportHook(PRE_SUITE)(struct criterion_suite_set *set)
                 "compose: could not share one docker-compose run: each test runs its own\n");
 }
 
-ReportHook(POST_SUITE)(struct criterion_suite_stats *stats)
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
-    if (strcmp(stats->suite->name, "compose") == 0)
-        compose_doc_unshare();
+    (void)stats;
+    compose_doc_unshare();
 }
 
 /* ---- the checker's own tests: broken files must be rejected ---- */

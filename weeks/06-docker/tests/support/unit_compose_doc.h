@@ -42,11 +42,11 @@ int compose_doc_line(const struct compose_doc *d, const char *const *keys, size_
 
 /* docker-compose takes most of a second to start (it is Python), and every compose test of a
  * suite asks it about the same file. compose_doc_share(path) runs it once, in the runner's
- * process before the suite's tests start (a PRE_SUITE hook): what it printed goes to a
+ * process before the tests start (a PRE_ALL hook): what it printed goes to a
  * temporary file that COMPOSE_DOC_SHARED names, and the tests' processes, which inherit the
  * environment, read it in compose_doc_load for that file, unchanged since (same real path,
  * modification time and size); any other file is asked anew. 0, or an ERR_ code (then every
- * load runs docker-compose itself). compose_doc_unshare (POST_SUITE) removes the file and the
+ * load runs docker-compose itself). compose_doc_unshare (POST_ALL) removes the file and the
  * variable. */
 int compose_doc_share(const char *path);
 void compose_doc_unshare(void);

@@ -5,8 +5,9 @@
  *
  * Which files: the repository's (compose/Dockerfile, compose/compose.yaml, .dockerignore) for
  * `make test-week-6`; the learner's copies (Dockerfile, compose.yaml, .dockerignore) when
- * TASKD_LAB_FILES names a directory (labs.mk sets it for lab-6, lab-check-6 and solution-6). The
- * suites run from the repository's root.
+ * TASKD_LAB_FILES names a directory (labs.mk sets it for lab-6, lab-check-6 and solution-6), for
+ * each file the lab has (weeks/06-docker/lab/files.txt declares it; the others are graded as the
+ * repository has them). The suites run from the repository's root.
  *
  * compose.yaml is read as docker-compose resolves it (anchors, merge keys, short forms): the
  * checker runs `docker-compose config` (weeks/06-docker/packages installs it), which also tells
@@ -36,11 +37,26 @@
 
 /* ---- the files ---- */
 
-/* The learner's copy NAME in $TASKD_LAB_FILES, else the repository's file at REPO_PATH. */
+/* Does weeks/06-docker/lab/files.txt declare a lab file of this name (a path ending in /name)? */
+static bool lab_declares(const char *name)
+{
+    char *list = tk_read_file("weeks/06-docker/lab/files.txt", NULL);
+    bool found = false;
+    for (char *line = list ? strtok(list, "\n") : NULL; line && !found; line = strtok(NULL, "\n")) {
+        line[strcspn(line, " \t#")] = '\0';
+        const char *base = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+        found = strcmp(base, name) == 0;
+    }
+    free(list);
+    return found;
+}
+
+/* The file to grade: the learner's copy NAME in $TASKD_LAB_FILES when the lab has that file
+ * (weeks/06-docker/lab/files.txt declares it), else the repository's at REPO_PATH. */
 static const char *graded_file(char *buf, size_t len, const char *name, const char *repo_path)
 {
     const char *lab = getenv("TASKD_LAB_FILES");
-    if (lab && *lab)
+    if (lab && *lab && lab_declares(name))
         snprintf(buf, len, "%s/%s", lab, name);
     else
         snprintf(buf, len, "%s", repo_path);

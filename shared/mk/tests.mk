@@ -11,7 +11,9 @@
 #   support/api_*.c    linked into the black-box suites of weeks NN and later (test kit only!)
 # Their headers are on the include path of the tests of weeks NN and later (see stage.mk).
 
-TEST_PKGS := $(shell awk '$$1 == "test" && $$2 == "pkg" { print $$3 }' shared/packages)
+# The suites' libraries: the `test pkg` lines of shared/packages and of the weeks' own lists
+# (week 6's unit suite reads YAML with libyaml).
+TEST_PKGS := $(sort $(shell awk '$$1 == "test" && $$2 == "pkg" { print $$3 }' shared/packages $(wildcard weeks/*/packages)))
 TK_SRCS := $(wildcard shared/testkit/*.c)
 support = $(foreach n,$(call upto,$(2)),$(wildcard $(call week_dir,$(n))/tests/support/$(1)_*.c))
 unit_srcs = $(wildcard $(call week_dir,$(1))/tests/unit_*.c) $(call support,unit,$(1)) $(TK_SRCS)

@@ -56,7 +56,7 @@ int health_file_write(const char *path, const char *state, const char *program, 
     }
     snprintf(why, why_len, "cannot write %s", path);
     int rc = ERR_IO;
-    /* TODO(lab 6.4): Write the line into a new file beside path, then rename it over path. */
+    /* TODO(lab 6.5): Write the line into a new file beside path, then rename it over path. */
 done:
     if (fd >= 0)
         close(fd);
@@ -163,6 +163,6 @@ int health_file_check(const char *path, int64_t now_s, int max_age_s, char *what
         return ERR_MALFORMED;
     }
     snprintf(what, what_len, "%s says %s (%s)", path, l.state, l.program);
-    /* TODO(lab 6.5): Healthy only when it says serving and was written at most max_age_s ago. */
+    /* TODO(lab 6.6): Healthy only when it says serving and was written at most max_age_s ago. */
     return 0;
 }

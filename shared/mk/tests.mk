@@ -76,7 +76,7 @@ test: ## install what is missing, build everything, run every suite, check the l
 	  SMOKE_KEEP_DATABASE_URL=$(if $(call week_services,$(LAST_WEEK)),1) \
 	  SMOKE_EXPECT_WORKER=$(if $(call run_bins,$(LAST_WEEK)),1) \
 	  SMOKE_AUTH=$(if $(findstring TK_AUTH=1,$(call week_kit_env,$(LAST_WEEK))),1) \
-	  WEEK_SERVER=$(SERVER_WEEK) \
+	  WEEK_SERVER=$(SERVER_WEEK) WEEK_COMPOSE=$(COMPOSE_WEEK) \
 	  bash shared/scripts/test-all.sh
 
 .PHONY: test-attacks

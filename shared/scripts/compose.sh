@@ -155,10 +155,13 @@ secrets() { bash "$REPO_ROOT/compose/make-secrets.sh" "$SECRETS_DIR" >&2; }
 
 # Every service of the profile that has a build section: NAME<TAB>IMAGE<TAB>TARGET<TAB>WEEK.
 build_plan() {
-  local y2j="$REPO_ROOT/${BUILD:-build}/tools/yaml2json"
+  local y2j="$REPO_ROOT/${BUILD:-build}/tools/yaml2json" cfg
   [ -x "$y2j" ] || make -C "$REPO_ROOT" -s "${BUILD:-build}/tools/yaml2json" >&2
-  dc config | "$y2j" | jq -r '.services | to_entries[] | select(.value.build)
+  cfg=$(mktemp "$DIR/config.XXXXXX.yaml")
+  dc config >"$cfg" || { rm -f "$cfg"; die "docker-compose config refused compose/compose.yaml (see above)"; }
+  "$y2j" "$cfg" | jq -r '.services | to_entries[] | select(.value.build)
     | [.key, .value.image, (.value.build.target // ""), (.value.build.args.WEEK // "")] | @tsv'
+  rm -f "$cfg"
 }
 
 build_service_images() {
@@ -177,6 +180,9 @@ images() { # WEEK
   bash "$PODMAN_SH" base
   say "building the backing services' images from Debian's packages (compose/images/)"
   build_service_images
+  local plan
+  plan=$(build_plan)
+  [ -n "$plan" ] || die "the week-$week profile has no service to build (compose.yaml's profiles?)"
   while IFS=$'\t' read -r name image target wk; do
     args=(--build-arg "BASE=$BASE_IMAGE")
     [ -z "$wk" ] || args+=(--build-arg "WEEK=$wk")
@@ -184,7 +190,7 @@ images() { # WEEK
     pod build --quiet --pull=never --format docker -f "$REPO_ROOT/compose/Dockerfile" \
       --target "$target" "${args[@]}" -t "$image" "$REPO_ROOT" >/dev/null ||
       die "podman build of $image failed (run it again without --quiet to see why)"
-  done < <(build_plan)
+  done <<<"$plan"
   say "images of week $week ready in $(($(date +%s) - start)) s"
 }
 

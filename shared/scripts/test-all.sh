@@ -5,6 +5,7 @@
 #   WEEKS     the week numbers, "1 2 3 4"
 #   SMOKE_*   what the newest stage needs for shared/scripts/smoke-run.sh
 #   WEEK_SERVER  the week whose server suites run (test-server, test-deploy), when there is one
+#   WEEK_COMPOSE the week whose Compose stack runs (test-compose), when there is one
 # `make test-attacks` runs every week's attack suite after the graded suites (its summary is in
 # $BUILD/attacks/summary.json). `make docs-check` runs the lessons' runnable blocks (the README's
 # quick start among them) against fresh stages; the Makefile gives it what each stage needs.
@@ -53,6 +54,9 @@ server_lane() {
   step env SERVER_KEEP=1 "$make" test-server
   step "$make" test-deploy
   step "$make" server-down
+  # Week 6's stack (images, compose up, its suite and weeks 1-5 against it) after the server:
+  # both are podman, and one at a time they leave the lab checks a core.
+  [ -z "${WEEK_COMPOSE:-}" ] || step "$make" test-compose
   printf '%s' "$costs" >"$build/server-lane.costs"
   return $status
 }

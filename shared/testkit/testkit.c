@@ -553,9 +553,18 @@ static bool env_overridden(const char *entry, const char *const *extra_env)
     return false;
 }
 
+static int run_argv(const char *const *argv, const char *const *extra_env, char *output,
+                    size_t output_len);
+
 int tk_run(const char *const *argv, const char *const *extra_env, char *output, size_t output_len)
 {
     tk_need_local("a program run on this machine");
+    return run_argv(argv, extra_env, output, output_len);
+}
+
+static int run_argv(const char *const *argv, const char *const *extra_env, char *output,
+                    size_t output_len)
+{
     /* Precedence, highest first (getenv takes the first match): the extra settings, the stage's
      * TASKD_ENV (so `taskd migrate` run by a test sees what the kit's servers see), the rest. */
     char *env[ENV_MAX];
@@ -612,8 +621,10 @@ int tk_vsh(char *out, size_t cap, const char *fmt, va_list ap)
         out = scratch;
         cap = sizeof scratch;
     }
+    /* An operator's command (podman, docker-compose, curl), not a stage's binary: it runs
+     * against a deployed service too. */
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    return tk_run(argv, NULL, out, cap);
+    return run_argv(argv, NULL, out, cap);
 }
 
 int tk_sh(char *out, size_t cap, const char *fmt, ...)

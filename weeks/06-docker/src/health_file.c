@@ -54,7 +54,7 @@ int health_file_write(const char *path, const char *state, const char *program, 
     }
     snprintf(why, why_len, "cannot write %s", path);
     int rc = ERR_IO;
-    /* LAB:BEGIN 6.4 Write the line into a new file beside path, then rename it over path. */
+    /* LAB:BEGIN 6.5 Write the line into a new file beside path, then rename it over path. */
     /* In the same directory: rename(2) is atomic only within one file system, and replaces path
      * in one step, so a reader opens either the old file or the new one, each whole. */
     snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
@@ -191,7 +191,7 @@ int health_file_check(const char *path, int64_t now_s, int max_age_s, char *what
         return ERR_MALFORMED;
     }
     snprintf(what, what_len, "%s says %s (%s)", path, l.state, l.program);
-    /* LAB:BEGIN 6.5 Healthy only when it says serving and was written at most max_age_s ago. */
+    /* LAB:BEGIN 6.6 Healthy only when it says serving and was written at most max_age_s ago. */
     if (strcmp(l.state, "serving") != 0) {
         snprintf(what, what_len, "%s says %s (%s), not serving", path, l.state, l.program);
         return ERR_UNAVAILABLE;

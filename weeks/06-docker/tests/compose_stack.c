@@ -315,11 +315,15 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
     cr_assert(fd >= 0, "cannot connect to the published port");
     tk_sleep_ms(300);
 
-    char id[128], cmd[256];
+    /* `docker stop` (here: compose stop) sends the image's STOPSIGNAL, waits the grace period,
+     * and only then SIGKILLs; a stopped container is not restarted by its restart policy. It
+     * blocks until the container is gone, so it runs in the background. */
+    char id[128], cmd[512];
     container_of("taskd", id, sizeof id);
-    snprintf(cmd, sizeof cmd, PODMAN " kill --signal TERM %s", id);
-    must(NULL, 0, "SIGTERM to the taskd container", cmd);
-    tk_sleep_ms(300);
+    snprintf(cmd, sizeof cmd, COMPOSE " dc stop taskd >/tmp/compose-stop-%d.log 2>&1 </dev/null &",
+             (int)getpid());
+    must(NULL, 0, "compose stop taskd", cmd);
+    tk_sleep_ms(500);
     struct buf got = BUF_INIT;
     slow_post_finish(fd, body, &got, 12000);
     close(fd);
@@ -327,7 +331,7 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
     snprintf(answer, sizeof answer, "%s", got.data ? got.data : "");
     buf_free(&got);
     char state[64] = "", code[32] = "";
-    long until = tk_now_ms() + 20000;
+    long until = tk_now_ms() + 30000;
     while (tk_now_ms() < until) {
         inspect(id, "{{.State.Status}}", state, sizeof state);
         if (strcmp(state, "exited") == 0)
@@ -341,7 +345,7 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
               "the POST under way at SIGTERM got no 201 (got: %.300s)", answer);
     cr_assert(strcasestr(answer, "\r\nConnection: close\r\n"),
               "the answer sent while draining lacks Connection: close: %.300s", answer);
-    cr_assert_str_eq(state, "exited", "taskd had not exited 20 s after SIGTERM (state %s)", state);
+    cr_assert_str_eq(state, "exited", "taskd had not exited 30 s after SIGTERM (state %s)", state);
     cr_assert_str_eq(code, "0", "taskd exited %s after SIGTERM: a drained stop exits 0", code);
 }
 
@@ -353,14 +357,12 @@ GRADED(data, a_task_survives_compose_down_and_up, 3)
     need_healthy();
     struct tk_server *s = tk_shared();
     char path[64];
-    struct tk_response *r = api_new_task_read(s, path, sizeof path);
-    cr_assert(r && r->status == 201, "cannot create a task before the restart");
-    tk_response_free(r);
+    tk_response_free(api_new_task_read(s, path, sizeof path)); /* fails the test unless 200 */
     char out[OUT_MAX];
     must(out, sizeof out, "compose down (volumes kept)", COMPOSE " down");
     must(out, sizeof out, "compose up", COMPOSE " up 6");
     need_healthy();
-    r = tk_get(s, path);
+    struct tk_response *r = tk_get(s, path);
     long st = r ? r->status : 0;
     tk_response_free(r);
     cr_assert_eq(st, 200,

@@ -242,6 +242,11 @@ GRADED(compose, services_read_their_secrets_from_files, 2)
     compose_rule(lint_compose_secret_files_read);
 }
 
+GRADED(compose, every_program_gets_the_secrets_it_needs, 2)
+{
+    compose_rule(lint_compose_programs_get_their_secrets);
+}
+
 GRADED(compose, one_network_for_every_service, 1)
 {
     compose_rule(lint_compose_one_network);

@@ -393,6 +393,70 @@ void lint_compose_secret_files_read(const struct compose_doc *d, struct lint *l)
     }
 }
 
+/* The settings a service cannot start without: what its program reads its secrets from. The
+ * postgres image needs its password; taskd from stage 2 its database URL (it holds a
+ * password), from stage 4 the key that signs tokens too; the worker its database URL. */
+struct needed_setting {
+    const char *name;
+    bool found_mounted; /* set, to a /run/secrets path the service mounts */
+    const cJSON *svc;
+};
+
+static void finds_needed(const char *name, const char *value, void *ctx)
+{
+    struct needed_setting *n = ctx;
+    if (strcmp(name, n->name) != 0 || strncmp(value, SECRETS_DIR, strlen(SECRETS_DIR)) != 0)
+        return;
+    const cJSON *entry;
+    char path[512];
+    const char *source;
+    cJSON_ArrayForEach(entry, get(n->svc, "secrets"))
+    {
+        secret_path(entry, path, sizeof path, &source);
+        n->found_mounted = n->found_mounted || strcmp(path, value) == 0;
+    }
+}
+
+static void need_setting(const struct compose_doc *d, const cJSON *svc, const char *name,
+                         const char *why, struct lint *l)
+{
+    struct needed_setting n = {name, false, svc};
+    each_env(get(svc, "environment"), finds_needed, &n);
+    if (n.found_mounted)
+        return;
+    char loc[512];
+    lint_add(l,
+             "%s: no %s pointing at a secret the service mounts, so %s. Declare the secret as a "
+             "file (top-level `secrets:`), give it to the service (`secrets: [...]`) and set "
+             "`%s: /run/secrets/NAME`",
+             where(d, svc->string, "environment", NULL, loc, sizeof loc), name, why, name);
+}
+
+void lint_compose_programs_get_their_secrets(const struct compose_doc *d, struct lint *l)
+{
+    const cJSON *svc;
+    cJSON_ArrayForEach(svc, services(d))
+    {
+        const char *image = str(svc, "image");
+        const cJSON *build = get(svc, "build");
+        const char *target = build ? str(build, "target") : NULL;
+        const char *week = build ? str(get(build, "args"), "WEEK") : NULL;
+        long wk = week ? strtol(week, NULL, 10) : 0;
+        if (!build && image && strstr(image, "postgres"))
+            need_setting(d, svc, "POSTGRES_PASSWORD_FILE",
+                         "PostgreSQL's first start has no password for its role and stops", l);
+        if (target && strcmp(target, "taskd") == 0 && wk >= 2)
+            need_setting(d, svc, "DATABASE_URL_FILE",
+                         "taskd has no way to reach PostgreSQL (its URL holds the password)", l);
+        if (target && strcmp(target, "taskd") == 0 && wk >= 4)
+            need_setting(d, svc, "JWT_SECRET_FILE",
+                         "taskd from stage 4 has no key to sign tokens with and stops", l);
+        if (target && strcmp(target, "worker") == 0)
+            need_setting(d, svc, "DATABASE_URL_FILE", "the worker has no way to reach PostgreSQL",
+                         l);
+    }
+}
+
 /* ---- network, ports, volumes ---- */
 
 void lint_compose_one_network(const struct compose_doc *d, struct lint *l)

@@ -29,6 +29,8 @@ void lint_compose_no_secret_env(const struct compose_doc *d, struct lint *l);
  * *_FILE=/run/secrets/NAME names a secret it mounts. */
 void lint_compose_secret_files_read(const struct compose_doc *d, struct lint *l);
 /* Exactly one network, and every service on it (no network_mode). */
+/* Each program gets the secrets it cannot start without, read through its *_FILE setting. */
+void lint_compose_programs_get_their_secrets(const struct compose_doc *d, struct lint *l);
 void lint_compose_one_network(const struct compose_doc *d, struct lint *l);
 /* Every published port is bound to a loopback address (127.0.0.1). */
 void lint_compose_loopback_ports(const struct compose_doc *d, struct lint *l);

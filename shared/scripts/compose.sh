@@ -154,12 +154,16 @@ stop_pidfile() {
 secrets() { bash "$REPO_ROOT/compose/make-secrets.sh" "$SECRETS_DIR" >&2; }
 
 # Every service of the profile that has a build section: NAME<TAB>IMAGE<TAB>TARGET<TAB>WEEK.
-build_plan() {
+build_plan() { # WEEK
+  local COMPOSE_WEEK=$1
   local y2j="$REPO_ROOT/${BUILD:-build}/tools/yaml2json" cfg
   [ -x "$y2j" ] || make -C "$REPO_ROOT" -s "${BUILD:-build}/tools/yaml2json" >&2
   cfg=$(mktemp "$DIR/config.XXXXXX.yaml")
   dc config >"$cfg" || { rm -f "$cfg"; die "docker-compose config refused compose/compose.yaml (see above)"; }
-  "$y2j" "$cfg" | jq -r '.services | to_entries[] | select(.value.build)
+  # docker-compose 1.29's config lists every service whatever COMPOSE_PROFILES says: the
+  # profile is applied here (a service without profiles belongs to every one).
+  "$y2j" "$cfg" | jq -r --arg p "week$COMPOSE_WEEK" '.services | to_entries[]
+    | select(.value.build and ((.value.profiles // []) as $ps | ($ps | length) == 0 or ($ps | index($p))))
     | [.key, .value.image, (.value.build.target // ""), (.value.build.args.WEEK // "")] | @tsv'
   rm -f "$cfg"
 }
@@ -181,7 +185,7 @@ images() { # WEEK
   say "building the backing services' images from Debian's packages (compose/images/)"
   build_service_images
   local plan
-  plan=$(build_plan)
+  plan=$(build_plan "$week")
   [ -n "$plan" ] || die "the week-$week profile has no service to build (compose.yaml's profiles?)"
   while IFS=$'\t' read -r name image target wk; do
     args=(--build-arg "BASE=$BASE_IMAGE")

@@ -261,13 +261,26 @@ GRADED(health, taskd_turns_unhealthy_without_postgres_and_recovers_without_a_res
     char id[128], started[128], after[128];
     container_of("taskd", id, sizeof id);
     inspect(id, "{{.State.StartedAt}}", started, sizeof started);
+    long t0 = tk_now_ms();
     must(NULL, 0, "stopping postgres", COMPOSE " dc stop postgres");
+    long t_stopped = tk_now_ms();
     bool ready503 = wait_status("/ready", 503, 30);
+    long t_503 = tk_now_ms();
     bool unhealthy = ready503 && wait_health("taskd", "unhealthy", 60);
+    long t_unhealthy = tk_now_ms();
     long health = status_of("/health");
     must(NULL, 0, "starting postgres", COMPOSE " dc start postgres");
+    long t_started = tk_now_ms();
     bool back = wait_status("/ready", 200, 90);
+    long t_ready = tk_now_ms();
     bool healthy = back && wait_health("taskd", "healthy", 60);
+    long t_healthy = tk_now_ms();
+    printf("figure: postgres stop took %ld ms; then /ready 503 after %ld ms, taskd unhealthy "
+           "after %ld ms; postgres start took %ld ms; then /ready 200 after %ld ms, healthy "
+           "after %ld ms\n",
+           t_stopped - t0, t_503 - t_stopped, t_unhealthy - t_stopped, t_started - t_unhealthy,
+           t_ready - t_started, t_healthy - t_started);
+    fflush(stdout);
     inspect(id, "{{.State.StartedAt}}", after, sizeof after);
     cr_assert(ready503, "with PostgreSQL stopped, GET /ready did not answer 503 within 30 s");
     cr_assert_eq(health, 200,
@@ -293,10 +306,16 @@ GRADED(health, a_stalled_worker_turns_unhealthy, 2)
     container_of("worker", id, sizeof id);
     snprintf(cmd, sizeof cmd, PODMAN " kill --signal STOP %s", id);
     must(NULL, 0, "SIGSTOP to the worker", cmd);
+    long t0 = tk_now_ms();
     bool unhealthy = wait_health("worker", "unhealthy", 60);
+    long t_unhealthy = tk_now_ms();
     snprintf(cmd, sizeof cmd, PODMAN " kill --signal CONT %s", id);
     must(NULL, 0, "SIGCONT to the worker", cmd);
+    long t_cont = tk_now_ms();
     bool healthy = wait_health("worker", "healthy", 60);
+    printf("figure: worker SIGSTOP to unhealthy %ld ms; SIGCONT to healthy %ld ms\n",
+           t_unhealthy - t0, tk_now_ms() - t_cont);
+    fflush(stdout);
     cr_assert(unhealthy, "the worker's loop was stopped (SIGSTOP) for 60 s and its container "
                          "stayed healthy: its HEALTHCHECK must see the loop, not the process");
     cr_assert(healthy, "the worker was resumed (SIGCONT) but did not turn healthy within 60 s");
@@ -322,6 +341,7 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
     container_of("taskd", id, sizeof id);
     snprintf(cmd, sizeof cmd, COMPOSE " dc stop taskd >/tmp/compose-stop-%d.log 2>&1 </dev/null &",
              (int)getpid());
+    long t_stop = tk_now_ms();
     must(NULL, 0, "compose stop taskd", cmd);
     tk_sleep_ms(500);
     struct buf got = BUF_INIT;
@@ -339,6 +359,10 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
         tk_sleep_ms(500);
     }
     inspect(id, "{{.State.ExitCode}}", code, sizeof code);
+    printf("figure: compose stop of taskd with a POST under way: exited (%s) within %ld ms, "
+           "exit status %s\n",
+           state, tk_now_ms() - t_stop, code);
+    fflush(stdout);
     must(NULL, 0, "starting taskd again", COMPOSE " dc start taskd");
     cr_assert(wait_health("taskd", "healthy", HEALTHY_S), "taskd did not come back healthy");
     cr_assert(strncmp(answer, "HTTP/1.1 201", 12) == 0,
@@ -360,8 +384,12 @@ GRADED(data, a_task_survives_compose_down_and_up, 3)
     tk_response_free(api_new_task_read(s, path, sizeof path)); /* fails the test unless 200 */
     char out[OUT_MAX];
     must(out, sizeof out, "compose down (volumes kept)", COMPOSE " down");
+    long t_up = tk_now_ms();
     must(out, sizeof out, "compose up", COMPOSE " up 6");
     need_healthy();
+    printf("figure: compose up after down (images cached) until healthy: %ld ms\n",
+           tk_now_ms() - t_up);
+    fflush(stdout);
     struct tk_response *r = tk_get(s, path);
     long st = r ? r->status : 0;
     tk_response_free(r);

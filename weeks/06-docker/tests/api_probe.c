@@ -173,6 +173,7 @@ GRADED(probe_http, usage_errors_exit_2_with_the_usage, 1)
 
 GRADED(probe_file, both_programs_list_health_file_in_their_help, 1)
 {
+    tk_need_local("the stage's binaries, run with --help");
     char out[32768], taskd[512];
     const char *bin = getenv("TASKD_BIN");
     cr_assert(bin, "TASKD_BIN is not set");

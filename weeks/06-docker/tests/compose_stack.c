@@ -343,7 +343,17 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
              (int)getpid());
     long t_stop = tk_now_ms();
     must(NULL, 0, "compose stop taskd", cmd);
-    tk_sleep_ms(500);
+    /* docker-compose takes a second or two to send the signal: the rest of the body goes once
+     * taskd refuses new connections (it has SIGTERM and is draining), not before. */
+    bool draining = false;
+    for (long until = tk_now_ms() + 15000; !draining && tk_now_ms() < until;) {
+        int probe = slow_connect(s, "127.0.0.1");
+        draining = probe < 0;
+        if (probe >= 0) {
+            close(probe);
+            tk_sleep_ms(50);
+        }
+    }
     struct buf got = BUF_INIT;
     slow_post_finish(fd, body, &got, 12000);
     close(fd);
@@ -365,6 +375,7 @@ GRADED(stop, sigterm_drains_the_request_under_way_then_exits_0, 3)
     fflush(stdout);
     must(NULL, 0, "starting taskd again", COMPOSE " dc start taskd");
     cr_assert(wait_health("taskd", "healthy", HEALTHY_S), "taskd did not come back healthy");
+    cr_assert(draining, "taskd still accepted new connections 15 s after compose stop");
     cr_assert(strncmp(answer, "HTTP/1.1 201", 12) == 0,
               "the POST under way at SIGTERM got no 201 (got: %.300s)", answer);
     cr_assert(strcasestr(answer, "\r\nConnection: close\r\n"),

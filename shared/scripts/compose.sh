@@ -96,7 +96,8 @@ free_port() {
 }
 
 dc() {
-  [ -f "$ENV_FILE" ] || die "the stack was never configured here: compose.sh up WEEK first"
+  # Before any `up` (make compose-config first, say): the newest week's settings.
+  [ -f "$ENV_FILE" ] || configure "${COMPOSE_WEEK:-6}"
   (
     set -a
     # shellcheck disable=SC1090 # written by compose.sh up
@@ -168,13 +169,15 @@ build_plan() { # WEEK
   rm -f "$cfg"
 }
 
+# The backing services' images, from Debian's packages (compose/images/NAME): localhost/taskd-NAME
+# at the tag compose_env names for it.
 build_service_images() {
-  pod build --quiet --pull=never --format docker --build-arg "BASE=$BASE_IMAGE" \
-    -t localhost/taskd-postgres:15 "$REPO_ROOT/compose/images/postgres" >/dev/null
-  pod build --quiet --pull=never --format docker --build-arg "BASE=$BASE_IMAGE" \
-    -t localhost/taskd-redis:7 "$REPO_ROOT/compose/images/redis" >/dev/null
-  pod build --quiet --pull=never --format docker --build-arg "BASE=$BASE_IMAGE" \
-    -t localhost/taskd-memcached:1.6 "$REPO_ROOT/compose/images/memcached" >/dev/null
+  local spec
+  for spec in postgres:15 redis:7 memcached:1.6; do
+    pod build --quiet --pull=never --format docker --build-arg "BASE=$BASE_IMAGE" \
+      -t "localhost/taskd-$spec" "$REPO_ROOT/compose/images/${spec%%:*}" >/dev/null ||
+      die "podman build of localhost/taskd-$spec failed"
+  done
 }
 
 images() { # WEEK

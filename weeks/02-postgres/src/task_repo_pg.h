@@ -3,7 +3,14 @@
 #define TASKD_TASK_REPO_PG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+struct if_match;
+struct pg_conn;
+struct pg_pool;
+struct scope;
+struct task;
+struct task_patch;
 struct task_repo;
 
 struct pg_repo_settings {
@@ -20,5 +27,19 @@ struct pg_repo_settings {
  * (stage1_init) for the instance key. */
 int task_repo_pg_open(const struct pg_repo_settings *settings, const char *url,
                       struct task_repo **out);
+
+/* A store's writes on a connection the caller holds, for a decorator that puts more statements
+ * in the same transaction (week 7's outbox: BEGIN, the write, its event, COMMIT). The same
+ * statements and answers as the ops table's create/update/remove; remove also hands back the
+ * row as it was (out, initialised). The caller borrows c from task_repo_pg_pool(r) and owns the
+ * transaction. ERR_INVALID when r is not a PostgreSQL store (pool: NULL). */
+struct pg_pool *task_repo_pg_pool(struct task_repo *r);
+int task_repo_pg_create_on(struct task_repo *r, struct pg_conn *c, const struct scope *sc,
+                           const struct task *in, struct task *out);
+int task_repo_pg_update_on(struct task_repo *r, struct pg_conn *c, const struct scope *sc,
+                           int64_t id, const struct task_patch *p, const struct if_match *im,
+                           struct task *out);
+int task_repo_pg_remove_on(struct task_repo *r, struct pg_conn *c, const struct scope *sc,
+                           int64_t id, const struct if_match *im, struct task *out);
 
 #endif

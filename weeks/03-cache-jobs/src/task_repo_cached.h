@@ -16,4 +16,10 @@ struct cache_fence;
 int task_repo_cached_new(struct task_repo *inner, struct cache *cache, struct cache_fence *fence,
                          const char *ns, int ttl_s, struct task_repo **out);
 
+/* The slot that holds the store a cached repository wraps, or NULL when r is not one. A later
+ * stage whose decorator must sit under the cache (its writes then invalidate entries like any
+ * other write: week 7's outbox) replaces *slot with its wrapper around the old value. Only
+ * while nothing is serving: the slot is read without a lock. */
+struct task_repo **task_repo_cached_inner(struct task_repo *r);
+
 #endif

@@ -1,0 +1,56 @@
+/* outbox.h — the outbox table's SQL: write a row, claim pending rows, settle them.
+ *
+ * The writer side (task_repo_outbox.c) adds a row inside the write's own transaction. The relay
+ * (relay.h) claims rows, publishes them, and settles each from its delivery report.
+ *
+ * Claiming. Several relays may run. A claim is one UPDATE that moves the rows' not_before past
+ * now by a lease, choosing them with FOR UPDATE SKIP LOCKED: two relays claiming at the same
+ * moment skip each other's rows instead of waiting or taking the same ones, and a relay killed
+ * with kill -9 gives its rows back when the lease ends (then they are published again: the
+ * consumers dedupe). SKIP LOCKED alone would let relay B take a task's second event while relay
+ * A still holds its first, and publish them out of order; so a row is claimable only when no
+ * older pending row of the same task exists. One event per task is in flight at a time; the
+ * next follows when it is settled. Ordering per task is kept without any lock held across the
+ * publish. */
+#ifndef TASKD_OUTBOX_H
+#define TASKD_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pg_conn;
+struct event;
+
+#define OUTBOX_BATCH_MAX 500
+
+/* Inserts e's row (payload = event_to_json). Run it on the write's connection, inside its
+ * transaction. 0, ERR_NOMEM, or the database's error. */
+int outbox_add(struct pg_conn *c, const struct event *e);
+
+struct outbox_row {
+    int64_t id;
+    int64_t task_id; /* the message key */
+    int attempts;    /* including this claim */
+    char *payload;   /* owned */
+    size_t payload_len;
+};
+
+/* Claims up to max (<= OUTBOX_BATCH_MAX) claimable rows for lease_ms, oldest first. *rows is
+ * an array of *n rows (free with outbox_rows_free). 0 or the database's error. */
+int outbox_claim(struct pg_conn *c, size_t max, int lease_ms, struct outbox_row **rows, size_t *n);
+void outbox_rows_free(struct outbox_row *rows, size_t n);
+
+/* Settles delivered rows: sent_at = now(). One statement for the n ids. */
+int outbox_mark_sent(struct pg_conn *c, const int64_t *ids, size_t n);
+/* Gives a row back after a failed publish, claimable again in backoff_ms. */
+int outbox_retry_later(struct pg_conn *c, int64_t id, int backoff_ms);
+
+struct outbox_stats {
+    int64_t pending;       /* rows not sent */
+    int64_t oldest_age_ms; /* age of the oldest pending row; 0 when none */
+};
+int outbox_stats(struct pg_conn *c, struct outbox_stats *out);
+/* Deletes rows sent more than keep_s seconds ago, at most `limit` per call. *deleted counts. */
+int outbox_prune(struct pg_conn *c, int keep_s, size_t limit, int64_t *deleted);
+
+#endif

@@ -69,7 +69,7 @@ bool stage2_is_postgres_url(const char *url)
  * the code would turn every request into a 500, so the stage refuses to open instead. The
  * runner gets a connection of its own (migrate_connect): it holds a session lock, and must not
  * hold a pool connection for the length of a schema change. */
-static int schema_ready(const struct config *cfg)
+int stage2_schema_ready(const struct config *cfg)
 {
     PGconn *c = migrate_connect(config_get(cfg, "DATABASE_URL"),
                                 (int)config_get_int(cfg, "DB_CONNECT_TIMEOUT_SECONDS"));
@@ -105,7 +105,7 @@ int stage2_open(const struct config *cfg, struct stage2 *out)
                .connect_timeout_s = (int)config_get_int(cfg, "DB_CONNECT_TIMEOUT_SECONDS"),
                .statement_timeout_ms = (int)config_get_int(cfg, "DB_STATEMENT_TIMEOUT_MS")}};
     if (stage2_is_postgres_url(config_get(cfg, "DATABASE_URL"))) {
-        int rc = schema_ready(cfg);
+        int rc = stage2_schema_ready(cfg);
         if (rc != 0)
             return rc;
     }

@@ -33,4 +33,9 @@ int stage2_pool_open(const struct config *cfg, const char *size_var, struct pg_p
 
 bool stage2_is_postgres_url(const char *url);
 
+/* What stage2_open does first, for a program that opens only pools of its own (week 7's relay
+ * and consumers): migrates when AUTO_MIGRATE=1, else refuses a schema older than the binary
+ * (ERR_CONFLICT, logged). ERR_UNAVAILABLE when the database does not answer. */
+int stage2_schema_ready(const struct config *cfg);
+
 #endif

@@ -137,18 +137,26 @@ int outbox_mark_sent(struct pg_conn *c, const int64_t *ids, size_t n)
     return rc;
 }
 
-int outbox_retry_later(struct pg_conn *c, int64_t id, int backoff_ms)
+int outbox_retry_later(struct pg_conn *c, const int64_t *ids, size_t n, int base_ms)
 {
     static const char sql[] =
-        "UPDATE outbox SET not_before = now() + $2::integer * interval '1 millisecond'\n"
-        " WHERE id = $1::bigint AND sent_at IS NULL";
-    char sid[24], wait[24];
-    snprintf(sid, sizeof sid, "%lld", (long long)id);
-    snprintf(wait, sizeof wait, "%d", backoff_ms < 0 ? 0 : backoff_ms);
-    const char *v[2] = {sid, wait};
-    PGresult *res = NULL;
-    int rc = pg_conn_exec(c, STMT_RETRY, sql, 2, v, &res);
-    PQclear(res);
+        "UPDATE outbox SET not_before = now() + interval '1 millisecond' *\n"
+        "       LEAST(60000, $2::integer * power(2, LEAST(GREATEST(attempts - 1, 0), 16)))\n"
+        " WHERE id = ANY($1::bigint[]) AND sent_at IS NULL";
+    if (n == 0)
+        return 0;
+    struct buf b;
+    buf_init(&b);
+    int rc = id_array(ids, n, &b);
+    if (rc == 0) {
+        char base[24];
+        snprintf(base, sizeof base, "%d", base_ms < 0 ? 0 : base_ms);
+        const char *v[2] = {b.data, base};
+        PGresult *res = NULL;
+        rc = pg_conn_exec(c, STMT_RETRY, sql, 2, v, &res);
+        PQclear(res);
+    }
+    buf_free(&b);
     return rc;
 }
 

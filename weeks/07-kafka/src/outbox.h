@@ -42,8 +42,9 @@ void outbox_rows_free(struct outbox_row *rows, size_t n);
 
 /* Settles delivered rows: sent_at = now(). One statement for the n ids. */
 int outbox_mark_sent(struct pg_conn *c, const int64_t *ids, size_t n);
-/* Gives a row back after a failed publish, claimable again in backoff_ms. */
-int outbox_retry_later(struct pg_conn *c, int64_t id, int backoff_ms);
+/* Gives rows back after a failed publish: each is claimable again after base_ms * 2^(its
+ * attempts - 1), at most a minute. One statement for the n ids. */
+int outbox_retry_later(struct pg_conn *c, const int64_t *ids, size_t n, int base_ms);
 
 struct outbox_stats {
     int64_t pending;       /* rows not sent */

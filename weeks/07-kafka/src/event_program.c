@@ -1,0 +1,154 @@
+/* event_program.c — the frame around week 7's loops (event_program.h). */
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "config.h"
+#include "err.h"
+#include "event_bus.h"
+#include "event_program.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "log_config.h"
+#include "stage2.h"
+
+/* Set by the stop signals; the loop checks it between turns. An int, not sig_atomic_t, because
+ * the loops take `volatile int *`; a store of an int is atomic on every platform we build for. */
+static volatile int stop_flag;
+static volatile sig_atomic_t reload_requests;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    reload_requests = 1;
+}
+
+static int install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* libpq and the brokers' clients never see EINTR as an error */
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return ERR_INTERNAL;
+    sa.sa_handler = on_reload_signal;
+    if (sigaction(SIGHUP, &sa, NULL) != 0)
+        return ERR_INTERNAL;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+void event_program_tick(const struct lifecycle *lc)
+{
+    lifecycle_alive(lc);
+    if (reload_requests) {
+        reload_requests = 0;
+        log_msg(LOG_INFO, "reloading (SIGHUP)");
+        if (lifecycle_reload(lc) == ERR_NOT_FOUND)
+            log_msg(LOG_INFO, "SIGHUP: this stage has no settings that change live");
+    }
+}
+
+/* Every bad setting is reported before anything starts. */
+static int load_settings(const struct event_program *p, struct config *cfg)
+{
+    int rc = config_load(cfg, stderr);
+    if (rc == 0 && !stage2_is_postgres_url(config_get(cfg, "DATABASE_URL"))) {
+        fprintf(stderr, "DATABASE_URL: must be postgres://USER:PASSWORD@HOST:PORT/DB (the "
+                        "outbox and the read models are in taskd's PostgreSQL database)\n");
+        rc = ERR_INVALID;
+    }
+    struct event_bus_settings bus;
+    if (rc == 0)
+        rc = event_bus_settings_read(cfg, &bus);
+    if (rc == 0 && p->check)
+        rc = p->check(cfg);
+    if (rc != 0) {
+        fprintf(stderr, "%s: fix the configuration above (see %s --help)\n", p->name, p->name);
+        return 2;
+    }
+    log_config_apply(cfg);
+    return 0;
+}
+
+/* A program started before its database waits (one try a second) instead of failing. */
+static int wait_for_database(const char *url)
+{
+    bool logged = false;
+    while (!stop_flag) {
+        if (PQping(url) == PQPING_OK)
+            return 0;
+        if (!logged)
+            log_msg(LOG_WARN, "waiting for PostgreSQL: retrying every second");
+        logged = true;
+        struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
+        nanosleep(&second, NULL);
+    }
+    return ERR_UNAVAILABLE;
+}
+
+int event_program_main(const struct event_program *p, const struct stage *stage, int argc,
+                       char **argv)
+{
+    int rc = 1;
+    struct lifecycle lc = {0};
+    const struct lifecycle_provider *provider = stage_lifecycle(stage);
+    struct config *cfg = config_new();
+    if (install_signals() != 0 || !cfg || log_config_declare(cfg) != 0 ||
+        stage2_declare(cfg) != 0 || event_bus_declare(cfg) != 0 ||
+        config_declare(cfg, p->vars, p->nvars) != 0 ||
+        (provider && provider->declare && provider->declare(cfg) != 0)) {
+        fprintf(stderr, "%s: cannot start (out of memory or signals)\n", p->name);
+        goto done;
+    }
+    if (config_help_requested(argc, argv)) {
+        printf("usage: %s [--help]\n\n%s\n\nConfiguration comes from the environment:\n\n", p->name,
+               p->summary);
+        config_print_help(cfg, stdout);
+        rc = 0;
+        goto done;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "%s: unexpected argument '%s' (try --help)\n", p->name, argv[1]);
+        rc = 2;
+        goto done;
+    }
+    if ((rc = load_settings(p, cfg)) != 0)
+        goto done;
+    if (provider && provider->open(cfg, &lc) != 0) {
+        fprintf(stderr, "%s: fix the configuration above (see %s --help)\n", p->name, p->name);
+        rc = 2;
+        goto done;
+    }
+    rc = 1;
+    if (stage1_init() != 0) {
+        log_msg(LOG_ERROR, "cannot initialise libsodium");
+        goto done;
+    }
+    lifecycle_status(&lc, "starting: waiting for PostgreSQL");
+    if (wait_for_database(config_get(cfg, "DATABASE_URL")) != 0) {
+        rc = 0; /* stopped while waiting: nothing was started */
+        goto done;
+    }
+    int src = stage2_schema_ready(cfg);
+    if (src != 0) {
+        rc = src == ERR_UNAVAILABLE ? 1 : 2;
+        goto done;
+    }
+    rc = p->run(cfg, &lc, &stop_flag);
+    lifecycle_stopping(&lc);
+done:
+    lifecycle_close(&lc);
+    config_free(cfg);
+    return rc;
+}

@@ -1,5 +1,6 @@
-# Local backing services (PostgreSQL; Redis, memcached and an SMTP sink from week 3) run as plain
-# processes with their data under .run/; shared/scripts/services.sh does the work, these are the
+# Local backing services (PostgreSQL; Redis, memcached and an SMTP sink from week 3; a Kafka dev
+# broker from week 7) run as plain processes with their data under .run/;
+# shared/scripts/services.sh does the work, these are the
 # names people type.
 .PHONY: services-up services-down services-status
 
@@ -18,3 +19,9 @@ services-status: ## show which of PostgreSQL, Redis, memcached and the SMTP sink
 $(BUILD)/tools/smtp-sink: shared/tools/smtp_sink.c | deps-quiet
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+
+# The Kafka dev broker (shared/tools/kafka_dev_broker.c, librdkafka's mock cluster): services.sh
+# builds it before `up kafka`. It links librdkafka only, not the stage's code.
+$(BUILD)/tools/kafka-dev-broker: shared/tools/kafka_dev_broker.c | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags rdkafka) $< -o $@ $(LDFLAGS) $$(pkg-config --libs rdkafka)

@@ -18,13 +18,18 @@
 #                          test processes that were killed (/tmp/taskd-*/owner)
 #   url                    print PG_URL                       pg-bin       print PostgreSQL's bin dir
 #   smtp-clear             delete every message the SMTP sink has stored (tests, learners)
+#   kafka-pause            take every Kafka dev broker down (refuses connections, keeps the data)
+#   kafka-resume           bring them back up on the same ports
 #
 # Services: postgres (week 2); redis (the cache and the job queue), memcached (the other cache) and
 # smtp (shared/tools/smtp_sink.c: stores each message it accepts as a file, relays nothing) from
-# week 3. services.env gets PG_URL..., REDIS_URL, MEMCACHED_URL, SMTP_URL and SMTP_SINK_DIR.
+# week 3; kafka (shared/tools/kafka_dev_broker.c: librdkafka's mock cluster, a Kafka-protocol
+# broker in one process that keeps everything in memory) from week 7. services.env gets PG_URL...,
+# REDIS_URL, MEMCACHED_URL, SMTP_URL, SMTP_SINK_DIR and KAFKA_BROKERS.
 #
 # Environment: TASKD_RUN_DIR (default <repo>/.run) moves every file, so a test can run servers
-# of its own beside the developer's; BUILD (default build) is where the SMTP sink is built. Only
+# of its own beside the developer's; BUILD (default build) is where the SMTP sink and the Kafka
+# dev broker are built. Only
 # fresh-db, url, pg-bin and status write stdout (other scripts capture it); everything
 # informational goes to stderr.
 #
@@ -38,8 +43,8 @@ RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
 ENV_FILE="$RUN_DIR/services.env"
 LOCK_FILE="$RUN_DIR/services.lock"
 
-SERVICES=(postgres redis memcached smtp)
-declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp)
+SERVICES=(postgres redis memcached smtp kafka)
+declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp [kafka]=kf)
 
 QUIET=0 # 1: up prints nothing (fresh-db starts postgres behind the caller's back)
 
@@ -48,6 +53,7 @@ usage() {
 usage: services.sh up|down|destroy [SERVICE...]
        services.sh start|stop|kill SERVICE...
        services.sh status|fresh-db|drop-db NAME|prune-test-dbs|url|pg-bin|smtp-clear
+       services.sh kafka-pause|kafka-resume
        services.sh psql [PSQL_ARGS...]
 services: ${SERVICES[*]}
 EOF
@@ -776,6 +782,126 @@ smtp_clear() {
   say "smtp: mail dir emptied ($(pretty "$SMTP_MAIL_DIR"))"
 }
 
+# ---------------------------------------------------------------- Kafka dev broker ---------------
+# shared/tools/kafka_dev_broker.c: librdkafka's mock cluster, the Kafka protocol on loopback in
+# one process. Its log lives in memory, so `down` (or a crash) loses every message and offset,
+# and its ports are picked by the mock at every start: KAFKA_BROKERS is rewritten each time, and
+# a client must be restarted after the broker is. It runs as the invoking user, files under
+# RUN_DIR only. kafka-pause/kafka-resume (SIGUSR1/SIGUSR2) take its brokers down and up without
+# losing data: a broker outage for the tests.
+KF_DIR="$RUN_DIR/kafka"
+KF_PID_FILE="$KF_DIR/broker.pid"
+KF_BOOTSTRAP_FILE="$KF_DIR/bootstrap" # written by the broker once it listens; removed when it stops
+KF_LAST_FILE="$KF_DIR/last-bootstrap" # what services.env says after a down (created, stopped)
+KF_LOG="$KF_DIR/broker.log"
+KF_COMM=kafka-dev-broke # /proc/PID/stat's comm: the name cut to 15 characters
+
+kf_created() { [ -f "$KF_LAST_FILE" ]; }
+kf_running() { pidfile_is "$KF_PID_FILE" "$KF_COMM"; }
+kf_brokers() { cat "$KF_BOOTSTRAP_FILE" 2>/dev/null || cat "$KF_LAST_FILE" 2>/dev/null || true; }
+kf_bin() {
+  local b=${BUILD:-build}
+  case "$b" in /*) ;; *) b="$REPO_ROOT/$b" ;; esac
+  echo "$b/tools/kafka-dev-broker"
+}
+
+# Up to 10 s for the bootstrap file and every broker's port; fails at once if the broker exits.
+kf_wait() { # kf_wait PID
+  local _ list hp ok stat
+  for _ in $(seq 1 100); do
+    list=$(cat "$KF_BOOTSTRAP_FILE" 2>/dev/null || true)
+    if [ -n "$list" ] && proc_is "$1" "$KF_COMM"; then
+      ok=1
+      for hp in ${list//,/ }; do port_in_use "${hp##*:}" || ok=0; done
+      [ "$ok" = 1 ] && return 0
+    fi
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ "$stat" != *") Z "* ]] || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+kf_up() {
+  local state="up" attempt pid
+  if kf_running; then
+    state="up (already running)"
+  else
+    # Built through make, as the SMTP sink is (see smtp_up for why a make of its own).
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$REPO_ROOT" \
+      "${BUILD:-build}/tools/kafka-dev-broker" >&2 9>&- ||
+      die "could not build the Kafka dev broker (shared/tools/kafka_dev_broker.c)"
+    mkdir -p "$KF_DIR"
+    for attempt in 1 2 3; do
+      rm -f "$KF_BOOTSTRAP_FILE"
+      # setsid, from /, exec: as for the SMTP sink. Its default topics: task-events (3
+      # partitions) and task-events.dlq (1); other topics are auto-created on first use.
+      (cd / && exec setsid "$(kf_bin)" --bootstrap-file "$KF_BOOTSTRAP_FILE" \
+        </dev/null >/dev/null 2>>"$KF_LOG" 9>&-) &
+      pid=$!
+      echo "$pid" >"$KF_PID_FILE"
+      if kf_wait "$pid"; then
+        cp "$KF_BOOTSTRAP_FILE" "$KF_LAST_FILE"
+        break
+      fi
+      stop_pid "$KF_PID_FILE" "$KF_COMM" KILL
+      [ "$attempt" = 3 ] && { tail -n 20 "$KF_LOG" >&2 || true; die "the Kafka dev broker did not start (log: $(pretty "$KF_LOG"))"; }
+    done
+  fi
+  say "kafka $state on $(kf_brokers) (in memory: nothing survives a restart)"
+}
+
+kf_down() {
+  kf_running || return 0
+  stop_pid "$KF_PID_FILE" "$KF_COMM" TERM
+  rm -f "$KF_BOOTSTRAP_FILE"
+  say "kafka stopped (its messages and offsets are gone: it keeps them in memory)"
+}
+
+kf_kill() {
+  kf_running || return 0
+  stop_pid "$KF_PID_FILE" "$KF_COMM" KILL
+  rm -f "$KF_BOOTSTRAP_FILE"
+  say "kafka killed (SIGKILL: it starts empty, on new ports)"
+}
+
+kf_destroy() {
+  kf_down
+  rm -rf "$KF_DIR"
+  say "kafka destroyed ($(pretty "$KF_DIR") removed)"
+}
+
+kf_status() {
+  if kf_running; then
+    echo "kafka: running $(kf_brokers) (log $(pretty "$KF_LOG"))"
+  elif kf_created; then
+    echo "kafka: stopped"
+  else
+    echo "kafka: not created"
+  fi
+}
+
+kf_env() { env_line KAFKA_BROKERS "$(kf_brokers)"; }
+
+# kf_signal USR1|USR2: pause or resume the running broker's listeners, and wait (up to 5 s) until
+# every port refuses (pause) or accepts (resume), so a test's next step sees the new state.
+kf_signal() {
+  local want _ hp ok
+  kf_running || die "kafka is not running; run \`services.sh up kafka\`"
+  kill "-$1" "$(cat "$KF_PID_FILE")"
+  if [ "$1" = USR1 ]; then want=1; else want=0; fi
+  for _ in $(seq 1 50); do
+    ok=1
+    for hp in $(kf_brokers | tr , ' '); do
+      if port_in_use "${hp##*:}"; then [ "$want" = 0 ] || ok=0; else [ "$want" = 1 ] || ok=0; fi
+    done
+    [ "$ok" = 1 ] && break
+    sleep 0.1
+  done
+  [ "$ok" = 1 ] || die "kafka did not $([ "$want" = 1 ] && echo pause || echo resume) within 5 s"
+  if [ "$want" = 1 ]; then say "kafka paused: its brokers refuse connections (data kept)"; else say "kafka resumed on $(kf_brokers)"; fi
+}
+
 # ---------------------------------------------------------------- dispatch -----------------------
 # Check names before doing anything, so a typo does not half-run a command.
 check_services() {
@@ -826,6 +952,8 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     url) [ $# -eq 0 ] || usage; pg_url ;;
     pg-bin) [ $# -eq 0 ] || usage; pg_find_bin; echo "$PG_BIN_DIR" ;;
     smtp-clear) [ $# -eq 0 ] || usage; smtp_clear ;;
+    kafka-pause) [ $# -eq 0 ] || usage; kf_signal USR1 ;;
+    kafka-resume) [ $# -eq 0 ] || usage; kf_signal USR2 ;;
     *) usage ;;
   esac
 fi

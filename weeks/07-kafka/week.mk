@@ -5,4 +5,4 @@
 WEEK_SERVICES_7 := kafka
 WEEK_TEST_ENV_7 :=
 WEEK_RUN_ENV_7 :=
-WEEK_TOOLS_7 := kafka-dev-broker
+WEEK_TOOLS_7 :=

@@ -129,7 +129,8 @@ int relay_step(struct relay *r, size_t *published)
     int rc = pg_pool_acquire(r->pool, &c);
     if (rc != 0)
         return rc;
-    /* Reports that came in since the last turn (late ones) are settled first. */
+    /* Reports that came in since the last turn (late ones) are served and settled first. */
+    event_producer_poll(r->producer, 0);
     rc = settle(r, c);
     struct outbox_row *rows = NULL;
     size_t n = 0;

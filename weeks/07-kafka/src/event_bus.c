@@ -40,7 +40,7 @@ static const struct config_var vars[] = {
              "TOPIC.dlq"},
     {.name = "EVENT_BUS_TIMEOUT_MS",
      .kind = CONFIG_INT,
-     .default_value = "30000",
+     .default_value = "10000",
      .min = 100,
      .max = 600000,
      .help = "how long a sent event may wait for the broker before it counts as failed, and how "

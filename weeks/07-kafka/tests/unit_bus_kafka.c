@@ -381,12 +381,27 @@ GRADED(bus_kafka, sends_during_an_outage_wait_and_are_delivered_after_it, 3,
     cr_assert(event_producer_flush(p, 10000) == 0 && warm.rc == 0,
               "expected the message sent before the outage to be delivered");
 
+    char group[64];
+    tk_unique("g-outage", group, sizeof group);
+    struct event_consumer *c = consumer(&s, group);
+    struct event_msg m;
+    cr_assert(next(c, 20000, &m) == 0, "expected the consumer to read the message sent before");
+    expect_value(&m, "before");
+    cr_assert(event_consumer_commit(c, &m) == 0, "expected the commit to succeed");
+
     services("kafka-pause");
     for (int i = 0; i < 10; i++)
         send_one(p, "task-1", "during", &held[i]);
+    /* Both sides keep polling through the outage: no report, no message, no crash. */
     long until = tk_now_ms() + 3000;
-    while (tk_now_ms() < until)
-        event_producer_poll(p, 100);
+    while (tk_now_ms() < until) {
+        event_producer_poll(p, 50);
+        int rc = event_consumer_poll(c, 50, &m);
+        cr_assert(rc == ERR_NOT_FOUND || rc == ERR_UNAVAILABLE,
+                  "expected the consumer's poll to say nothing came (ERR_NOT_FOUND) or the broker "
+                  "is lost (ERR_UNAVAILABLE) during the outage, got %d (%s)",
+                  rc, err_str(rc));
+    }
     cr_assert(total == 1 && event_producer_outstanding(p) == 10,
               "expected the 10 sends to stay outstanding while the broker is down (no report), "
               "got %d report(s) and %zu outstanding",
@@ -405,5 +420,12 @@ GRADED(bus_kafka, sends_during_an_outage_wait_and_are_delivered_after_it, 3,
                   held[i].reports, held[i].rc);
     printf("figure: 10 messages held through a 3 s outage, delivered %ld ms after the resume\n",
            tk_now_ms() - resumed);
+    for (int i = 0; i < 10; i++) {
+        cr_assert(next(c, 15000, &m) == 0,
+                  "expected the consumer to read held message %d after the resume", i);
+        expect_value(&m, "during");
+        cr_assert(event_consumer_commit(c, &m) == 0, "expected the commit to succeed");
+    }
+    event_consumer_free(c);
     event_producer_free(p);
 }

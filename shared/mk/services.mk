@@ -4,14 +4,14 @@
 # names people type.
 .PHONY: services-up services-down services-status
 
-services-up: ## start PostgreSQL, Redis, memcached and the SMTP sink under .run/; write .run/services.env
+services-up: ## start PostgreSQL, Redis, memcached, the SMTP sink and the Kafka dev broker under .run/; write .run/services.env
 	@bash shared/scripts/install-deps.sh --quiet
 	@bash shared/scripts/services.sh up
 
-services-down: ## stop PostgreSQL, Redis, memcached and the SMTP sink (data kept under .run/)
+services-down: ## stop PostgreSQL, Redis, memcached, the SMTP sink and the Kafka dev broker (data kept under .run/, but Kafka's is in memory)
 	@bash shared/scripts/services.sh down
 
-services-status: ## show which of PostgreSQL, Redis, memcached and the SMTP sink run, and where
+services-status: ## show which of PostgreSQL, Redis, memcached, the SMTP sink and the Kafka dev broker run, and where
 	@bash shared/scripts/services.sh status
 
 # The SMTP sink (shared/tools/smtp_sink.c): services.sh builds it before `up smtp`; the suites read

@@ -15,23 +15,27 @@
  * shared/scripts/services.sh runs it (`services.sh up kafka`; kafka-pause and kafka-resume send
  * SIGUSR1 and SIGUSR2), so `make run` and the week-7 suites get KAFKA_BROKERS from services.env.
  *
- * What it is NOT, compared with a real Kafka (Apache Kafka or Redpanda), as checked on
- * librdkafka 2.0.2:
+ * What it is NOT, compared with a real Kafka (Apache Kafka or Redpanda), with librdkafka 2.0.2:
  *   - nothing survives a restart: the log lives in this process's memory;
- *   - the ports change at every start (the mock binds 127.0.0.1:0; 2.0.2 has no port option),
- *     so services.sh rewrites KAFKA_BROKERS each time;
- *   - replication is simulated: every "replica" is in this process, a broker going down does not
- *     move leadership by itself, and acks=all waits for nothing real;
- *   - no TLS, no SASL, no ACLs, no quotas, no retention or compaction, no transactions worth
- *     testing against;
- *   - a limited admin API: topics are made here at start (NAME:PARTITIONS arguments); an
- *     unknown topic is auto-created on first use with the mock's default partition count, which
- *     is not what a real cluster with auto.create.topics.enable=false would do;
+ *   - the ports change at every start (the mock binds 127.0.0.1:0; 2.0.2's rdkafka_mock.h has
+ *     no port option), so services.sh rewrites KAFKA_BROKERS each time;
+ *   - no real replication: every "replica" is in this one process, so acks=all costs nothing
+ *     and no failover can be practised on it (one process: one crash takes every broker);
+ *   - no TLS, no SASL, no ACLs, no quotas, no retention or compaction;
+ *   - a limited admin API: topics are made here at start (TOPIC:PARTITIONS arguments); an
+ *     unknown topic is auto-created on first produce with the mock's default of 4 partitions,
+ *     where a real cluster may refuse (auto.create.topics.enable=false);
+ *   - joining a consumer group takes about 3 s (the mock waits for more members before it
+ *     assigns), a little like a real broker's group.initial.rebalance.delay.ms;
  *   - its log is librdkafka's own, not a broker's.
- * Verified with kcat 1.7.1: `kcat -L` lists the brokers and topics with their partitions,
- * `kcat -P`/`kcat -C` round-trip keyed messages, `kcat -G` balances a consumer group and
- * resumes from committed offsets; SIGUSR1 makes clients see "Connection refused" and SIGUSR2
- * lets them finish what they queued.
+ * Verified with kcat 1.7.1: `kcat -L` lists the brokers and the topics with their partitions;
+ * `kcat -P -K:` then `kcat -C` round-trip keyed messages (a key stays in one partition); `kcat -G`
+ * joins a group, is assigned all 3 partitions, reads from the start (-o beginning) and the
+ * revoke comes on exit; an unknown topic is auto-created with 4 partitions; after SIGUSR1 kcat
+ * gets "Connection refused", after SIGUSR2 metadata works again on the same port. Startup (to the
+ * bootstrap file) takes about 40 ms. weeks/07-kafka/tests/unit_bus_kafka.c checks the rest
+ * through our own backend: idempotent produce with acks=all, manual commits, redelivery, a
+ * two-member rebalance, and sends held through a SIGUSR1/SIGUSR2 outage.
  *
  * usage: kafka-dev-broker [--brokers N] [--bootstrap-file FILE] [TOPIC:PARTITIONS...]
  *        default topics: task-events:3 task-events.dlq:1 */

@@ -126,6 +126,9 @@ static bool conf_common(rd_kafka_conf_t *conf, const struct event_bus_settings *
     return conf_set(conf, "bootstrap.servers", s->brokers) &&
            conf_set(conf, "client.id", "taskd") &&
            conf_set(conf, "log.connection.close", "false") &&
+           /* Retry a lost broker at least every 2 s (librdkafka's default backs off to 10 s):
+            * after an outage, held messages go out within about that. */
+           conf_set(conf, "reconnect.backoff.max.ms", "2000") &&
            conf_set_int(conf, "socket.connection.setup.timeout.ms", connect_ms);
 }
 

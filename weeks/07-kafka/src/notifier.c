@@ -25,7 +25,7 @@ static int owner_email(struct pg_pool *pool, int64_t owner_id, char out[MAILER_A
     if (owner_id <= 0)
         return ERR_NOT_FOUND;
     struct pg_params p = {0};
-    pg_param_i64(&p, 0, owner_id);
+    pg_param_i64(&p, 1, owner_id);
     PGresult *res = NULL;
     int rc = pg_pool_exec(pool, STMT_OWNER_EMAIL, sql, 1, p.v, &res);
     if (rc != 0)

@@ -329,7 +329,7 @@ GRADED(consumer, unavailable_waits_without_counting_or_dead_lettering, 3)
     world_close(&w);
 }
 
-GRADED(consumer, a_commit_the_broker_refuses_is_redone_as_a_duplicate, 2)
+GRADED(consumer_dedupe, a_commit_the_broker_refuses_is_redone_as_a_duplicate, 2)
 {
     struct world w;
     world_open(&w);

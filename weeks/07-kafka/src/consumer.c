@@ -83,10 +83,16 @@ static int64_t backoff_ms(int base_ms, int n)
     return d < BACKOFF_CAP_MS ? d : BACKOFF_CAP_MS;
 }
 
-/* Sleeps until the monotonic deadline, in short naps so that a stop is noticed. */
+/* Sleeps until the monotonic deadline, in short naps so that a stop is noticed, ticking about
+ * once a second when consumer_run drives the loop (a 30 s backoff is not a sign of death). */
 static void sleep_until(const struct consumer *c, int64_t deadline_us)
 {
+    int64_t next_tick = clock_mono_us() + 1000000;
     for (;;) {
+        if (c->stop && c->o.tick && clock_mono_us() >= next_tick) {
+            c->o.tick(c->o.tick_ctx);
+            next_tick += 1000000;
+        }
         if (c->stop && *c->stop)
             return;
         int64_t left = deadline_us - clock_mono_us();
@@ -218,7 +224,7 @@ static void wait_for_service(struct consumer *c, enum consumer_outcome *outcome)
 }
 
 /* A failure that counts: again after a backoff, or to the dead-letter topic once they are used
- * up. *outcome set; 0. */
+ * up. Sets *outcome. */
 static void count_failure(struct consumer *c, const struct event *e, enum consumer_outcome *outcome)
 {
     c->failures++;
@@ -318,6 +324,8 @@ int consumer_run(struct consumer *c, volatile int *stop)
         rc = consumer_step(c, &outcome);
         if (rc != 0)
             break;
+        if (c->o.tick)
+            c->o.tick(c->o.tick_ctx);
     }
     c->stop = NULL;
     return rc;

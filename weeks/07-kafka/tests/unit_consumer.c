@@ -361,6 +361,48 @@ GRADED(consumer, a_bus_outage_on_poll_is_a_wait, 1)
     world_close(&w);
 }
 
+/* A tick that asks the loop to stop once every queued message is committed. */
+struct stopper {
+    struct event_consumer *bus;
+    volatile int stop;
+    int ticks;
+};
+
+static void stop_when_done(void *ctx)
+{
+    struct stopper *s = ctx;
+    s->ticks++;
+    if (fake_bus_commits(s->bus) >= 2 || s->ticks > 100)
+        s->stop = 1;
+}
+
+GRADED(consumer, run_ticks_every_turn_and_stops_after_the_message_in_hand, 1)
+{
+    struct world w;
+    world_open(&w);
+    struct counting k = {0};
+    struct consumer_handler h = counting_handler(&k, true);
+    struct stopper st = {.bus = w.bus};
+    struct consumer_options o = {.max_attempts = 3,
+                                 .backoff_ms = 1,
+                                 .poll_timeout_ms = 0,
+                                 .tick = stop_when_done,
+                                 .tick_ctx = &st};
+    cr_assert_eq(consumer_new(&o, &h, w.bus, w.pool, &w.c), 0, "expected consumer_new to work");
+    char id[EVENT_ID_LEN + 1], msg[1024];
+    for (int i = 0; i < 2; i++) {
+        event_new_id(id);
+        event_json(msg, sizeof msg, id, 10 + i, 7, "Run");
+        fake_bus_push(w.bus, msg);
+    }
+    int rc = consumer_run(w.c, &st.stop);
+    cr_assert_eq(rc, 0, "expected consumer_run to return 0 after the stop, got %d", rc);
+    cr_assert_eq(k.calls, 2, "expected both events handled before the stop, got %d", k.calls);
+    cr_assert_eq(st.ticks, 2, "expected one tick per turn, and the stop seen at once; got %d",
+                 st.ticks);
+    world_close(&w);
+}
+
 /* ================================================================== notifier */
 
 static const char *env_or_fail(const char *name)

@@ -20,6 +20,7 @@
  * the network in clear. */
 #include "mailer.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -99,9 +100,12 @@ static int put_date(struct buf *out, int64_t now_us)
 }
 
 /* "<time.random@domain-of-from>": unique without coordination, which is all a Message-ID
- * needs to be (RFC 5322 3.6.4). */
-static int put_message_id(struct buf *out, const char *from, int64_t now_us)
+ * needs to be (RFC 5322 3.6.4). A caller's id instead names a message that may be sent again
+ * (mailer_format_id): the same name both times. */
+static int put_message_id(struct buf *out, const char *from, const char *id, int64_t now_us)
 {
+    if (id)
+        return buf_printf(out, "Message-ID: <%s@%s>\r\n", id, strchr(from, '@') + 1);
     unsigned char rnd[8] = {0};
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
         /* Without randomness the pid still separates two processes sending in the same µs. */
@@ -217,11 +221,28 @@ static int put_body(struct buf *out, const char *body)
     return 0;
 }
 
+bool mailer_message_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > MAILER_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id[i]) && !strchr(".-_", id[i]))
+            return false;
+    return true;
+}
+
 int mailer_format(const struct mailer_config *c, const char *to, const char *subject,
                   const char *body, int64_t now_us, struct buf *out)
 {
+    return mailer_format_id(c, to, subject, body, NULL, now_us, out);
+}
+
+int mailer_format_id(const struct mailer_config *c, const char *to, const char *subject,
+                     const char *body, const char *message_id, int64_t now_us, struct buf *out)
+{
     if (!c || !out || !subject || !body || !mailer_address_valid(c->from) ||
-        !mailer_address_valid(to))
+        !mailer_address_valid(to) || (message_id && !mailer_message_id_valid(message_id)))
         return ERR_INVALID;
     size_t start = out->len;
     int rc = put_date(out, now_us);
@@ -230,7 +251,7 @@ int mailer_format(const struct mailer_config *c, const char *to, const char *sub
     if (rc == 0)
         rc = put_subject(out, subject);
     if (rc == 0)
-        rc = put_message_id(out, c->from, now_us);
+        rc = put_message_id(out, c->from, message_id, now_us);
     if (rc == 0)
         rc = buf_puts(out, "MIME-Version: 1.0\r\n"
                            "Content-Type: text/plain; charset=utf-8\r\n"
@@ -340,6 +361,12 @@ static CURLcode smtp_options(CURL *curl, const struct mailer_config *c, const ch
 int mailer_send(const struct mailer_config *c, const char *to, const char *subject,
                 const char *body)
 {
+    return mailer_send_id(c, to, subject, body, NULL);
+}
+
+int mailer_send_id(const struct mailer_config *c, const char *to, const char *subject,
+                   const char *body, const char *message_id)
+{
     if (!c || !smtp_url_valid(c->smtp_url))
         return ERR_INVALID;
     struct buf msg = BUF_INIT;
@@ -347,7 +374,7 @@ int mailer_send(const struct mailer_config *c, const char *to, const char *subje
     char from_path[MAILER_ADDRESS_MAX + 3], to_path[MAILER_ADDRESS_MAX + 3];
     char why[CURL_ERROR_SIZE] = "";
     CURL *curl = NULL;
-    int rc = mailer_format(c, to, subject, body, clock_now_us(), &msg);
+    int rc = mailer_format_id(c, to, subject, body, message_id, clock_now_us(), &msg);
     if (rc != 0)
         goto done;
     /* Both addresses passed mailer_address_valid, so they fit. */

@@ -53,11 +53,26 @@ bool mailer_address_valid(const char *s);
 int mailer_format(const struct mailer_config *c, const char *to, const char *subject,
                   const char *body, int64_t now_us, struct buf *out);
 
+/* The left part of a Message-ID the caller chooses ("<id@domain-of-from>"): 1..MAILER_ID_MAX
+ * bytes of letters, digits, '.', '-' and '_'. A sender that may send the same message twice (week
+ * 7's notifier, after a crash between the mail and its record) names it the same both times, so
+ * receivers that keep Message-IDs drop the repeat. */
+#define MAILER_ID_MAX 128
+bool mailer_message_id_valid(const char *id);
+
+/* mailer_format with that Message-ID instead of a random one (NULL: a random one, as above).
+ * ERR_INVALID also when id is not valid. */
+int mailer_format_id(const struct mailer_config *c, const char *to, const char *subject,
+                     const char *body, const char *message_id, int64_t now_us, struct buf *out);
+
 /* Sends one message to `to`. 0 when the server accepted it; ERR_INVALID (a bad address or
  * URL); ERR_UNAVAILABLE (the server cannot be reached, timed out, or the send was aborted by
  * `progress`); ERR_IO (the server refused the message); ERR_NOMEM. The reason is logged at
  * warn level without the URL (it may hold a password). */
 int mailer_send(const struct mailer_config *c, const char *to, const char *subject,
                 const char *body);
+/* mailer_send with a Message-ID of the caller's (mailer_format_id). */
+int mailer_send_id(const struct mailer_config *c, const char *to, const char *subject,
+                   const char *body, const char *message_id);
 
 #endif

@@ -292,6 +292,26 @@ GRADED(mailer, refuses_addresses_that_could_break_a_header_or_the_envelope, 1)
               "expected an ordinary address to be accepted");
 }
 
+/* Week 7's notifier names a mail that may be sent twice with a Message-ID of its own. */
+GRADED(mailer, a_chosen_message_id_is_used_and_a_header_breaking_one_refused, 1)
+{
+    struct mailer_config c = {.smtp_url = "smtp://127.0.0.1:1", .from = "taskd@example.com"};
+    struct buf out = BUF_INIT;
+    int rc = mailer_format_id(&c, "to@example.com", "s", "b", "0f3c-42.task_event", 0, &out);
+    cr_assert_eq(rc, 0, "expected mailer_format_id to succeed, got %d (%s)", rc, err_str(rc));
+    cr_assert(strstr(out.data, "\r\nMessage-ID: <0f3c-42.task_event@example.com>\r\n"),
+              "expected the chosen Message-ID with the sender's domain, got:\n%s", out.data);
+    const char *bad[] = {"", "a b", "a>\r\nBcc: evil@x", "a@b", "<a>"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t before = out.len;
+        rc = mailer_format_id(&c, "to@example.com", "s", "b", bad[i], 0, &out);
+        cr_expect_eq(rc, ERR_INVALID, "expected ERR_INVALID for Message-ID \"%s\", got %d", bad[i],
+                     rc);
+        cr_expect_eq(out.len, before, "expected nothing appended for a refused Message-ID");
+    }
+    buf_free(&out);
+}
+
 /* ------------------------------------------------------------------ the body */
 
 GRADED(mailer, body_lines_starting_with_a_dot_arrive_intact, 2)

@@ -41,6 +41,11 @@ struct consumer_options {
     int max_attempts;    /* CONSUMER_MAX_ATTEMPTS: tries of a failing message before the DLQ */
     int backoff_ms;      /* CONSUMER_BACKOFF_MS: first wait after a failure, doubled, <= 30 s */
     int poll_timeout_ms; /* how long one poll waits (the loop checks `stop` between polls) */
+    /* Optional: called by consumer_run after every turn, and about once a second while a turn
+     * waits out a backoff: where a program gives its supervisor a sign of life and logs its
+     * stats. Must be quick. */
+    void (*tick)(void *ctx);
+    void *tick_ctx;
 };
 
 struct consumer;

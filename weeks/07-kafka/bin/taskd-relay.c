@@ -71,8 +71,9 @@ static const struct config_var vars[] = {
      .help = "sent rows are kept this long (for inspection), then pruned"},
 };
 
-static int check(const struct config *cfg)
+static int check(void *ctx, const struct config *cfg)
 {
+    (void)ctx;
     if (config_get_int(cfg, "OUTBOX_LEASE_MS") <= config_get_int(cfg, "EVENT_BUS_TIMEOUT_MS")) {
         fprintf(stderr, "OUTBOX_LEASE_MS must be longer than EVENT_BUS_TIMEOUT_MS: a lease that "
                         "ends before its delivery report would publish rows twice\n");
@@ -81,8 +82,9 @@ static int check(const struct config *cfg)
     return 0;
 }
 
-static int run(const struct config *cfg, const struct lifecycle *lc, volatile int *stop)
+static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, volatile int *stop)
 {
+    (void)ctx;
     struct event_bus_settings bus;
     struct pg_pool *pool = NULL;
     struct relay *r = NULL;

@@ -1,5 +1,6 @@
 /* event_program.c — the frame around week 7's loops (event_program.h). */
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static int load_settings(const struct event_program *p, struct config *cfg)
     if (rc == 0)
         rc = event_bus_settings_read(cfg, &bus);
     if (rc == 0 && p->check)
-        rc = p->check(cfg);
+        rc = p->check(p->ctx, cfg);
     if (rc != 0) {
         fprintf(stderr, "%s: fix the configuration above (see %s --help)\n", p->name, p->name);
         return 2;
@@ -101,12 +102,14 @@ int event_program_main(const struct event_program *p, const struct stage *stage,
                        char **argv)
 {
     int rc = 1;
+    bool initialised = false;
     struct lifecycle lc = {0};
     const struct lifecycle_provider *provider = stage_lifecycle(stage);
     struct config *cfg = config_new();
     if (install_signals() != 0 || !cfg || log_config_declare(cfg) != 0 ||
         stage2_declare(cfg) != 0 || event_bus_declare(cfg) != 0 ||
         config_declare(cfg, p->vars, p->nvars) != 0 ||
+        (p->more_vars && config_declare(cfg, p->more_vars, p->nmore) != 0) ||
         (provider && provider->declare && provider->declare(cfg) != 0)) {
         fprintf(stderr, "%s: cannot start (out of memory or signals)\n", p->name);
         goto done;
@@ -131,10 +134,11 @@ int event_program_main(const struct event_program *p, const struct stage *stage,
         goto done;
     }
     rc = 1;
-    if (stage1_init() != 0) {
-        log_msg(LOG_ERROR, "cannot initialise libsodium");
+    if (stage1_init() != 0 || (p->init && p->init(p->ctx) != 0)) {
+        log_msg(LOG_ERROR, "cannot initialise the program's libraries");
         goto done;
     }
+    initialised = true;
     lifecycle_status(&lc, "starting: waiting for PostgreSQL");
     if (wait_for_database(config_get(cfg, "DATABASE_URL")) != 0) {
         rc = 0; /* stopped while waiting: nothing was started */
@@ -145,9 +149,11 @@ int event_program_main(const struct event_program *p, const struct stage *stage,
         rc = src == ERR_UNAVAILABLE ? 1 : 2;
         goto done;
     }
-    rc = p->run(cfg, &lc, &stop_flag);
+    rc = p->run(p->ctx, cfg, &lc, &stop_flag);
     lifecycle_stopping(&lc);
 done:
+    if (initialised && p->fini)
+        p->fini(p->ctx);
     lifecycle_close(&lc);
     config_free(cfg);
     return rc;

@@ -24,11 +24,20 @@ struct event_program {
     const char *summary;           /* the --help text before the settings */
     const struct config_var *vars; /* the program's own settings */
     size_t nvars;
-    /* Cross-setting rules config.h cannot express; prints why to stderr. 0 or ERR_INVALID. */
-    int (*check)(const struct config *cfg);
-    /* Runs the loop until *stop; calls event_program_tick(lc) every turn. Returns the exit
-     * status (0 after a clean stop). */
-    int (*run)(const struct config *cfg, const struct lifecycle *lc, volatile int *stop);
+    const struct config_var
+        *more_vars; /* a second list (a family's, then a member's); may be NULL */
+    size_t nmore;
+    void *ctx; /* handed to the hooks below as is */
+    /* Cross-setting rules config.h cannot express; prints why to stderr. 0 or ERR_INVALID. May
+     * be NULL. */
+    int (*check)(void *ctx, const struct config *cfg);
+    /* Process-wide initialisation of a library of the program's own (libcurl), once, before
+     * anything starts; fini undoes it at the end. Both may be NULL. 0 or an ERR_ code. */
+    int (*init)(void *ctx);
+    void (*fini)(void *ctx);
+    /* Runs the loop until *stop; calls event_program_tick(lc) every turn and lifecycle_serving
+     * once its resources are open. Returns the exit status (0 after a clean stop). */
+    int (*run)(void *ctx, const struct config *cfg, const struct lifecycle *lc, volatile int *stop);
 };
 
 /* main() of a week-7 program, built for `stage` (its TASKD_STAGE: whose lifecycle provider

@@ -24,8 +24,10 @@
 # Services: postgres (week 2); redis (the cache and the job queue), memcached (the other cache) and
 # smtp (shared/tools/smtp_sink.c: stores each message it accepts as a file, relays nothing) from
 # week 3; kafka (shared/tools/kafka_dev_broker.c: librdkafka's mock cluster, a Kafka-protocol
-# broker in one process that keeps everything in memory) from week 7. services.env gets PG_URL...,
-# REDIS_URL, MEMCACHED_URL, SMTP_URL, SMTP_SINK_DIR and KAFKA_BROKERS.
+# broker in one process that keeps everything in memory) and rabbitmq (the RabbitMQ event bus:
+# Debian's rabbitmq-server, an Erlang node with a name and ports of this run directory's own) from
+# week 7. services.env gets PG_URL..., REDIS_URL, MEMCACHED_URL, SMTP_URL, SMTP_SINK_DIR,
+# KAFKA_BROKERS and AMQP_URL.
 #
 # Environment: TASKD_RUN_DIR (default <repo>/.run) moves every file, so a test can run servers
 # of its own beside the developer's; BUILD (default build) is where the SMTP sink and the Kafka
@@ -43,8 +45,8 @@ RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
 ENV_FILE="$RUN_DIR/services.env"
 LOCK_FILE="$RUN_DIR/services.lock"
 
-SERVICES=(postgres redis memcached smtp kafka)
-declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp [kafka]=kf)
+SERVICES=(postgres redis memcached smtp kafka rabbitmq)
+declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp [kafka]=kf [rabbitmq]=rmq)
 
 QUIET=0 # 1: up prints nothing (fresh-db starts postgres behind the caller's back)
 
@@ -901,6 +903,180 @@ kf_signal() {
   [ "$ok" = 1 ] || die "kafka did not $([ "$want" = 1 ] && echo pause || echo resume) within 5 s"
   if [ "$want" = 1 ]; then say "kafka paused: its brokers refuse connections (data kept)"; else say "kafka resumed on $(kf_brokers)"; fi
 }
+
+# ---------------------------------------------------------------- RabbitMQ -----------------------
+# The RabbitMQ event bus of week 7 (EVENT_BUS=rabbitmq): Debian's rabbitmq-server, an Erlang node.
+# An Erlang node is more than a port: it has a node name, registers it with epmd (the Erlang port
+# mapper, a daemon the VM starts when none answers) and listens on a distribution port that the
+# CLI tools (rabbitmqctl, rabbitmq-diagnostics) use, authenticated by a cookie file in $HOME. All
+# four are this run directory's own (a name from its path, free ports, HOME under it), so several
+# checkouts and CI run brokers side by side, and the package's /etc, /var/lib and /var/log are
+# never read or written. Everything listens on 127.0.0.1 only. The broker's user (taskd, a random
+# password) is created by the node itself on its first boot, from default_user/default_pass in
+# rabbitmq.conf; no management plugin (an empty enabled-plugins file).
+RMQ_DIR="$RUN_DIR/rabbitmq"
+RMQ_HOME="$RMQ_DIR/home" # HOME of the node and of the CLI tools: the Erlang cookie lives here
+RMQ_CONF="$RMQ_DIR/rabbitmq.conf"
+RMQ_PORT_FILE="$RMQ_DIR/port"         # AMQP, kept across restarts while free (URLs stay valid)
+RMQ_DIST_PORT_FILE="$RMQ_DIR/dist-port" # Erlang distribution, new at every start
+RMQ_EPMD_PORT_FILE="$RMQ_DIR/epmd-port" # epmd, new at every start
+RMQ_PW_FILE="$RMQ_DIR/password"
+RMQ_PID_FILE="$RMQ_DIR/beam.pid"   # the Erlang VM (beam.smp), written by the node as it boots
+RMQ_LOG="$RMQ_DIR/log"               # RABBITMQ_LOG_BASE: the node's own log files
+RMQ_OUT="$RMQ_DIR/server.out"         # what the script and the VM print (boot failures land here)
+RMQ_LIB=/usr/lib/rabbitmq/bin # the scripts themselves: /usr/sbin's wrappers cd to /var/lib/rabbitmq
+# and write /var/log/rabbitmq, as root they `su rabbitmq`
+
+# As root the node runs as the package's rabbitmq user (an Erlang VM has no business being root),
+# else as ourselves. The CLI tools run as the same user: the cookie file is readable by its owner only.
+rmq_user() {
+  if [ "$(id -u)" != 0 ]; then id -un; elif id -u rabbitmq >/dev/null 2>&1; then echo rabbitmq; else echo nobody; fi
+}
+# The node's name: one per run directory (a hash of its path), so two checkouts never collide in
+# an epmd, and a node left running by a run directory is found again by the next `up`.
+rmq_node() { echo "taskd-$(printf '%s' "$RUN_DIR" | sha1sum | cut -c1-12)@localhost"; }
+rmq_port() { cat "$RMQ_PORT_FILE" 2>/dev/null || true; }
+rmq_created() { [ -f "$RMQ_PW_FILE" ] && [ -f "$RMQ_PORT_FILE" ]; }
+# The VM stops cleanly on SIGTERM (RabbitMQ 3.10 traps it) and crashes on SIGKILL; the
+# rabbitmq-server script that started it then exits too.
+rmq_running() { pidfile_is "$RMQ_PID_FILE" beam.smp; }
+
+# rmq_as CMD...: a command with the node's environment, as the node's user. runuser resets HOME,
+# hence `env` after it. RABBITMQ_CONF_ENV_FILE and RABBITMQ_ADVANCED_CONFIG_FILE name files of
+# ours (the first is empty, the second absent), so /etc/rabbitmq is never read.
+rmq_as() {
+  run_as "$(rmq_user)" env HOME="$RMQ_HOME" \
+    RABBITMQ_NODENAME="$(rmq_node)" \
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$(rmq_port)" \
+    RABBITMQ_DIST_PORT="$(cat "$RMQ_DIST_PORT_FILE" 2>/dev/null || true)" \
+    ERL_EPMD_PORT="$(cat "$RMQ_EPMD_PORT_FILE" 2>/dev/null || true)" \
+    ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia" \
+    RABBITMQ_LOG_BASE="$RMQ_LOG" \
+    RABBITMQ_CONFIG_FILE="$RMQ_CONF" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config" \
+    RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins" \
+    RABBITMQ_PID_FILE="$RMQ_PID_FILE" \
+    "$@"
+}
+rmq_ping() { rmq_as "$RMQ_LIB/rabbitmq-diagnostics" -q ping >/dev/null 2>&1; }
+
+# Rewritten at every start (only the port changes). The password sits in this file, 0600.
+rmq_write_conf() { # rmq_write_conf PORT
+  (
+    umask 077
+    cat >"$RMQ_CONF.tmp" <<CONF
+# Written by shared/scripts/services.sh at every start: edits here are lost.
+listeners.tcp.default = 127.0.0.1:$1
+# Created on the node's first boot only (an empty database): the password then lives in it.
+default_user = taskd
+default_pass = $(cat "$RMQ_PW_FILE")
+default_vhost = /
+log.console = false
+log.file.level = info
+# A lab machine's disk can run low; below this the broker blocks publishers (say so in the log).
+disk_free_limit.absolute = 50MB
+CONF
+  )
+  mv -f "$RMQ_CONF.tmp" "$RMQ_CONF"
+}
+
+# Up to 120 s: the AMQP port opens once the broker has booted, and ping answers once the CLI can
+# reach the node and authenticate (the check a person would run). Gives up at once when the
+# script we started has exited (its output says why).
+rmq_wait() { # rmq_wait SCRIPT_PID PORT
+  local _ stat
+  for _ in $(seq 1 600); do
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ "$stat" != *") Z "* ]] || return 1
+    if rmq_running && port_in_use "$2" && rmq_ping; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# The epmd the VM started on our ERL_EPMD_PORT outlives the node; stop it with the node. Only when
+# no node is registered with it any more: a CLI tool of someone else's could still be using it.
+rmq_stop_epmd() {
+  local port
+  port=$(cat "$RMQ_EPMD_PORT_FILE" 2>/dev/null || true)
+  [[ "$port" =~ ^[0-9]+$ ]] || return 0
+  if ERL_EPMD_PORT=$port epmd -names 2>/dev/null | grep -q '^name '; then return 0; fi
+  ERL_EPMD_PORT=$port epmd -kill >/dev/null 2>&1 || true
+}
+
+rmq_up() {
+  [ -x "$RMQ_LIB/rabbitmq-server" ] || die "rabbitmq-server not found ($RMQ_LIB); run \`make deps\` first"
+  command -v epmd >/dev/null 2>&1 || die "epmd (Erlang) not found; run \`make deps\` first"
+  local user state="up" port attempt pid t0
+  user=$(rmq_user)
+  t0=$(date +%s%N)
+  if rmq_running; then
+    state="up (already running)"
+  else
+    reach_run_dir "$user"
+    mkdir -p "$RMQ_HOME" "$RMQ_LOG" "$RMQ_DIR/mnesia"
+    if [ ! -f "$RMQ_PW_FILE" ]; then
+      (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$RMQ_PW_FILE")
+    fi
+    echo '[].' >"$RMQ_DIR/enabled_plugins"
+    : >"$RMQ_DIR/rabbitmq-env.conf"
+    for attempt in 1 2 3; do
+      port=$(pick_port "$RMQ_PORT_FILE")
+      echo "$port" >"$RMQ_PORT_FILE"
+      random_free_port >"$RMQ_DIST_PORT_FILE"
+      random_free_port >"$RMQ_EPMD_PORT_FILE"
+      rmq_write_conf "$port"
+      if [ "$(id -u)" = 0 ]; then chown -R "$user": "$RMQ_DIR"; fi
+      rm -f "$RMQ_PID_FILE"
+      # setsid: a session of its own, so a Ctrl-C in the terminal that ran `make` does not reach it.
+      rmq_as setsid "$RMQ_LIB/rabbitmq-server" </dev/null >>"$RMQ_OUT" 2>&1 9>&- &
+      pid=$!
+      rmq_wait "$pid" "$port" && break
+      stop_pid "$RMQ_PID_FILE" beam.smp KILL # started but not answering in time
+      rmq_stop_epmd
+      [ "$attempt" = 3 ] && { tail -n 20 "$RMQ_OUT" >&2 || true; die "rabbitmq did not start (output: $(pretty "$RMQ_OUT"), logs: $(pretty "$RMQ_LOG"))"; }
+    done
+    state="up (started in $((($(date +%s%N) - t0) / 1000000)) ms)"
+  fi
+  say "rabbitmq $state on 127.0.0.1:$(rmq_port) (node $(rmq_node), data $(pretty "$RMQ_DIR"))"
+}
+
+rmq_down() {
+  rmq_running || { rmq_stop_epmd; return 0; }
+  stop_pid "$RMQ_PID_FILE" beam.smp TERM # a clean stop: queues and messages are synced to disk
+  rmq_stop_epmd
+  say "rabbitmq stopped (data kept in $(pretty "$RMQ_DIR"))"
+}
+
+rmq_kill() {
+  rmq_running || return 0
+  stop_pid "$RMQ_PID_FILE" beam.smp KILL
+  rmq_stop_epmd
+  say "rabbitmq killed (SIGKILL: durable queues recover their persistent messages on next start)"
+}
+
+rmq_destroy() {
+  rmq_down
+  rm -rf "$RMQ_DIR"
+  say "rabbitmq destroyed ($(pretty "$RMQ_DIR") removed)"
+}
+
+rmq_status() {
+  if rmq_running; then
+    echo "rabbitmq: running amqp://taskd@127.0.0.1:$(rmq_port)/%2f (node $(rmq_node), data $(pretty "$RMQ_DIR"))"
+  elif rmq_created; then
+    echo "rabbitmq: stopped (data $(pretty "$RMQ_DIR"))"
+  else
+    echo "rabbitmq: not created"
+  fi
+}
+
+# %2f: the default virtual host "/", URL-encoded (amqp_parse_url decodes it).
+rmq_env() { env_line AMQP_URL "amqp://taskd:$(cat "$RMQ_PW_FILE")@127.0.0.1:$(rmq_port)/%2f"; }
 
 # ---------------------------------------------------------------- dispatch -----------------------
 # Check names before doing anything, so a typo does not half-run a command.

@@ -1,8 +1,9 @@
 # Week 7's build facts. Stage 7 adds events: taskd writes an outbox row in each write's
 # transaction; taskd-relay publishes the rows to a broker, taskd-notifier and taskd-projector
-# consume them. Its suites and `make run` need the Kafka-protocol dev broker (kafka-dev-broker,
-# built by this stage) and, for EVENT_BUS=rabbitmq, a rabbitmq-server, beside week 3's services.
-WEEK_SERVICES_7 := kafka
+# consume them. Its suites and `make run` need the Kafka-protocol dev broker (kafka-dev-broker, a
+# local service like the SMTP sink: shared/tools/) and a rabbitmq-server (EVENT_BUS=rabbitmq),
+# beside week 3's services. The black-box suite runs once per bus (WEEK_API_VARIANTS_7).
+WEEK_SERVICES_7 := kafka rabbitmq
 WEEK_TEST_ENV_7 :=
 WEEK_RUN_ENV_7 :=
 WEEK_TOOLS_7 :=

@@ -558,7 +558,15 @@ static int rmq_consumer_open(const struct event_bus_settings *s, const char *gro
         goto fail;
     c->base.ops = &event_bus_rabbitmq;
     snprintf(c->topic, sizeof c->topic, "%s", s->topic);
-    snprintf(c->queue, sizeof c->queue, "%s.%s", s->topic, group);
+    /* A dead-letter topic is one queue that keeps every dead letter from the moment the topic's
+     * first consumer declared it: its readers (people, taskd-events read --dlq) take from that
+     * queue, whatever their group, or they would see only what died after they came. */
+    size_t tn = strlen(s->topic);
+    bool dead_letters = tn > 4 && strcmp(s->topic + tn - 4, ".dlq") == 0;
+    if (dead_letters)
+        snprintf(c->queue, sizeof c->queue, "%s", s->topic);
+    else
+        snprintf(c->queue, sizeof c->queue, "%s.%s", s->topic, group);
     snprintf(c->dlq, sizeof c->dlq, "%s.dlq", s->topic);
     rc = consumer_connect(c);
     if (rc != 0)

@@ -2,8 +2,8 @@
  *
  * Each test runs a private taskd (stage 7, a fresh database) with the stage's other programs
  * beside it — taskd-relay, taskd-projector and, where mail is checked, taskd-notifier — on the
- * bus EVENT_BUS names (kafka: the dev broker; rabbitmq: a real rabbitmq-server; `make
- * test-week-7` runs this suite on both). Every test has a topic and consumer groups of its own,
+ * bus of its suite (events_kafka: the dev broker; events_rabbitmq: a real rabbitmq-server):
+ * every test runs on both. Every test has a topic and consumer groups of its own,
  * so tests never see each other's events. What a test observes is what a client or an operator
  * can: the HTTP API (GET /tasks/{id}/activity is the read model the projector fills), the
  * programs' logs, the database with psql, the SMTP sink's files, and the bus through
@@ -36,6 +36,28 @@ struct ev {
     struct tk_proc *relay, *projector, *notifier;
 };
 
+/* Each test runs once per bus: events_kafka::NAME and events_rabbitmq::NAME. Criterion runs every
+ * test in a process of its own, so EVENT_BUS set here reaches the server, the programs and the
+ * commands of that test only. */
+static void on_bus(const char *bus)
+{
+    cr_assert_eq(setenv("EVENT_BUS", bus, 1), 0, "cannot set EVENT_BUS");
+}
+
+#define EVENTS_TEST(name, points, secs)                                                            \
+    static void name(void);                                                                        \
+    GRADED(events_kafka, name, points, .timeout = secs)                                            \
+    {                                                                                              \
+        on_bus("kafka");                                                                           \
+        name();                                                                                    \
+    }                                                                                              \
+    GRADED(events_rabbitmq, name, points, .timeout = secs)                                         \
+    {                                                                                              \
+        on_bus("rabbitmq");                                                                        \
+        name();                                                                                    \
+    }                                                                                              \
+    static void name(void)
+
 static const char *bus_kind(void)
 {
     const char *b = getenv("EVENT_BUS");
@@ -50,12 +72,15 @@ static const char *const *prog_env(struct ev *g, const char *group, const char *
     static const char *env[7];
     snprintf(g->env_group, sizeof g->env_group, "CONSUMER_GROUP=%s-%s", g->topic, group);
     size_t n = 0;
+    /* The test's own first: of two settings of one name, getenv finds the first. */
+    if (extra)
+        env[n++] = extra;
+    if (extra && extra2)
+        env[n++] = extra2;
     env[n++] = g->env_topic;
     env[n++] = g->env_group;
     env[n++] = "OUTBOX_POLL_MS=10";
     env[n++] = "KAFKA_SESSION_TIMEOUT_MS=6000";
-    env[n++] = extra;
-    env[n++] = extra ? extra2 : NULL;
     env[n] = NULL;
     return env;
 }
@@ -164,7 +189,7 @@ static long long create(struct ev *g, const char *title)
     return tk_create_task(g->s, body);
 }
 
-GRADED(events, every_change_yields_exactly_one_event_in_order, 5, .timeout = 90)
+EVENTS_TEST(every_change_yields_exactly_one_event_in_order, 5, 90)
 {
     struct ev g = {0};
     ev_start(&g, false);
@@ -210,7 +235,7 @@ GRADED(events, every_change_yields_exactly_one_event_in_order, 5, .timeout = 90)
     ev_stop(&g);
 }
 
-GRADED(events, the_activity_feed_is_its_owners_only, 2, .timeout = 60)
+EVENTS_TEST(the_activity_feed_is_its_owners_only, 2, 60)
 {
     struct ev g = {0};
     ev_start(&g, false);
@@ -249,7 +274,7 @@ static int sink_count(const char *needle)
     return atoi(out);
 }
 
-GRADED(events, the_notifier_mails_the_owner_once_per_event, 3, .timeout = 90)
+EVENTS_TEST(the_notifier_mails_the_owner_once_per_event, 3, 90)
 {
     struct ev g = {0};
     ev_start(&g, true);
@@ -338,7 +363,7 @@ static void private_bus_destroy(char *dir)
           dir, dir);
 }
 
-GRADED(events, with_the_broker_down_writes_succeed_and_every_event_arrives_after, 5, .timeout = 180)
+EVENTS_TEST(with_the_broker_down_writes_succeed_and_every_event_arrives_after, 5, 180)
 {
     tk_need_local("takes a broker of its own down");
     char dir[64], bus_env[512];
@@ -351,7 +376,11 @@ GRADED(events, with_the_broker_down_writes_succeed_and_every_event_arrives_after
      * database, not the server's own extra settings. */
     g.relay = prog_start2(&g, "taskd-relay", "relay", bus_env, "EVENT_BUS_TIMEOUT_MS=2000",
                           "relay started");
-    g.projector = prog_start(&g, "taskd-projector", "projector", bus_env, "consumer started");
+    /* A group member silent for longer than its session timeout is dropped and must rejoin;
+     * the outage here is about the outbox, so the session outlasts it (rejoining is the consumer
+     * test's subject, and the dev broker's rejoin is slow: docs/decisions/0029). */
+    g.projector = prog_start2(&g, "taskd-projector", "projector", bus_env,
+                              "KAFKA_SESSION_TIMEOUT_MS=30000", "consumer started");
     long long first = create(&g, "before the outage");
     wait_projected(&g, 1, EV_WAIT_MS);
     cr_assert_eq(projected_creates(&g), 1, "expected the first event through before the outage");
@@ -366,10 +395,19 @@ GRADED(events, with_the_broker_down_writes_succeed_and_every_event_arrives_after
               "expected the outbox to hold the 20 events written while the broker was down");
     private_bus_set(dir, true);
     wait_projected(&g, 21, 60000);
+    if (projected_creates(&g) != 21) { /* what the programs said, for whoever reads the failure */
+        char *rl = tk_proc_log(g.relay), *pl = tk_proc_log(g.projector);
+        size_t rn = strlen(rl), pn = strlen(pl);
+        fprintf(stderr, "relay log (tail):\n%s\nprojector log (tail):\n%s\n",
+                rn > 3000 ? rl + rn - 3000 : rl, pn > 3000 ? pl + pn - 3000 : pl);
+        free(rl);
+        free(pl);
+    }
     cr_assert_eq(projected_creates(&g), 21,
                  "expected all 21 creates in the read model after the broker came back, none "
-                 "lost (on %s)",
-                 bus_kind());
+                 "lost (on %s; %lld projected, %lld rows still pending in the outbox)",
+                 bus_kind(), projected_creates(&g),
+                 db_scalar(&g, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"));
     expect_drained(&g, "every event of the outage sent once the broker is back");
     fprintf(stderr,
             "figure: events: 20 writes with the broker down took %ld ms (all 201); "
@@ -379,8 +417,7 @@ GRADED(events, with_the_broker_down_writes_succeed_and_every_event_arrives_after
     private_bus_destroy(dir);
 }
 
-GRADED(events, a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_nothing, 5,
-       .timeout = 180)
+EVENTS_TEST(a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_nothing, 5, 180)
 {
     struct ev g = {0};
     ev_start(&g, false);
@@ -418,7 +455,7 @@ GRADED(events, a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_noth
     ev_stop(&g);
 }
 
-GRADED(events, a_killed_consumer_hands_its_work_to_its_group_partner, 4, .timeout = 180)
+EVENTS_TEST(a_killed_consumer_hands_its_work_to_its_group_partner, 4, 180)
 {
     struct ev g = {0};
     ev_start(&g, false);
@@ -440,8 +477,7 @@ GRADED(events, a_killed_consumer_hands_its_work_to_its_group_partner, 4, .timeou
     ev_stop(&g);
 }
 
-GRADED(events, a_poison_message_goes_to_the_dead_letter_topic_and_consumption_goes_on, 4,
-       .timeout = 120)
+EVENTS_TEST(a_poison_message_goes_to_the_dead_letter_topic_and_consumption_goes_on, 4, 120)
 {
     struct ev g = {0};
     tk_need_local("publishes to the test's topic");

@@ -32,7 +32,10 @@ CREATE TABLE task_activity (
     version     bigint      NOT NULL,
     type        text        NOT NULL CHECK (type IN ('task.created', 'task.updated', 'task.deleted')),
     occurred_at timestamptz NOT NULL,
-    payload     text        NOT NULL
+    payload     text        NOT NULL,
+    -- When the projector wrote the row: projected_at - occurred_at is the event's end-to-end
+    -- latency (commit, relay, broker, consumer), which `make bench-events` reports.
+    projected_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX task_activity_task ON task_activity (task_id, owner_id, occurred_at, event_id);
 

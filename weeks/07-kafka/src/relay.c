@@ -78,15 +78,15 @@ void relay_delivered(void *ctx, void *msg_ctx, int rc)
 {
     struct relay *r = ctx;
     int64_t id = (int64_t)(intptr_t)msg_ctx;
-    /* LAB:BEGIN 7.2 Note the report: the row id goes to r->sent (rc 0) or to r->failed. */
     ids_push(rc == 0 ? &r->sent : &r->failed, id);
-    /* LAB:END (void)r; (void)id; (void)rc; log_msg(LOG_ERROR, "TODO(lab 7.2)"); */
 }
 
 /* Writes what the reports said: sent rows are done, failed ones wait their backoff. Lists that
  * could not be written stay for the next turn (their rows are leased meanwhile). */
 static int settle(struct relay *r, struct pg_conn *c)
 {
+    /* LAB:BEGIN 7.2 Mark r->sent sent, give r->failed back with a backoff; empty what was written.
+     */
     int rc = outbox_mark_sent(c, r->sent.v, r->sent.n);
     if (rc == 0) {
         r->stats.sent += r->sent.n;
@@ -101,6 +101,8 @@ static int settle(struct relay *r, struct pg_conn *c)
         r->failed.n = 0;
     }
     return rc;
+    /* LAB:END (void)c; (void)r; log_msg(LOG_ERROR, "TODO(lab 7.2): settle the reports"); return 0;
+     */
 }
 
 /* Sends one row. A full local queue is waited out a little (its reports make room). */

@@ -263,6 +263,11 @@ static const struct task_repo_ops cached_ops = {
     .free = cached_free,
 };
 
+struct task_repo **task_repo_cached_inner(struct task_repo *r)
+{
+    return r && r->ops == &cached_ops ? &cached_of(r)->inner : NULL;
+}
+
 int task_repo_cached_new(struct task_repo *inner, struct cache *cache, struct cache_fence *fence,
                          const char *ns, int ttl_s, struct task_repo **out)
 {

@@ -85,8 +85,7 @@ void relay_delivered(void *ctx, void *msg_ctx, int rc)
  * could not be written stay for the next turn (their rows are leased meanwhile). */
 static int settle(struct relay *r, struct pg_conn *c)
 {
-    /* LAB:BEGIN 7.2 Mark r->sent sent, give r->failed back with a backoff; empty what was written.
-     */
+    /* LAB:BEGIN 7.2 r->sent: mark sent; r->failed: retry later; empty what was written. */
     int rc = outbox_mark_sent(c, r->sent.v, r->sent.n);
     if (rc == 0) {
         r->stats.sent += r->sent.n;
@@ -101,8 +100,7 @@ static int settle(struct relay *r, struct pg_conn *c)
         r->failed.n = 0;
     }
     return rc;
-    /* LAB:END (void)c; (void)r; log_msg(LOG_ERROR, "TODO(lab 7.2): settle the reports"); return 0;
-     */
+    /* LAB:END (void)c; (void)r; log_msg(LOG_ERROR, "TODO(lab 7.2)"); return 0; */
 }
 
 /* Sends one row. A full local queue is waited out a little (its reports make room). */

@@ -56,7 +56,7 @@ static int run_write(struct outbox_repo *o, struct pg_conn *c, const struct writ
 
 /* The event of the task a write returned: when it happened is the task's updated_at for a
  * create or update (the same instant the row says), now for a delete. */
-static int add_event(struct pg_conn *c, enum event_type type, const struct task *t)
+static int add_row(struct pg_conn *c, enum event_type type, const struct task *t)
 {
     struct event e;
     event_init(&e);
@@ -72,19 +72,18 @@ static int add_event(struct pg_conn *c, enum event_type type, const struct task 
 static int in_transaction(struct outbox_repo *o, struct pg_conn *c, const struct write *w,
                           struct task *t)
 {
-    /* LAB:BEGIN 7.1 BEGIN, the write, its event's row (add_event), then COMMIT or ROLLBACK. */
+    /* LAB:BEGIN 7.1 BEGIN, the write, its event's row (add_row), then COMMIT or ROLLBACK. */
     int rc = pg_conn_command(c, "BEGIN");
     if (rc != 0)
         return rc;
     rc = run_write(o, c, w, t);
     if (rc == 0)
-        rc = add_event(c, w->type, t);
+        rc = add_row(c, w->type, t);
     if (rc == 0)
         return pg_conn_command(c, "COMMIT");
     (void)pg_conn_command(c, "ROLLBACK"); /* the answer is rc; a lost connection is closed */
     return rc;
-    /* LAB:END (void)add_event; log_msg(LOG_ERROR, "TODO(lab 7.1)"); return run_write(o, c, w, t);
-     */
+    /* LAB:END (void)add_row; log_msg(LOG_WARN, "TODO(lab 7.1)"); return run_write(o, c, w, t); */
 }
 
 static int outbox_write(struct outbox_repo *o, const struct write *w, struct task *out)

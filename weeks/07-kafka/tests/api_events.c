@@ -142,6 +142,17 @@ static long long db_scalar(struct ev *g, const char *sql)
     return strtoll(out, NULL, 10);
 }
 
+/* While waiting for events: when none has even reached the outbox 5 s after start_ms, no wait
+ * will help (the write path records no event): fail now, naming why. */
+static void expect_some_outbox_row(struct ev *g, long start_ms)
+{
+    if (tk_now_ms() - start_ms < 5000)
+        return;
+    cr_assert(db_scalar(g, "SELECT count(*) FROM outbox") > 0,
+              "expected the writes to have put their events in the outbox table, found none "
+              "after 5 s (lab 7.1: the event's row in the change's transaction)");
+}
+
 /* GET /tasks/<id>/activity until it lists at least n events (or EV_WAIT_MS): the response. A
  * deleted task whose events have not reached the read model yet is 404 (nothing to show of
  * it): that is waited out too. */
@@ -149,8 +160,9 @@ static struct tk_response *activity(struct ev *g, long long id, int n)
 {
     char path[64];
     snprintf(path, sizeof path, "/tasks/%lld/activity", id);
-    long deadline = tk_now_ms() + EV_WAIT_MS;
+    long start = tk_now_ms(), deadline = start + EV_WAIT_MS;
     for (;;) {
+        expect_some_outbox_row(g, start);
         struct tk_response *r = tk_get(g->s, path);
         bool waiting = r->status == 404 && tk_now_ms() < deadline;
         if (!waiting) {
@@ -285,7 +297,9 @@ EVENTS_TEST(the_notifier_mails_the_owner_once_per_event, 3, 90)
     snprintf(path, sizeof path, "/tasks/%lld/activity", id);
     long deadline = tk_now_ms() + EV_WAIT_MS;
     struct tk_response *r = NULL;
+    long start = tk_now_ms();
     for (;;) { /* the feed, read as its owner */
+        expect_some_outbox_row(&g, start);
         r = w4_as(g.s, u.auth, "GET", path, NULL);
         tk_expect_status(r, 200);
         if (cJSON_GetArraySize(items_of(r)) >= 1 || tk_now_ms() > deadline)
@@ -320,9 +334,11 @@ static long long projected_creates(struct ev *g)
 
 static void wait_projected(struct ev *g, long long want, long wait_ms)
 {
-    long deadline = tk_now_ms() + wait_ms;
-    while (projected_creates(g) < want && tk_now_ms() < deadline)
+    long start = tk_now_ms(), deadline = start + wait_ms;
+    while (projected_creates(g) < want && tk_now_ms() < deadline) {
+        expect_some_outbox_row(g, start);
         tk_sleep_ms(200);
+    }
 }
 
 /* A broker of the test's own (TASKD_RUN_DIR=dir services.sh), so taking it down disturbs no

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench-common.sh — sourced by bench.sh and bench-compare.sh: the wrk load both use (BENCH_SECONDS,
-# BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_WRK_THREADS), the nginx `return 200` ceiling that every
-# benchmark measures taskd against, and the free port it listens on. The functions need $out
-# (the benchmark's output directory, absolute) and nginx on PATH; nginx_start sets $nginx_port.
-# The settings are read by the sourcing script, which also sets $out:
+# bench-common.sh — sourced by bench.sh, bench-compare.sh and week 7's bench-events.sh: the wrk
+# load they use (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_WRK_THREADS), the nginx
+# `return 200` ceiling that every benchmark measures taskd against, the free port it listens on,
+# and small helpers (wrk durations in ms, medians, a logged-in user's token for stage 4 on).
+# The nginx functions need $out (the benchmark's output directory, absolute) and nginx on PATH;
+# nginx_start sets $nginx_port. The settings are read by the sourcing script, which also sets $out:
 # shellcheck disable=SC2034,SC2154
 secs=${BENCH_SECONDS:-8}
 conns=${BENCH_CONNECTIONS:-32}
@@ -65,4 +66,34 @@ nginx_stop() {
   if [ -f "$out/nginx/nginx.pid" ]; then
     nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -s stop 2>/dev/null || true
   fi
+}
+
+to_ms() { # a wrk duration (812.00us, 1.53ms, 2.01s) -> milliseconds
+  awk -v d="$1" 'BEGIN { v = d + 0; if (d ~ /us$/) v /= 1000; else if (d ~ /[0-9]s$/) v *= 1000;
+                         else if (d ~ /m$/) v *= 60000; printf "%.2f", v }'
+}
+
+median() { # numbers on stdin -> their median (the mean of the middle two for an even count)
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2];
+                                      else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# From stage 4 every task route needs `Authorization: Bearer <access token>`. bench_login BASE_URL
+# registers a user of its own on the taskd at BASE_URL, logs in as that user and prints the access
+# token (ACCESS_TOKEN_TTL_SECONDS, 900 by default: longer than any run here). A benchmark of a
+# stage before 4 does not call it: those stages have no /auth routes.
+bench_login() {
+  local base=$1 creds body code
+  creds="{\"email\":\"bench-$$-$RANDOM@example.com\",\"password\":\"bench-password-$$-$RANDOM\"}"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d "$creds" "$base/auth/register")
+  [ "$code" = 201 ] || { echo "bench: POST /auth/register answered $code" >&2; return 1; }
+  body=$(curl -s -X POST -H 'Content-Type: application/json' -d "$creds" "$base/auth/login")
+  case "$body" in
+    *'"access_token":"'*)
+      body=${body#*\"access_token\":\"}
+      echo "${body%%\"*}"
+      ;;
+    *) echo "bench: POST /auth/login gave no access token: $body" >&2; return 1 ;;
+  esac
 }

@@ -148,10 +148,6 @@ slow_clients() { # slow_clients PORT COUNT STATUS_FILE
 
 # ---- measuring helpers ----
 wrk_last="$out/wrk.last"
-to_ms() { # a wrk duration (812.00us, 1.53ms, 2.01s) -> milliseconds
-  awk -v d="$1" 'BEGIN { v = d + 0; if (d ~ /us$/) v /= 1000; else if (d ~ /[0-9]s$/) v *= 1000;
-                         else if (d ~ /m$/) v *= 60000; printf "%.2f", v }'
-}
 # run_wrk URL [PID]: runs wrk into $wrk_last and sets rps, p99_ms, errors; with PID, also samples
 # that process's threads and resident memory half-way through (threads, rss_mb).
 run_wrk() {
@@ -232,10 +228,6 @@ row() { # one line of a round's table; the vs-first column is as wide as its hea
   printf "%-5s %-16s %10s %9s %9s %${first_w}s %5s %8s %7s %9s %7s %6s\n" "$@"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "0" }'; }
-median() { # numbers on stdin -> their median (the mean of the middle two for an even count)
-  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2];
-                                      else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # ---- the rounds ----
 first=${names[0]}

@@ -136,5 +136,5 @@ int main(int argc, char **argv)
         .check = check,
         .run = run,
     };
-    return event_program_main(&prog, &TASKD_STAGE, argc, argv);
+    return event_program_main(&prog, stage_lifecycle(&TASKD_STAGE), argc, argv);
 }

@@ -7,7 +7,6 @@
 
 #include <stdio.h>
 
-#include "app.h"
 #include "config.h"
 #include "consumer.h"
 #include "err.h"
@@ -171,8 +170,8 @@ done:
     return rc;
 }
 
-int consumer_main(const struct stage *stage, const struct consumer_program *p, int argc,
-                  char **argv)
+int consumer_main(const struct lifecycle_provider *provider, const struct consumer_program *p,
+                  int argc, char **argv)
 {
     char summary[1024];
     snprintf(summary, sizeof summary,
@@ -196,5 +195,5 @@ int consumer_main(const struct stage *stage, const struct consumer_program *p, i
         .fini = fini,
         .run = run,
     };
-    return event_program_main(&prog, stage, argc, argv);
+    return event_program_main(&prog, provider, argc, argv);
 }

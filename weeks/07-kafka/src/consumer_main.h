@@ -22,7 +22,7 @@ struct config;
 struct config_var;
 struct consumer_handler;
 struct pg_pool;
-struct stage;
+struct lifecycle_provider;
 
 struct consumer_program {
     const char *name;              /* "taskd-notifier": usage, logs */
@@ -40,9 +40,9 @@ struct consumer_program {
     void (*close)(void *state); /* may be NULL */
 };
 
-/* Runs the program; returns its exit status. stage is the binary's newest stage (TASKD_STAGE),
- * asked for its lifecycle hooks. */
-int consumer_main(const struct stage *stage, const struct consumer_program *p, int argc,
-                  char **argv);
+/* Runs the program; returns its exit status. provider: the binary's stage's lifecycle provider
+ * (stage_lifecycle(&TASKD_STAGE), asked in bin/), NULL for none. */
+int consumer_main(const struct lifecycle_provider *provider, const struct consumer_program *p,
+                  int argc, char **argv);
 
 #endif

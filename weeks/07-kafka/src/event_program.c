@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
 #include "config.h"
 #include "err.h"
 #include "event_bus.h"
@@ -98,13 +97,12 @@ static int wait_for_database(const char *url)
     return ERR_UNAVAILABLE;
 }
 
-int event_program_main(const struct event_program *p, const struct stage *stage, int argc,
-                       char **argv)
+int event_program_main(const struct event_program *p, const struct lifecycle_provider *provider,
+                       int argc, char **argv)
 {
     int rc = 1;
     bool initialised = false;
     struct lifecycle lc = {0};
-    const struct lifecycle_provider *provider = stage_lifecycle(stage);
     struct config *cfg = config_new();
     if (install_signals() != 0 || !cfg || log_config_declare(cfg) != 0 ||
         stage2_declare(cfg) != 0 || event_bus_declare(cfg) != 0 ||

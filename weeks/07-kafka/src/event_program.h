@@ -17,7 +17,7 @@
 struct config;
 struct config_var;
 struct lifecycle;
-struct stage;
+struct lifecycle_provider;
 
 struct event_program {
     const char *name;              /* "taskd-relay" */
@@ -40,10 +40,11 @@ struct event_program {
     int (*run)(void *ctx, const struct config *cfg, const struct lifecycle *lc, volatile int *stop);
 };
 
-/* main() of a week-7 program, built for `stage` (its TASKD_STAGE: whose lifecycle provider
- * it uses): returns its exit status. */
-int event_program_main(const struct event_program *p, const struct stage *stage, int argc,
-                       char **argv);
+/* main() of a week-7 program; provider is its stage's lifecycle provider (stage_lifecycle of
+ * the binary's TASKD_STAGE, asked in bin/: src/ does not see app.h), NULL for none. Returns the
+ * exit status. */
+int event_program_main(const struct event_program *p, const struct lifecycle_provider *provider,
+                       int argc, char **argv);
 
 /* What the loop calls each turn: tells the supervisor the loop turns, and passes on a reload
  * asked for by SIGHUP. */

@@ -94,9 +94,9 @@ int tk_run(const char *const *argv, const char *const *extra_env, char *output, 
 
 /* Runs a shell command (printf-style, through /bin/sh -c) as tk_run does, collecting its stdout
  * and stderr into out (may be NULL); unlike tk_run, also against a deployed service
- * (TK_REMOTE_URL): an operator's tools run here whatever the service is. Returns the exit status; fails the test when the command
- * does not fit the kit's 8 KiB. For the suites that check artefacts with an operator's tools
- * (week 5's deploy suite, week 6's compose suite). */
+ * (TK_REMOTE_URL): an operator's tools run here whatever the service is. Returns the exit status;
+ * fails the test when the command does not fit the kit's 8 KiB. For the suites that check artefacts
+ * with an operator's tools (week 5's deploy suite, week 6's compose suite). */
 int tk_sh(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int tk_vsh(char *out, size_t cap, const char *fmt, va_list ap);
 

@@ -397,8 +397,12 @@ GRADED(outage, the_database_url_may_come_from_a_file, 1)
     char file_env[64], out[16384];
     snprintf(file_env, sizeof file_env, "DATABASE_URL_FILE=%s", path);
     const char *argv[] = {"/usr/bin/timeout", "-k", "2", "10", bin, NULL};
-    const char *env[] = {file_env, "PORT=0", "BIND_ADDRESS=127.0.0.1", "AUTO_MIGRATE=1",
-                         "DB_CONNECT_TIMEOUT_SECONDS=1", NULL};
+    const char *env[] = {file_env,
+                         "PORT=0",
+                         "BIND_ADDRESS=127.0.0.1",
+                         "AUTO_MIGRATE=1",
+                         "DB_CONNECT_TIMEOUT_SECONDS=1",
+                         NULL};
     int rc = tk_run(argv, env, out, sizeof out);
     bool says_connect = false;
     for (const char *p = out; *p && !says_connect; p++)

@@ -60,7 +60,7 @@ struct link {
 
 static struct timeval ms_tv(int ms)
 {
-    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 }
 
 static int link_init(struct link *l, const char *url, int timeout_ms)

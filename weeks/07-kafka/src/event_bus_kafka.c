@@ -9,10 +9,14 @@
  * outstanding until it is back or their deadline passes.
  *
  * Consumer: a high-level consumer in a group (the group coordinator shares the topic's partitions
- * among the members and moves them when one joins or leaves), offsets committed by hand and
- * synchronously, only when the caller says its effect is durable (event_consumer_commit): at least
- * once. A new group starts at the beginning of the topic (auto.offset.reset=earliest). The
- * rebalance callback applies each new assignment and counts its partitions.
+ * among the members and moves them when one joins or leaves). A message's offset is stored only
+ * when the caller says its effect is durable (event_consumer_commit); librdkafka commits the
+ * stored offsets every AUTO_COMMIT_MS, when partitions are revoked and at close: at least once.
+ * A synchronous commit per message cost a broker round trip for every event (make bench-events);
+ * what a crash loses is at most AUTO_COMMIT_MS of stored offsets, which come again and which the
+ * consumers' dedupe absorbs. A new group starts at the beginning of the topic
+ * (auto.offset.reset=earliest). The rebalance callback applies each new assignment and counts its
+ * partitions.
  *
  * librdkafka logs from its own threads; on_log sends those lines through log.h, its chatty levels
  * as debug, its warnings and errors at most once per LOG_EVERY_MS per client (an unreachable
@@ -32,7 +36,8 @@
 #include "event_bus.h"
 #include "log.h"
 
-#define LOG_EVERY_MS 5000 /* a repeated warning (broker down) at most this often per client */
+#define LOG_EVERY_MS   5000 /* a repeated warning (broker down) at most this often per client */
+#define AUTO_COMMIT_MS 100  /* how often stored offsets are committed (librdkafka: 5000) */
 
 /* ------------------------------------------------------------------ shared helpers */
 
@@ -387,8 +392,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 atomic_store(&c->assigned, parts->cnt);
         }
     } else {
-        /* Revoked, or an error in the rebalance itself: give everything up. Offsets of messages
-         * not committed yet are not committed here: their next owner reads them again. */
+        /* Revoked, or an error in the rebalance itself: give everything up. librdkafka commits
+         * the stored offsets first (auto-commit); messages not yet stored are read again by
+         * their next owner. */
         if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
             what = "lost (rebalance error)";
         if (cooperative) {
@@ -443,7 +449,9 @@ static int kafka_consumer_open(const struct event_bus_settings *s, const char *g
     /* Heartbeats well inside the session, or a healthy member would be thrown out. */
     int heartbeat = s->session_timeout_ms / 3;
     if (!conf_common(conf, s, &c->log) || !conf_set(conf, "group.id", group) ||
-        !conf_set(conf, "enable.auto.commit", "false") ||
+        !conf_set(conf, "enable.auto.commit", "true") ||
+        !conf_set(conf, "enable.auto.offset.store", "false") || /* only what was handled */
+        !conf_set_int(conf, "auto.commit.interval.ms", AUTO_COMMIT_MS) ||
         !conf_set(conf, "auto.offset.reset", "earliest") ||
         !conf_set(conf, "enable.partition.eof", "false") ||
         /* A fetch waits at most this long for data. A real broker answers as soon as a message
@@ -550,10 +558,11 @@ static int kafka_consumer_poll(struct event_consumer *ec, int timeout_ms, struct
     }
 }
 
-/* Commits "m's partition is done up to m": offset + 1, the next one to read, which is what
- * rd_kafka_commit_message commits. Built from m's fields rather than the borrowed
- * rd_kafka_message_t, so a caller may commit a copy of m. Synchronous: when this returns 0, a
- * new member of the group starts after m. */
+/* Stores "m's partition is done up to m": offset + 1, the next one to read, which is what
+ * rd_kafka_offsets_store_message stores. Built from m's fields rather than the borrowed
+ * rd_kafka_message_t, so a caller may commit a copy of m. The background commit sends it within
+ * AUTO_COMMIT_MS; a revoke or a close sends it at once, so the partition's next owner, or a new
+ * member after a clean stop, starts after m. */
 static int kafka_commit(struct event_consumer *ec, const struct event_msg *m)
 {
     struct kafka_consumer *c = (struct kafka_consumer *)ec;
@@ -561,7 +570,9 @@ static int kafka_commit(struct event_consumer *ec, const struct event_msg *m)
     if (!l)
         return ERR_UNAVAILABLE; /* nothing committed: the message comes again, as after a crash */
     rd_kafka_topic_partition_list_add(l, c->topic, m->partition)->offset = m->offset + 1;
-    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, 0);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+    if (!err && l->elems[0].err) /* the partition is no longer ours (a rebalance took it) */
+        err = l->elems[0].err;
     rd_kafka_topic_partition_list_destroy(l);
     if (!err)
         return 0;

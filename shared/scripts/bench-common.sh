@@ -12,20 +12,10 @@ rounds=${BENCH_ROUNDS:-3}
 threads=${BENCH_WRK_THREADS:-2}
 PATH=$PATH:/usr/sbin
 
-# A port nobody listens on, below the kernel's ephemeral range: a port that an outgoing connection
-# (wrk's, curl's, another test's) uses as its local end cannot be listened on, yet refuses a
-# connect just like a free one. Callers still retry: someone may take the port before we bind it.
-ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-[ "${ephemeral_low:-0}" -gt 12000 ] || ephemeral_low=32768
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((10000 + RANDOM % (ephemeral_low - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "bench: no free port found" >&2
-  exit 1
-}
+# free_port: shared/scripts/ports.sh (a port below the kernel's ephemeral range that no socket
+# has). Callers still retry: someone may take the port before we bind it.
+# shellcheck source=shared/scripts/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 write_nginx_conf() { # write_nginx_conf PORT
   cat > "$out/nginx/nginx.conf" <<CONF
@@ -96,4 +86,17 @@ bench_login() {
       ;;
     *) echo "bench: POST /auth/login gave no access token: $body" >&2; return 1 ;;
   esac
+}
+
+# bench_auth BASE_URL: sets the array auth to the curl/wrk arguments of a logged-in request
+# (-H "Authorization: Bearer <token>") when the stage at BASE_URL has /auth routes (stage 4 on),
+# and to nothing when it has none (POST /auth/register answers 404). Fails when the login fails.
+bench_auth() {
+  local code token
+  auth=()
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d '{}' "$1/auth/register")
+  [ "$code" = 404 ] && return 0
+  token=$(bench_login "$1") || return 1
+  auth=(-H "Authorization: Bearer $token")
 }

@@ -148,11 +148,12 @@ slow_clients() { # slow_clients PORT COUNT STATUS_FILE
 
 # ---- measuring helpers ----
 wrk_last="$out/wrk.last"
+auth=() # set by bench_auth once a variant runs: nginx gets no header before then
 # run_wrk URL [PID]: runs wrk into $wrk_last and sets rps, p99_ms, errors; with PID, also samples
 # that process's threads and resident memory half-way through (threads, rss_mb).
 run_wrk() {
   local url=$1 pid=${2:-}
-  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$url" > "$wrk_last" 2>&1 &
+  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "${auth[@]}" "$url" > "$wrk_last" 2>&1 &
   wrk_pid=$!
   threads_now="-"
   rss_mb="-"
@@ -176,7 +177,7 @@ run_wrk() {
 
 # x_cache URL: the X-Cache header of a GET (the service has no HEAD), empty if absent.
 x_cache() {
-  curl -s -D - -o /dev/null "$1" | tr -d '\r' | awk -F': *' 'tolower($1) == "x-cache" {print $2}'
+  curl -s -D - -o /dev/null "${auth[@]}" "$1" | tr -d '\r' | awk -F': *' 'tolower($1) == "x-cache" {print $2}'
 }
 
 # start_variant INDEX: starts taskd with the variant's settings; sets port, taskd_pid and id.
@@ -202,7 +203,8 @@ start_variant() {
       die "taskd (${names[$i]}) did not start (log above: $out/taskd-${names[$i]}.log)"
     fi
   done
-  id=$(curl -s -X POST -H 'Content-Type: application/json' \
+  bench_auth "http://127.0.0.1:$port" || die "taskd (${names[$i]}): could not log in"
+  id=$(curl -s -X POST -H 'Content-Type: application/json' "${auth[@]}" \
     -d '{"title":"Benchmark task","description":"read me many times","tags":["bench"]}' \
     "http://127.0.0.1:$port/tasks" | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2 || true)
   [ -n "$id" ] || die "taskd (${names[$i]}) could not create a task"
@@ -249,7 +251,7 @@ for r in $(seq "$rounds"); do
   first_rps=""
   for i in "${!names[@]}"; do
     start_variant "$i"
-    curl -s -o /dev/null "http://127.0.0.1:$port/tasks/$id" # warm the cache
+    curl -s -o /dev/null "${auth[@]}" "http://127.0.0.1:$port/tasks/$id" # warm the cache
     check_cache "$i"
     slow_state="-"
     slow_reopen="-"

@@ -32,14 +32,15 @@ for _ in $(seq 500); do
   sleep 0.02
 done
 [ -n "$port" ] || { echo "bench: taskd did not start"; cat "$out/taskd.log"; exit 1; }
-id=$(curl -s -X POST -H 'Content-Type: application/json' \
+bench_auth "http://127.0.0.1:$port" || { echo "bench: could not log in (stage 4 on needs a user)"; exit 1; }
+id=$(curl -s -X POST -H 'Content-Type: application/json' "${auth[@]}" \
   -d '{"title":"Benchmark task","description":"read me many times","tags":["bench"]}' \
   "http://127.0.0.1:$port/tasks" | grep -o '"id":[0-9]*' | cut -d: -f2)
 [ -n "$id" ] || { echo "bench: could not create a task"; exit 1; }
 
 # A page to list, and the POST body wrk sends.
 for _ in $(seq 40); do
-  curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "${auth[@]}" \
     -d '{"title":"Listed task","tags":["bench"],"priority":"high"}' "http://127.0.0.1:$port/tasks"
 done
 cat > "$out/post.lua" <<'LUA'
@@ -58,7 +59,6 @@ p99() { awk '$1=="99%" {print $2}' "$out/wrk.last"; }
 
 # On PostgreSQL, the database's own speed for the same INSERT, with as many connections as wrk
 # uses (pgbench, prepared statements): how close the service gets to what the database can do.
-pgbench_tps=""
 case "${DATABASE_URL:-}" in postgres://* | postgresql://*)
   pg_bin=$(bash "$(dirname "$0")/services.sh" pg-bin 2>/dev/null || dirname "$(command -v pgbench)")
   cat > "$out/insert.sql" <<'SQL'
@@ -81,9 +81,9 @@ for r in $(seq "$rounds"); do
   printf '%-6s %-22s %12s %10s %12s %8s\n' "$r" "nginx return 200" "$n" "$np" "" ""
   for ep in "GET /tasks/{id}" "GET /tasks?limit=20" "POST /tasks"; do
     case "$ep" in
-      "GET /tasks/{id}") t=$(rps "http://127.0.0.1:$port/tasks/$id") ;;
-      "GET /tasks?limit=20") t=$(rps "http://127.0.0.1:$port/tasks?limit=20") ;;
-      "POST /tasks") t=$(rps "http://127.0.0.1:$port/tasks" -s "$out/post.lua") ;;
+      "GET /tasks/{id}") t=$(rps "http://127.0.0.1:$port/tasks/$id" "${auth[@]}") ;;
+      "GET /tasks?limit=20") t=$(rps "http://127.0.0.1:$port/tasks?limit=20" "${auth[@]}") ;;
+      "POST /tasks") t=$(rps "http://127.0.0.1:$port/tasks" -s "$out/post.lua" "${auth[@]}") ;;
     esac
     tp=$(p99)
     ratio=$(awk -v t="$t" -v n="$n" 'BEGIN { printf "%.3f", t / n }')
@@ -106,6 +106,6 @@ summary=$(printf '%s\n' "${results[@]}" | awk -F'"' '{
           for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (val[key, b] < val[key, a]) { t = val[key, a]; val[key, a] = val[key, b]; val[key, b] = t }
           printf "%s: %.3f\n", key, val[key, int((m + 1) / 2)] } }')
 echo "bench: median ratios over $rounds rounds (higher is better):"
-echo "$summary" | sed 's/^/  /'
+while IFS= read -r line; do echo "  $line"; done <<< "$summary"
 printf '{"connections":%s,"seconds":%s,"store":"%s","rounds":[%s]}\n' \
   "$conns" "$secs" "${DATABASE_URL%%:*}" "$(IFS=,; echo "${results[*]}")" > "$out/bench.json"

@@ -91,9 +91,10 @@ EOF
 
 saved() { if [ -f "$ENV_FILE" ]; then sed -n "s/^$1=//p" "$ENV_FILE" | tail -1; fi; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# free_port: shared/scripts/ports.sh. (A port the kernel hands out for bind(0) is in the
+# ephemeral range, where a busy machine's outgoing connections can take it before podman binds.)
+# shellcheck source=shared/scripts/ports.sh
+. "$REPO_ROOT/shared/scripts/ports.sh"
 
 dc() {
   # Before any `up` (make compose-config first, say): the newest week's settings.

@@ -53,14 +53,9 @@ cleanup() { stop_server; rm -rf "$dc_tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  return 1
-}
+# free_port: shared/scripts/ports.sh (below the ephemeral range).
+# shellcheck source=shared/scripts/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 # start_server STAGE: `make run-week-STAGE` on a free port with a brand-new database; sets port.
 start_server() {

@@ -80,16 +80,11 @@ lock() {
   LOCKED=1
 }
 
-# Is anything accepting connections on 127.0.0.1:$1? (bash's /dev/tcp: refused means free.)
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-random_free_port() {
-  local p _
-  for _ in $(seq 1 200); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 20001))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "no free loopback port found in 20000-40000"
-}
+# port_in_use and free_port: shared/scripts/ports.sh (free ports come from below the ephemeral
+# range). random_free_port is the name replica.sh knows, and it dies where free_port fails.
+# shellcheck source=shared/scripts/ports.sh source-path=SCRIPTDIR/../..
+. "$REPO_ROOT/shared/scripts/ports.sh"
+random_free_port() { free_port || die "no free loopback port"; }
 
 # Environment lines of every service that exists, rewritten as a whole (atomically, via rename)
 # so a reader sourcing it concurrently never sees half a file, and a service that is not up yet

@@ -66,16 +66,10 @@ image() {
   echo "$tag"
 }
 
-# Is anything accepting connections on 127.0.0.1:$1? (bash's /dev/tcp: refused means free.)
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p _
-  for _ in $(seq 1 200); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 20001))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "no free loopback port found in 20000-40000"
-}
+# free_port: shared/scripts/ports.sh (below the ephemeral range, which busy tests fill with
+# connections and TIME_WAIT sockets a -p publish cannot bind).
+# shellcheck source=shared/scripts/ports.sh
+. "$REPO_ROOT/shared/scripts/ports.sh"
 
 ssh_opts() {
   echo "-i $KEY -o IdentitiesOnly=yes -o UserKnownHostsFile=$KNOWN_HOSTS -o StrictHostKeyChecking=yes -o ConnectTimeout=10 -o BatchMode=yes -o LogLevel=ERROR"
@@ -96,16 +90,25 @@ up() {
   fi
   pod rm -f -t 5 "$NAME" >/dev/null 2>&1 || true
   rm -f "$ENV_FILE"
-  ssh=$(free_port) http=$(free_port) app=$(free_port) pg=$(free_port) redis=$(free_port)
-  say "starting $NAME: ssh 127.0.0.1:$ssh, http 127.0.0.1:$http (and 8080, 5432, 6379 on $app, $pg, $redis)"
-  # --systemd=always: systemd as PID 1 (podman mounts /run, /tmp and the cgroup tree for it).
-  # NET_ADMIN: the server's own nftables firewall, in its own network namespace only.
-  pod run -d --pull=never --name "$NAME" --hostname taskd-server --systemd=always \
-    --cap-add NET_ADMIN \
-    -p "127.0.0.1:$ssh:22" -p "127.0.0.1:$http:80" -p "127.0.0.1:$app:8080" \
-    -p "127.0.0.1:$pg:5432" -p "127.0.0.1:$redis:6379" \
-    -v "$KEY.pub:/etc/ssh/authorized_keys/$SERVER_USER:ro" \
-    "$tag" >/dev/null
+  # A port can still be taken between free_port and podman's bind: then new ports, three tries.
+  local try err
+  for try in 1 2 3; do
+    ssh=$(free_port) http=$(free_port) app=$(free_port) pg=$(free_port) redis=$(free_port)
+    say "starting $NAME: ssh 127.0.0.1:$ssh, http 127.0.0.1:$http (and 8080, 5432, 6379 on $app, $pg, $redis)"
+    # --systemd=always: systemd as PID 1 (podman mounts /run, /tmp and the cgroup tree for it).
+    # NET_ADMIN: the server's own nftables firewall, in its own network namespace only.
+    if err=$(pod run -d --pull=never --name "$NAME" --hostname taskd-server --systemd=always \
+      --cap-add NET_ADMIN \
+      -p "127.0.0.1:$ssh:22" -p "127.0.0.1:$http:80" -p "127.0.0.1:$app:8080" \
+      -p "127.0.0.1:$pg:5432" -p "127.0.0.1:$redis:6379" \
+      -v "$KEY.pub:/etc/ssh/authorized_keys/$SERVER_USER:ro" \
+      "$tag" 2>&1 >/dev/null); then
+      break
+    fi
+    pod rm -f -t 5 "$NAME" >/dev/null 2>&1 || true
+    [ "$try" -lt 3 ] || die "podman could not start $NAME: $err"
+    say "podman could not start $NAME (try $try of 3): $err"
+  done
 
   # systemd first: running (or degraded: a unit failed, which status shows) within the bound.
   # Right after the start, exec may find no systemd to ask yet (no bus): then it asks again.

@@ -10,6 +10,13 @@
  *   right after: a crash between the two sends the e-mail twice, which is why the mail carries
  *   the event_id as its Message-ID (receivers drop repeats).
  * - Commit the message only after its effect is durable (the transaction committed).
+ * - Batches (batch_max > 1, transactional handlers only): after a poll, the messages that are
+ *   already fetched join the same transaction, each in a savepoint (a transaction inside the
+ *   transaction: ROLLBACK TO undoes that message alone), up to batch_max; one COMMIT, then their
+ *   commits to the broker in order. A message that fails ends the batch: the ones before it
+ *   commit, and it is held and retried alone. If the batch's transaction is lost (the database
+ *   went away), nothing of it was committed to the broker, and its messages are handled again,
+ *   one transaction each, from copies kept for that.
  * - A poison message (one that does not parse, or whose handler fails with anything but
  *   ERR_UNAVAILABLE) is tried max_attempts times, then sent to the dead-letter topic with the
  *   reason, and committed: one bad message never stops the partition. ERR_UNAVAILABLE (the
@@ -41,6 +48,10 @@ struct consumer_options {
     int max_attempts;    /* CONSUMER_MAX_ATTEMPTS: tries of a failing message before the DLQ */
     int backoff_ms;      /* CONSUMER_BACKOFF_MS: first wait after a failure, doubled, <= 30 s */
     int poll_timeout_ms; /* how long one poll waits (the loop checks `stop` between polls) */
+    /* CONSUMER_BATCH_MAX, for a transactional handler: up to this many messages that are
+     * already fetched share one transaction, each in a savepoint of its own, so they pay for
+     * one COMMIT (one WAL flush) instead of one each. 0 or 1: a transaction per message. */
+    int batch_max;
     /* Optional: called by consumer_run after every turn, and about once a second while a turn
      * waits out a backoff: where a program gives its supervisor a sign of life and logs its
      * stats. Must be quick. */
@@ -55,7 +66,9 @@ int consumer_new(const struct consumer_options *o, const struct consumer_handler
                  struct event_consumer *bus, struct pg_pool *pool, struct consumer **out);
 void consumer_free(struct consumer *c);
 
-/* What one turn of the loop did (for tests and logs). */
+/* What one turn of the loop did (for tests and logs). A turn that ran a batch says HANDLED when
+ * any of its messages was new, DUPLICATE when all were repeats, and RETRY when a message that
+ * failed ended it (the ones before it are committed; consumer_stats counts each). */
 enum consumer_outcome {
     CONSUMER_IDLE,      /* no message came */
     CONSUMER_HANDLED,   /* handled and committed */
@@ -75,6 +88,8 @@ int consumer_run(struct consumer *c, volatile int *stop);
 /* Counters since consumer_new, for logs and tests. */
 struct consumer_stats {
     uint64_t handled, duplicates, retries, dead, waits;
+    uint64_t batches; /* transactions that committed more than one message */
+    uint64_t replays; /* messages handled again alone after their batch's transaction was lost */
 };
 void consumer_stats(const struct consumer *c, struct consumer_stats *out);
 

@@ -46,6 +46,13 @@ static const struct config_var vars[] = {
      .min = 10,
      .max = 10000,
      .help = "how long one poll waits for a message (a stop is noticed between polls)"},
+    {.name = "CONSUMER_BATCH_MAX",
+     .kind = CONFIG_INT,
+     .default_value = "64",
+     .min = 1,
+     .max = 1000,
+     .help = "fetched messages a transactional consumer (the projector) handles in one "
+             "transaction, one savepoint each: one COMMIT for all; 1 = a transaction each"},
     {.name = "CONSUMER_DB_POOL_SIZE",
      .kind = CONFIG_INT,
      .default_value = "2",
@@ -77,7 +84,9 @@ static void log_stats(const struct run_state *rs, const char *what)
                           LOG_INT("duplicates", (long long)s.duplicates),
                           LOG_INT("retries", (long long)s.retries),
                           LOG_INT("dead", (long long)s.dead),
-                          LOG_INT("waits", (long long)s.waits)};
+                          LOG_INT("waits", (long long)s.waits),
+                          LOG_INT("batches", (long long)s.batches),
+                          LOG_INT("replays", (long long)s.replays)};
     log_kv(LOG_INFO, what, kv, sizeof kv / sizeof kv[0]);
 }
 
@@ -142,6 +151,7 @@ static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, 
         .max_attempts = (int)config_get_int(cfg, "CONSUMER_MAX_ATTEMPTS"),
         .backoff_ms = (int)config_get_int(cfg, "CONSUMER_BACKOFF_MS"),
         .poll_timeout_ms = (int)config_get_int(cfg, "CONSUMER_POLL_MS"),
+        .batch_max = (int)config_get_int(cfg, "CONSUMER_BATCH_MAX"),
         .tick = tick,
         .tick_ctx = &rs,
     };

@@ -179,6 +179,11 @@ int event_consumer_dead_letter(struct event_consumer *c, const struct event_msg 
     return c->ops->dead_letter(c, m, reason);
 }
 
+int event_consumer_max_uncommitted(const struct event_consumer *c)
+{
+    return c->ops->max_uncommitted;
+}
+
 int event_consumer_assigned(const struct event_consumer *c)
 {
     return c->ops->assigned(c);

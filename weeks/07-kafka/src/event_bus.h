@@ -107,6 +107,10 @@ int event_consumer_commit(struct event_consumer *c, const struct event_msg *m);
  * delivery, then commits m: consumption goes on past a poison message. 0 or ERR_UNAVAILABLE. */
 int event_consumer_dead_letter(struct event_consumer *c, const struct event_msg *m,
                                const char *reason);
+/* How many polled messages c may hold uncommitted, and commit after more polls: 0 for no
+ * limit (Kafka), 1 (RabbitMQ: commit each message before the next poll). Consumers batch only
+ * where this allows (consumer.h). */
+int event_consumer_max_uncommitted(const struct event_consumer *c);
 /* How many partitions (Kafka) this member holds now; 1 on RabbitMQ while consuming. For logs
  * and the rebalance tests. */
 int event_consumer_assigned(const struct event_consumer *c);
@@ -116,6 +120,11 @@ void event_consumer_free(struct event_consumer *c); /* leaves the group cleanly 
 
 struct event_bus_ops {
     const char *name; /* "kafka", "rabbitmq" */
+    /* How many polled messages a consumer may hold before committing them: 0, no limit (Kafka:
+     * a commit is an offset, and any stored offset is valid); 1 (RabbitMQ with its prefetch of
+     * 1: the broker sends nothing more before the ack, and a poll ends the last delivery's
+     * loan, after which it cannot be acked). */
+    int max_uncommitted;
     int (*producer_open)(const struct event_bus_settings *s, event_delivered_fn delivered,
                          void *ctx, struct event_producer **out);
     int (*send)(struct event_producer *p, const char *topic, const char *key, size_t key_len,

@@ -702,6 +702,7 @@ static void kafka_consumer_free(struct event_consumer *ec)
 
 const struct event_bus_ops event_bus_kafka = {
     .name = "kafka",
+    .max_uncommitted = 0,
     .producer_open = kafka_producer_open,
     .send = kafka_send,
     .poll = kafka_poll,

@@ -729,6 +729,7 @@ static void rmq_consumer_free(struct event_consumer *base)
 
 const struct event_bus_ops event_bus_rabbitmq = {
     .name = "rabbitmq",
+    .max_uncommitted = 1, /* the prefetch of 1 (rmq_consumer_open's basic.qos) */
     .producer_open = rmq_producer_open,
     .send = rmq_send,
     .poll = rmq_poll,

@@ -7,8 +7,8 @@
  * unit tests do: unit_pg_fixture.h), and so is the mail (week 3's SMTP sink, SMTP_URL and
  * SMTP_SINK_DIR; `make test-week-7` starts both).
  *
- * Suite consumer_dedupe needs lab exercise 7.3 (the consumer's dedupe); the others hold
- * whatever the dedupe does. */
+ * Suites consumer_dedupe and consumer_batch need lab exercise 7.3 (the consumer's dedupe, in a
+ * transaction of its own or a savepoint of a batch's); the others hold whatever the dedupe does. */
 #include <dirent.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -98,7 +98,7 @@ static void event_json(char *out, size_t n, const char *id, long long task_id, l
 /* processed_events rows of (consumer, event_id). */
 static long long processed_rows(struct world *w, const char *consumer, const char *id)
 {
-    char sql[256];
+    char sql[384];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM processed_events WHERE consumer = '%s' AND event_id = '%s'",
              consumer, id);
@@ -400,6 +400,228 @@ GRADED(consumer, run_ticks_every_turn_and_stops_after_the_message_in_hand, 1)
     cr_assert_eq(k.calls, 2, "expected both events handled before the stop, got %d", k.calls);
     cr_assert_eq(st.ticks, 2, "expected one tick per turn, and the stop seen at once; got %d",
                  st.ticks);
+    world_close(&w);
+}
+
+/* ================================================================== consumer_batch */
+
+/* A transactional handler for the batch tests: records each call's transaction id (so a test
+ * sees which events shared a transaction), fails call fail_at with fail_rc, and on call kill_at
+ * ends its own database session, which loses the transaction it is in. */
+struct batch_probe {
+    int calls;
+    int fail_at, fail_rc;
+    int kill_at;
+    char txid[16][32];
+};
+
+static int probe_handle(void *ctx, struct pg_conn *c, const struct event *e)
+{
+    (void)e;
+    struct batch_probe *p = ctx;
+    int call = ++p->calls;
+    if (call == p->kill_at)
+        return pg_conn_command(c, "SELECT pg_terminate_backend(pg_backend_pid())");
+    PGresult *res = NULL;
+    int rc = pg_conn_exec(c, 40, "SELECT txid_current()::text", 0, NULL, &res);
+    if (rc == 0 && call <= 16)
+        snprintf(p->txid[call - 1], sizeof p->txid[0], "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc != 0)
+        return rc;
+    return call == p->fail_at ? p->fail_rc : 0;
+}
+
+static void batch_start(struct world *w, struct batch_probe *p, int batch_max)
+{
+    struct consumer_handler h = {
+        .name = "batcher", .transactional = true, .handle = probe_handle, .ctx = p};
+    struct consumer_options o = {
+        .max_attempts = 3, .backoff_ms = 1, .poll_timeout_ms = 0, .batch_max = batch_max};
+    int rc = consumer_new(&o, &h, w->bus, w->pool, &w->c);
+    cr_assert_eq(rc, 0, "expected consumer_new to succeed, got %d (%s)", rc, err_str(rc));
+}
+
+/* Queues n new events; their ids go to ids[i]. */
+static void push_events(struct world *w, int n, char ids[][EVENT_ID_LEN + 1])
+{
+    char msg[1024];
+    for (int i = 0; i < n; i++) {
+        event_new_id(ids[i]);
+        event_json(msg, sizeof msg, ids[i], 100 + i, 7, "Batched");
+        fake_bus_push(w->bus, msg);
+    }
+}
+
+static void expect_commits_in_order(struct world *w, size_t n)
+{
+    cr_assert_eq(fake_bus_commits(w->bus), n, "expected %zu commits, got %zu", n,
+                 fake_bus_commits(w->bus));
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(fake_bus_commit_offset(w->bus, i), (int64_t)i,
+                     "expected commit %zu to be offset %zu, got %lld: a partition's offsets "
+                     "are committed in order",
+                     i, i, (long long)fake_bus_commit_offset(w->bus, i));
+}
+
+GRADED(consumer_batch, fetched_messages_share_one_transaction_then_commit_in_order, 2)
+{
+    struct world w;
+    world_open(&w);
+    struct batch_probe p = {0};
+    batch_start(&w, &p, 64);
+    char ids[5][EVENT_ID_LEN + 1];
+    push_events(&w, 5, ids);
+
+    step_expect(&w, CONSUMER_HANDLED, "one turn handles every message already fetched");
+    cr_assert_eq(p.calls, 5, "expected 5 handler calls in one turn, got %d", p.calls);
+    for (int i = 1; i < 5; i++)
+        cr_assert_str_eq(p.txid[i], p.txid[0],
+                         "expected event %d in the batch's transaction %s, got %s", i + 1,
+                         p.txid[0], p.txid[i]);
+    expect_commits_in_order(&w, 5);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(processed_rows(&w, "batcher", ids[i]), 1,
+                     "expected a processed row for event %d (lab 7.3 claims each event)", i + 1);
+    struct consumer_stats s;
+    consumer_stats(w.c, &s);
+    cr_assert(s.handled == 5 && s.batches == 1 && s.replays == 0,
+              "expected stats handled 5, batches 1, replays 0; got %llu, %llu, %llu",
+              (unsigned long long)s.handled, (unsigned long long)s.batches,
+              (unsigned long long)s.replays);
+    step_expect(&w, CONSUMER_IDLE, "nothing is left to poll");
+    world_close(&w);
+}
+
+GRADED(consumer_batch, batch_max_bounds_a_transaction, 1)
+{
+    struct world w;
+    world_open(&w);
+    struct batch_probe p = {0};
+    batch_start(&w, &p, 2);
+    char ids[3][EVENT_ID_LEN + 1];
+    push_events(&w, 3, ids);
+    step_expect(&w, CONSUMER_HANDLED, "the first two messages");
+    cr_assert_eq(p.calls, 2, "expected batch_max 2 to stop the batch at 2, got %d calls", p.calls);
+    expect_commits_in_order(&w, 2);
+    step_expect(&w, CONSUMER_HANDLED, "the third message, in a transaction of its own");
+    cr_assert_str_neq(p.txid[2], p.txid[0], "expected the third event in a new transaction");
+    expect_commits_in_order(&w, 3);
+    world_close(&w);
+}
+
+GRADED(consumer_batch, a_failing_message_ends_the_batch_and_those_before_it_commit, 2)
+{
+    struct world w;
+    world_open(&w);
+    struct batch_probe p = {.fail_at = 2, .fail_rc = ERR_INTERNAL};
+    batch_start(&w, &p, 64);
+    char ids[3][EVENT_ID_LEN + 1];
+    push_events(&w, 3, ids);
+
+    step_expect(&w, CONSUMER_RETRY, "the second message fails: the batch ends there");
+    expect_commits_in_order(&w, 1);
+    cr_assert_eq(processed_rows(&w, "batcher", ids[0]), 1,
+                 "expected the event before the failure committed with its processed row "
+                 "(lab 7.3 claims each event)");
+    cr_assert_eq(processed_rows(&w, "batcher", ids[1]), 0,
+                 "expected the failed event's work taken back by its savepoint (lab 7.3: "
+                 "t->rollback)");
+    cr_assert_eq(fake_bus_delivered(w.bus), 2,
+                 "expected nothing polled past the failed message, got %zu delivered",
+                 fake_bus_delivered(w.bus));
+
+    step_expect(&w, CONSUMER_HANDLED, "the failed message, retried alone, succeeds");
+    expect_commits_in_order(&w, 2);
+    step_expect(&w, CONSUMER_HANDLED, "then the next one");
+    expect_commits_in_order(&w, 3);
+    struct consumer_stats s;
+    consumer_stats(w.c, &s);
+    cr_assert(s.handled == 3 && s.retries == 1,
+              "expected stats handled 3, retries 1; got %llu, %llu", (unsigned long long)s.handled,
+              (unsigned long long)s.retries);
+    world_close(&w);
+}
+
+GRADED(consumer_batch, a_lost_transaction_is_replayed_one_message_at_a_time, 2)
+{
+    struct world w;
+    world_open(&w);
+    /* Call 2 ends the session: event 1's work, done in the same transaction, is gone too. */
+    struct batch_probe p = {.kill_at = 2};
+    batch_start(&w, &p, 64);
+    char ids[3][EVENT_ID_LEN + 1];
+    push_events(&w, 3, ids);
+
+    step_expect(&w, CONSUMER_WAITING, "a lost transaction waits, then replays its messages");
+    cr_assert_eq(fake_bus_commits(w.bus), 0,
+                 "expected nothing committed to the broker from a lost transaction");
+    cr_assert_eq(processed_rows(&w, "batcher", ids[0]), 0,
+                 "expected event 1's work lost with the transaction (lab 7.3)");
+    step_expect(&w, CONSUMER_HANDLED, "event 1, replayed alone");
+    step_expect(&w, CONSUMER_HANDLED, "event 2, replayed alone");
+    cr_assert_eq(fake_bus_delivered(w.bus), 2, "expected the replays to poll nothing");
+    cr_assert_str_neq(p.txid[2], p.txid[3], "expected each replayed event in its own transaction");
+    step_expect(&w, CONSUMER_HANDLED, "then event 3, polled");
+    expect_commits_in_order(&w, 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(processed_rows(&w, "batcher", ids[i]), 1,
+                     "expected event %d done exactly once (lab 7.3 claims each event)", i + 1);
+    struct consumer_stats s;
+    consumer_stats(w.c, &s);
+    cr_assert(s.replays == 2 && s.handled == 3,
+              "expected stats replays 2, handled 3; got %llu, %llu", (unsigned long long)s.replays,
+              (unsigned long long)s.handled);
+    world_close(&w);
+}
+
+GRADED(consumer_batch, a_bus_that_commits_one_by_one_is_not_batched, 1)
+{
+    struct world w;
+    world_open(&w);
+    event_consumer_free(w.bus);
+    w.bus = fake_bus_new_one_by_one();
+    struct batch_probe p = {0};
+    batch_start(&w, &p, 64);
+    char ids[2][EVENT_ID_LEN + 1];
+    push_events(&w, 2, ids);
+    step_expect(&w, CONSUMER_HANDLED, "the first message, alone");
+    cr_assert_eq(fake_bus_delivered(w.bus), 1,
+                 "expected no poll before the first message is committed, on a bus whose "
+                 "commits name the message in hand (RabbitMQ's acks); got %zu delivered",
+                 fake_bus_delivered(w.bus));
+    expect_commits_in_order(&w, 1);
+    step_expect(&w, CONSUMER_HANDLED, "then the second");
+    cr_assert_str_neq(p.txid[1], p.txid[0], "expected a transaction per message");
+    expect_commits_in_order(&w, 2);
+    world_close(&w);
+}
+
+GRADED(consumer_batch, a_redelivery_inside_a_batch_is_a_duplicate, 2)
+{
+    struct world w;
+    world_open(&w);
+    struct batch_probe p = {0};
+    batch_start(&w, &p, 64);
+    char ids[2][EVENT_ID_LEN + 1], msg[1024];
+    push_events(&w, 1, ids);
+    event_json(msg, sizeof msg, ids[0], 100, 7, "Batched");
+    fake_bus_push(w.bus, msg); /* the same event again, in the same batch */
+    push_events(&w, 1, ids + 1);
+
+    step_expect(&w, CONSUMER_HANDLED, "one turn for the three messages");
+    cr_assert_eq(p.calls, 2,
+                 "expected the handler to run for 2 distinct events, ran %d times "
+                 "(lab 7.3: the dedupe, in a savepoint)",
+                 p.calls);
+    expect_commits_in_order(&w, 3);
+    cr_assert_eq(processed_rows(&w, "batcher", ids[0]), 1,
+                 "expected one processed row (lab 7.3: the dedupe)");
+    struct consumer_stats s;
+    consumer_stats(w.c, &s);
+    cr_assert(s.handled == 2 && s.duplicates == 1,
+              "expected stats handled 2, duplicates 1; got %llu, %llu (lab 7.3: the dedupe)",
+              (unsigned long long)s.handled, (unsigned long long)s.duplicates);
     world_close(&w);
 }
 

@@ -99,6 +99,7 @@ static void fake_free(struct event_consumer *c)
 
 static const struct event_bus_ops fake_ops = {
     .name = "fake",
+    .max_uncommitted = 0, /* like Kafka: a commit names an offset */
     .consumer_poll = fake_poll,
     .commit = fake_commit,
     .dead_letter = fake_dead_letter,
@@ -106,12 +107,33 @@ static const struct event_bus_ops fake_ops = {
     .consumer_free = fake_free,
 };
 
-struct event_consumer *fake_bus_new(void)
+/* The same fake, saying it must commit each message before the next poll (as RabbitMQ). */
+static const struct event_bus_ops fake_ops_one_by_one = {
+    .name = "fake-one-by-one",
+    .max_uncommitted = 1,
+    .consumer_poll = fake_poll,
+    .commit = fake_commit,
+    .dead_letter = fake_dead_letter,
+    .assigned = fake_assigned,
+    .consumer_free = fake_free,
+};
+
+static struct event_consumer *fake_new(const struct event_bus_ops *ops)
 {
     struct fake_bus *f = calloc(1, sizeof *f);
     cr_assert(f, "fake bus: out of memory");
-    f->base.ops = &fake_ops;
+    f->base.ops = ops;
     return &f->base;
+}
+
+struct event_consumer *fake_bus_new(void)
+{
+    return fake_new(&fake_ops);
+}
+
+struct event_consumer *fake_bus_new_one_by_one(void)
+{
+    return fake_new(&fake_ops_one_by_one);
 }
 
 void fake_bus_push(struct event_consumer *c, const char *value)

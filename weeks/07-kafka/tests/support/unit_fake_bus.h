@@ -15,8 +15,11 @@ struct event_consumer;
 
 #define FAKE_BUS_MAX 64 /* messages per fake, and records of each kind */
 
-/* A new fake (the test fails when out of memory); free with event_consumer_free. */
+/* A new fake (the test fails when out of memory); free with event_consumer_free. Like Kafka it
+ * lets the loop hold any number of polled messages uncommitted; the _one_by_one fake says, as
+ * RabbitMQ does, that each must be committed before the next poll (max_uncommitted 1). */
 struct event_consumer *fake_bus_new(void);
+struct event_consumer *fake_bus_new_one_by_one(void);
 /* Queues a message with value (copied) and key "k"; its offset is its index (0, 1, ...). */
 void fake_bus_push(struct event_consumer *c, const char *value);
 

@@ -357,7 +357,12 @@ run_e2e() {
   stop_pid relay_pid
   stop_pid taskd_pid
   drop_dbs
-  goal=$(awk -v p="$p99" -v a="$achieved" 'BEGIN { print (p < 100 && a >= 950) ? "met" : "missed" }')
+  # The goal is stated at 1000 writes/s; another rate is measured beside it, not judged by it.
+  if [ "$rate" -ge 1000 ]; then
+    goal=$(awk -v p="$p99" -v a="$achieved" 'BEGIN { print (p < 100 && a >= 950) ? "met" : "missed" }')
+  else
+    goal="not judged: the goal's rate is 1000/s"
+  fi
 
   printf '%-34s %s\n' "projector joined its group in" "${join_s}s (before the load)"
   printf '%-34s %s\n' "rate asked / achieved (wrk, SQL)" "$rate/s / $rps/s, $achieved/s ($requests answers in ${ev_secs}s)"

@@ -79,17 +79,22 @@ int outbox_claim(struct pg_conn *c, size_t max, int lease_ms, struct outbox_row 
 {
     /* Claimable: pending, due, and the oldest pending row of its task (outbox.h says why). The
      * inner SELECT locks what it picks (SKIP LOCKED: never what another relay is claiming); the
-     * UPDATE moves not_before by the lease, which is the claim once committed. */
+     * UPDATE moves not_before by the lease, which is the claim once committed.
+     * "The oldest of its task" is DISTINCT ON over the pending rows (one pass in the order of
+     * the index outbox_pending_task), not NOT EXISTS an older one: this statement is prepared
+     * once, and PostgreSQL may keep a generic plan made while the table was empty, which for
+     * NOT EXISTS was a nested loop over every pending row for every pending row. make
+     * bench-events measured it: 1.1 s per claim at 2000 pending rows (the relay fell to 100
+     * rows/s); this form, 6 ms. */
     static const char sql[] =
         "UPDATE outbox o SET not_before = now() + $2::integer * interval '1 millisecond',\n"
         "                    attempts = o.attempts + 1\n"
         "  FROM (SELECT p.id FROM outbox p\n"
-        "         WHERE p.sent_at IS NULL AND p.not_before <= now()\n"
-        "           AND NOT EXISTS (SELECT 1 FROM outbox e\n"
-        "                            WHERE e.task_id = p.task_id AND e.sent_at IS NULL\n"
-        "                              AND e.id < p.id)\n"
+        "         WHERE p.id IN (SELECT DISTINCT ON (f.task_id) f.id FROM outbox f\n"
+        "                         WHERE f.sent_at IS NULL ORDER BY f.task_id, f.id)\n"
+        "           AND p.sent_at IS NULL AND p.not_before <= now()\n"
         "         ORDER BY p.id LIMIT $1::integer\n"
-        "         FOR UPDATE SKIP LOCKED) picked\n"
+        "         FOR UPDATE OF p SKIP LOCKED) picked\n"
         " WHERE o.id = picked.id\n"
         "RETURNING o.id, o.task_id, o.attempts, o.payload";
     *rows = NULL;

@@ -35,3 +35,17 @@ bench-modes: week-$(LAST_WEEK) ## thread-per-connection vs epoll thread pool, wi
 	@echo "== bench-modes: $(BENCH_MODES_SLOW) slow clients during every wrk run"
 	@$(bench_compare_env) BENCH_VARIANTS="$(BENCH_MODES_VARIANTS)" BENCH_SLOW_CLIENTS=$(BENCH_MODES_SLOW) \
 	  bash shared/scripts/bench-compare.sh $(BUILD)/week-$(LAST_WEEK)/taskd $(BUILD)/bench-modes/slow-$(BENCH_MODES_SLOW)
+
+# The benchmarks, briefly, as part of make test: one 1-second round each, on the newest stage.
+# The numbers mean nothing; what counts is that each benchmark still runs to its end (they once
+# stopped at the first 401 when stage 4 added logins, and nobody noticed). A week adds its own
+# benchmark's goal to BENCH_SMOKE and its short settings to BENCH_SMOKE_ENV (week 7: bench-events).
+BENCH_SMOKE += bench bench-cache bench-modes
+BENCH_SMOKE_ENV += BENCH_SECONDS=1 BENCH_ROUNDS=1
+.PHONY: bench-smoke
+bench-smoke: ## (CI) run every benchmark once, briefly, to prove it still works (logs: build/bench-smoke/)
+	@mkdir -p $(BUILD)/bench-smoke
+	@for g in $(BENCH_SMOKE); do start=$$(date +%s); log=$(BUILD)/bench-smoke/$$g.log; \
+	  if ! $(MAKE) --no-print-directory $$g $(BENCH_SMOKE_ENV) >$$log 2>&1; then \
+	    tail -n 30 $$log; echo "bench-smoke: make $$g failed (whole log: $$log)"; exit 1; fi; \
+	  echo "bench-smoke: make $$g ran to its end in $$(($$(date +%s) - start)) s"; done

@@ -16,3 +16,8 @@ bench-events: programs-week-6 programs-week-7 ## the outbox's cost (stage 7 vs 6
 	  $(filter-out AUTO_MIGRATE=%,$(call week_run_env,7)) AUTO_MIGRATE=1 \
 	  FRESH_DB_CMD="$(call week_fresh_db,7)" DROP_DB_CMD="$(WEEK_DROP_DB_$(call fresh_db_week,7))" \
 	  bash weeks/07-kafka/bench/bench-events.sh $(BUILD)/week-6/taskd $(BUILD)/week-7/taskd $(BUILD)/bench-events
+
+# make bench-smoke (make test) runs bench-events too: one 1-second round of part 1, and part 2
+# at 100 writes/s for 2 seconds.
+BENCH_SMOKE += bench-events
+BENCH_SMOKE_ENV += BENCH_EVENTS_RATES=100 BENCH_EVENTS_SECONDS=2 BENCH_EVENTS_DRAIN_SECONDS=30

@@ -451,6 +451,21 @@ int pg_conn_command(struct pg_conn *c, const char *sql)
     return result_ok(c, call_wait(c, PQsendQuery(c->pg, sql)), sql, NULL);
 }
 
+int pg_wait_ready(const char *url, const volatile sig_atomic_t *stop)
+{
+    bool logged = false;
+    while (!*stop) {
+        if (PQping(url) == PQPING_OK)
+            return 0;
+        if (!logged)
+            log_msg(LOG_WARN, "waiting for PostgreSQL: retrying every second");
+        logged = true;
+        struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
+        nanosleep(&second, NULL); /* a signal ends it early */
+    }
+    return ERR_UNAVAILABLE;
+}
+
 /* ------------------------------------------------------------------ parameters and columns */
 
 void pg_param_i64(struct pg_params *p, int i, int64_t x)

@@ -14,6 +14,7 @@
 #define TASKD_PG_POOL_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,12 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c);
 
 /* Borrows, runs `SELECT 1`, gives back: 0 or ERR_UNAVAILABLE (readiness, start-up). */
 int pg_pool_check(struct pg_pool *p);
+
+/* For a program started before its database (the worker, the week-7 programs): waits until the
+ * server at url answers (PQping), trying once a second and logging once that it waits, or until
+ * *stop is set (a signal handler's flag; the signal also ends the sleep early). 0, or
+ * ERR_UNAVAILABLE when stopped first. */
+int pg_wait_ready(const char *url, const volatile sig_atomic_t *stop);
 
 /* One statement on a connection of its own: borrows, runs pg_conn_exec, gives back. For a call
  * that needs one statement only (no transaction, no follow-up on the same connection). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +78,33 @@ GRADED(pg_pool, an_unreachable_database_is_unavailable_not_a_hang, 1)
     cr_assert(now_s() - t0 < 3.0, "expected five failed borrows to take well under 3 s");
     cr_assert_eq(pg_pool_check(p), ERR_UNAVAILABLE, "expected the check to report unavailable");
     pg_pool_free(p);
+}
+
+static volatile sig_atomic_t wait_stop;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    wait_stop = 1;
+}
+
+GRADED(pg_pool, a_program_waits_for_its_database_until_it_answers_or_a_signal_stops_it, 1)
+{
+    log_set_level(LOG_ERROR + 1); /* the expected "waiting for PostgreSQL" line is noise here */
+    wait_stop = 0;
+    cr_assert_eq(pg_wait_ready(pg_test_migrated_url(), &wait_stop), 0,
+                 "expected pg_wait_ready to return 0 at once for a server that answers");
+    /* A closed port never answers: a signal (SIGALRM here, SIGTERM in the programs) sets the
+     * flag and ends the one-second sleep. */
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0, "expected sigaction to work");
+    struct itimerval in_300ms = {.it_value = {.tv_sec = 0, .tv_usec = 300000}};
+    cr_assert_eq(setitimer(ITIMER_REAL, &in_300ms, NULL), 0, "expected setitimer to work");
+    int rc = pg_wait_ready("postgres://taskd:pw@127.0.0.1:1/none", &wait_stop);
+    cr_assert_eq(rc, ERR_UNAVAILABLE,
+                 "expected ERR_UNAVAILABLE once stopped while waiting for a closed port, got %d",
+                 rc);
+    cr_assert(wait_stop, "expected the stop flag to be what ended the wait");
 }
 
 GRADED(pg_pool, a_connection_the_server_closed_is_replaced_before_it_is_lent, 3)

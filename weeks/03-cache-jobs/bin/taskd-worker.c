@@ -14,13 +14,11 @@
  * Exit status: 0 after a stop signal with the job in hand finished; 1 when a second signal
  * gave the job in hand back to the queue unfinished, or when start-up failed (out of memory, a
  * schema older than this binary); 2 for a bad configuration. */
-#include <libpq-fe.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -30,6 +28,7 @@
 #include "log.h"
 #include "log_config.h"
 #include "mailer.h"
+#include "pg_pool.h"
 #include "stage3.h"
 #include "worker.h"
 
@@ -186,23 +185,6 @@ static int check_settings(const struct config *cfg)
     return rc;
 }
 
-/* Waits (one try a second) until the database answers or a stop signal comes: a worker
- * started before its database is not a failure, just early. */
-static int wait_for_database(const char *url)
-{
-    bool logged = false;
-    while (stop_signals == 0) {
-        if (PQping(url) == PQPING_OK)
-            return 0;
-        if (!logged)
-            log_msg(LOG_WARN, "waiting for PostgreSQL: retrying every second");
-        logged = true;
-        struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
-        nanosleep(&second, NULL); /* a signal ends it early */
-    }
-    return ERR_UNAVAILABLE;
-}
-
 /* What the loop's tick needs: the supervisor's hooks, and whether it has heard "stopping". */
 struct supervision {
     const struct lifecycle *lc;
@@ -292,7 +274,8 @@ int main(int argc, char **argv)
     }
     curl_ready = true;
     lifecycle_status(&lc, "starting: waiting for PostgreSQL");
-    if (wait_for_database(config_get(cfg, "DATABASE_URL")) != 0) {
+    /* A worker started before its database is not a failure, just early. */
+    if (pg_wait_ready(config_get(cfg, "DATABASE_URL"), &stop_signals) != 0) {
         rc = 0; /* stopped while waiting: nothing was started, nothing is lost */
         goto done;
     }

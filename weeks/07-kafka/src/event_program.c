@@ -1,10 +1,8 @@
 /* event_program.c — the frame around week 7's loops (event_program.h). */
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "err.h"
@@ -13,6 +11,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "log_config.h"
+#include "pg_pool.h"
 #include "stage2.h"
 
 /* Set by the stop signals; the loop checks it between turns. An int, not sig_atomic_t, because
@@ -81,22 +80,6 @@ static int load_settings(const struct event_program *p, struct config *cfg)
     return 0;
 }
 
-/* A program started before its database waits (one try a second) instead of failing. */
-static int wait_for_database(const char *url)
-{
-    bool logged = false;
-    while (!stop_flag) {
-        if (PQping(url) == PQPING_OK)
-            return 0;
-        if (!logged)
-            log_msg(LOG_WARN, "waiting for PostgreSQL: retrying every second");
-        logged = true;
-        struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
-        nanosleep(&second, NULL);
-    }
-    return ERR_UNAVAILABLE;
-}
-
 int event_program_main(const struct event_program *p, const struct lifecycle_provider *provider,
                        int argc, char **argv)
 {
@@ -138,7 +121,8 @@ int event_program_main(const struct event_program *p, const struct lifecycle_pro
     }
     initialised = true;
     lifecycle_status(&lc, "starting: waiting for PostgreSQL");
-    if (wait_for_database(config_get(cfg, "DATABASE_URL")) != 0) {
+    /* A program started before its database waits instead of failing. */
+    if (pg_wait_ready(config_get(cfg, "DATABASE_URL"), &stop_flag) != 0) {
         rc = 0; /* stopped while waiting: nothing was started */
         goto done;
     }

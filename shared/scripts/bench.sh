@@ -56,18 +56,29 @@ rps() { # url [wrk args...] -> requests/s
   awk '/Requests\/sec/ {print $2}' "$out/wrk.last"
 }
 p99() { awk '$1=="99%" {print $2}' "$out/wrk.last"; }
+# wrk's "850.00us", "9.73ms" or "1.02s" in milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/) n *= 1000; printf "%.2f", n }'; }
 
-# On PostgreSQL, the database's own speed for the same INSERT, with as many connections as wrk
-# uses (pgbench, prepared statements): how close the service gets to what the database can do.
+# On PostgreSQL, the database's own speed for the same statements, with as many connections as
+# wrk uses (pgbench, prepared statements): how close the service gets to what the database can
+# do. The INSERT of POST /tasks (as owner 0, so that pgbench's rows stay out of the listed
+# page), and the first page of GET /tasks?limit=20 (the columns and order taskd asks for, one
+# row more than the page, the bench user's tasks).
 case "${DATABASE_URL:-}" in postgres://* | postgresql://*)
   pg_bin=$(bash "$(dirname "$0")/services.sh" pg-bin 2>/dev/null || dirname "$(command -v pgbench)")
-  cat > "$out/insert.sql" <<'SQL'
+  owner=$("$pg_bin/psql" -qXAt -c "SELECT owner_id FROM tasks WHERE id = $id" "$DATABASE_URL")
+  [ -n "$owner" ] || { echo "bench: cannot read the bench task's owner from the database" >&2; exit 1; }
+  columns="id, owner_id, title, description, status, priority, ts_to_us(due_at), array_to_json(tags)::text, version, ts_to_us(created_at), ts_to_us(updated_at)"
+  cat > "$out/insert.sql" <<SQL
 INSERT INTO tasks (owner_id, title, description, status, priority, due_at, tags, version, created_at, updated_at)
 VALUES (0, 'Benchmark task', 'written by pgbench', 'todo', 1, NULL, ARRAY['bench'], 1, now(), now())
-RETURNING id, owner_id, title, description, status, priority, ts_to_us(due_at), array_to_json(tags)::text, version, ts_to_us(created_at), ts_to_us(updated_at);
+RETURNING $columns;
 SQL
-  pgbench_run() {
-    "$pg_bin/pgbench" -n -M prepared -c "$conns" -j "$threads" -T "$secs" -f "$out/insert.sql" "$DATABASE_URL" \
+  cat > "$out/list.sql" <<SQL
+SELECT $columns FROM tasks WHERE owner_id = $owner ORDER BY created_at, id LIMIT 21;
+SQL
+  pgbench_run() { # SCRIPT -> transactions/s
+    "$pg_bin/pgbench" -n -M prepared -c "$conns" -j "$threads" -T "$secs" -f "$1" "$DATABASE_URL" \
       2>/dev/null | awk '/^tps = / {printf "%.0f\n", $3}'
   }
   ;;
@@ -76,9 +87,18 @@ esac
 echo "bench: wrk -t$threads -c$conns -d${secs}s, $rounds alternating rounds (taskd: $(basename "$(dirname "$stage")"), HTTP_MODE=${HTTP_MODE:-pool}, store ${DATABASE_URL%%:*})"
 printf '%-6s %-22s %12s %10s %12s %8s\n' round endpoint req/s p99 ceiling ratio
 results=()
+# result ENDPOINT RPS P99 CEILING CEILING_RPS: prints the row and keeps it for bench.json.
+result() {
+  local ratio
+  ratio=$(awk -v t="$2" -v n="$5" 'BEGIN { printf "%.3f", t / n }')
+  printf '%-6s %-22s %12s %10s %12s %8s\n' "$r" "$1" "$2" "$3" "$4" "$ratio"
+  results+=("{\"round\":$r,\"endpoint\":\"$1\",\"rps\":$2,\"p99_ms\":$(to_ms "${3:-0}"),\"ceiling\":\"$4\",\"ceiling_rps\":$5,\"ratio\":$ratio}")
+}
 for r in $(seq "$rounds"); do
   n=$(rps "http://127.0.0.1:$nginx_port/"); np=$(p99)
   printf '%-6s %-22s %12s %10s %12s %8s\n' "$r" "nginx return 200" "$n" "$np" "" ""
+  h=$(rps "http://127.0.0.1:$port/health"); hp=$(p99)
+  result "GET /health" "$h" "$hp" nginx "$n"
   for ep in "GET /tasks/{id}" "GET /tasks?limit=20" "POST /tasks"; do
     case "$ep" in
       "GET /tasks/{id}") t=$(rps "http://127.0.0.1:$port/tasks/$id" "${auth[@]}") ;;
@@ -86,26 +106,28 @@ for r in $(seq "$rounds"); do
       "POST /tasks") t=$(rps "http://127.0.0.1:$port/tasks" -s "$out/post.lua" "${auth[@]}") ;;
     esac
     tp=$(p99)
-    ratio=$(awk -v t="$t" -v n="$n" 'BEGIN { printf "%.3f", t / n }')
-    printf '%-6s %-22s %12s %10s %12s %8s\n' "$r" "$ep" "$t" "$tp" "nginx" "$ratio"
-    results+=("{\"round\":$r,\"endpoint\":\"$ep\",\"rps\":$t,\"ceiling\":\"nginx\",\"ceiling_rps\":$n,\"ratio\":$ratio}")
-    if [ "$ep" = "POST /tasks" ] && declare -F pgbench_run >/dev/null; then
-      pg=$(pgbench_run)
-      [ -n "$pg" ] || { echo "bench: pgbench failed" >&2; exit 1; }
-      pr=$(awk -v t="$t" -v n="$pg" 'BEGIN { printf "%.3f", t / n }')
-      printf '%-6s %-22s %12s %10s %12s %8s\n' "$r" "pgbench same INSERT" "$pg" "" "POST/pgbench" "$pr"
-      results+=("{\"round\":$r,\"endpoint\":\"POST /tasks\",\"rps\":$t,\"ceiling\":\"pgbench\",\"ceiling_rps\":$pg,\"ratio\":$pr}")
+    result "$ep" "$t" "$tp" nginx "$n"
+    [ "$ep" = "GET /tasks/{id}" ] && result "$ep" "$t" "$tp" "GET /health" "$h"
+    if declare -F pgbench_run >/dev/null && [ "$ep" != "GET /tasks/{id}" ]; then
+      script="$out/insert.sql" what="pgbench same INSERT"
+      [ "$ep" = "POST /tasks" ] || script="$out/list.sql" what="pgbench same SELECT"
+      pg=$(pgbench_run "$script")
+      [ -n "$pg" ] || { echo "bench: pgbench failed ($script)" >&2; exit 1; }
+      printf '%-6s %-22s %12s\n' "$r" "$what" "$pg"
+      result "$ep" "$t" "$tp" pgbench "$pg"
     fi
   done
 done
-# Median ratio per (endpoint, ceiling) over the rounds.
-summary=$(printf '%s\n' "${results[@]}" | awk -F'"' '{
-    ep = $6; ce = $12; match($0, /"ratio":[0-9.]+/); v = substr($0, RSTART + 8, RLENGTH - 8) + 0
-    key = ep " vs " ce; n[key]++; val[key, n[key]] = v; if (!(key in seen)) { seen[key] = 1; order[++k] = key } }
-  END { for (i = 1; i <= k; i++) { key = order[i]; m = n[key]
-          for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (val[key, b] < val[key, a]) { t = val[key, a]; val[key, a] = val[key, b]; val[key, b] = t }
-          printf "%s: %.3f\n", key, val[key, int((m + 1) / 2)] } }')
+# taskd's peak resident memory over the whole run (the kernel's high-water mark).
+rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$taskd_pid/status" 2>/dev/null || echo 0)
+echo "bench: taskd's peak RSS $((rss_kb / 1024)) MB"
+# Median ratio per (endpoint, ceiling) over the rounds (the upper median for an even count).
+summary=$(printf '%s\n' "${results[@]}" | jq -rs '
+  group_by(.endpoint + " vs " + .ceiling)[]
+  | (map(.ratio) | sort) as $r
+  | "\(.[0].endpoint) vs \(.[0].ceiling): \($r[($r | length) / 2 | floor])"')
 echo "bench: median ratios over $rounds rounds (higher is better):"
 while IFS= read -r line; do echo "  $line"; done <<< "$summary"
-printf '{"connections":%s,"seconds":%s,"store":"%s","rounds":[%s]}\n' \
-  "$conns" "$secs" "${DATABASE_URL%%:*}" "$(IFS=,; echo "${results[*]}")" > "$out/bench.json"
+printf '{"connections":%s,"seconds":%s,"store":"%s","stage":"%s","peak_rss_kb":%s,"rounds":[%s]}\n' \
+  "$conns" "$secs" "${DATABASE_URL%%:*}" "$(basename "$(dirname "$stage")")" "$rss_kb" \
+  "$(IFS=,; echo "${results[*]}")" > "$out/bench.json"

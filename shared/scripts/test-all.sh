@@ -48,6 +48,13 @@ step "$make" test-ops
 # the server lane starts: a fresh machine installs wrk and nginx here, and two apt-gets at once
 # would fight over dpkg's lock.
 step "$make" bench-smoke
+# The performance goals (issue 17), as a report: this machine is noisy and the goals are not met
+# yet, so a miss is printed and not counted. 3-second runs keep it near a minute.
+start=$SECONDS
+"$make" bench-check BENCH_SECONDS=3 || echo "test: bench-check reports missed goals (a report, not a failure)"
+line=$(printf '%5d s  %s' $((SECONDS - start)) "bench-check BENCH_SECONDS=3 (report only)")
+echo "test: $line"
+costs+="$line"$'\n'
 # Week 5's server is booted and provisioned once and used by both server suites, then removed.
 # Those steps mostly wait (on the container's boot, SSH, systemd, apt), about 4 minutes at a
 # sixth of one core, so they run beside the lab checks instead of before them. Their output is

@@ -64,7 +64,7 @@ check() {
     command -v apt-get >/dev/null 2>&1 || not_here "docker-compose missing and no apt-get to install it"
     local sudo=()
     [ "$(id -u)" = 0 ] || sudo=(sudo -n)
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends docker-compose >/dev/null ||
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends docker-compose >/dev/null ||
       not_here "apt-get install docker-compose failed"
   fi
 }

@@ -64,7 +64,7 @@ ensure_packages() {
   command -v apt-get >/dev/null 2>&1 || not_here "${missing[*]} missing and no apt-get to install them"
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update -qq || not_here "apt-get update failed: cannot install ${missing[*]}"
-  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+  "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
     not_here "apt-get install ${missing[*]} failed"
 }
 

@@ -206,7 +206,7 @@ need_cmd() {
   local sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)
   export DEBIAN_FRONTEND=noninteractive
-  if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null; }; then
+  if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$2" >/dev/null; }; then
     die "could not install $2: install it by hand"
   fi
 }

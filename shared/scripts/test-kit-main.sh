@@ -64,8 +64,29 @@ if TK_ONLY="$tmp/absent" TK_RESULTS="$tmp/absent.json" "$tmp/leaky" >"$tmp/absen
   fail "TK_ONLY naming a missing file did not stop the run with a message: $(cat "$tmp/absent.log")"
 fi
 
+# A test that fails while a process it started runs: the kit stops the process at exit, with no
+# sanitizer report for what it held and nothing left behind (testkit.c, "leftovers").
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+if clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -Ishared/src -Ishared/testkit \
+  $(pkg-config --cflags criterion libcurl libcjson libcrypto) \
+  shared/scripts/tests/kitfix/leftover.c shared/testkit/*.c shared/src/buf.c -o "$tmp/leftover" \
+  $(pkg-config --libs criterion libcurl libcjson libcrypto) -lpthread; then
+  out=$(bash shared/scripts/sanitize-scan.sh "$tmp/leftover.log" env TK_RESULTS="$tmp/leftover.json" \
+    "$tmp/leftover" 2>&1)
+  log=$(sed -n 's/^leftover-dir //p' <<<"$out" | head -1)
+  # The test fails, so the scan does not say "no report"; it must not count one either.
+  [[ "$out" != *"sanitizer report(s)"* && "$out" == *"fails before its tk_proc_stop"* ]] ||
+    fail "a test that failed with a process running left a sanitizer report: $out"
+  [ -n "$log" ] || fail "the leftover fixture did not start its process: $out"
+  [ -z "$log" ] || [ ! -e "$(dirname "$log")" ] ||
+    fail "the failed test's process directory is still there: $(dirname "$log")"
+  ! pgrep -f "^/bin/sleep 300$" >/dev/null || fail "the failed test's process is still running"
+else
+  fail "the leftover fixture does not build"
+fi
+
 if [ "$failures" -gt 0 ]; then
   echo "test-kit-main: $failures failure(s)"
   exit 1
 fi
-echo "test-kit-main: ok (a leak in a test fails the scan, a clean run passes; TK_ONLY runs exactly its list)"
+echo "test-kit-main: ok (a leak in a test fails the scan, a clean run passes; TK_ONLY runs exactly its list; a failed test's process is stopped)"

@@ -139,6 +139,65 @@ char *tk_read_file(const char *path, size_t *len)
     return buf_steal(&b, len);
 }
 
+/* ------------------------------------------------------------------ leftovers
+ * What a test started and has not stopped: its private servers and processes. A test that fails
+ * a cr_assert ends without reaching its tk_server_stop or tk_proc_stop. fork_tied (below) makes
+ * the processes end with it; this list also stops them properly at exit, so their directories
+ * and databases go too, and a sanitizer build reports the failed assertion, not a leak. Only what
+ * this process started is stopped (owner): a forked test inherits its runner's list. */
+enum leftover_kind { LEFTOVER_SERVER, LEFTOVER_PROC };
+struct leftover {
+    enum leftover_kind kind;
+    void *what;
+    pid_t owner;
+};
+#define LEFTOVERS_MAX 64
+static struct leftover leftovers[LEFTOVERS_MAX];
+static size_t n_leftovers;
+static pthread_mutex_t leftovers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void stop_leftovers(void)
+{
+    pid_t me = getpid();
+    for (;;) {
+        struct leftover l = {0};
+        pthread_mutex_lock(&leftovers_lock);
+        for (size_t i = 0; i < n_leftovers && !l.what; i++)
+            if (leftovers[i].owner == me)
+                l = leftovers[i];
+        pthread_mutex_unlock(&leftovers_lock);
+        if (!l.what)
+            return;
+        if (l.kind == LEFTOVER_SERVER)
+            tk_server_stop(l.what); /* each stop takes its entry off the list */
+        else
+            tk_proc_stop(l.what, SIGTERM, STOP_TIMEOUT_MS);
+    }
+}
+
+static void leftover_add(enum leftover_kind kind, void *what)
+{
+    static bool at_exit;
+    pthread_mutex_lock(&leftovers_lock);
+    if (!at_exit)
+        at_exit = atexit(stop_leftovers) == 0;
+    if (n_leftovers < LEFTOVERS_MAX) /* beyond that, fork_tied alone ends them */
+        leftovers[n_leftovers++] = (struct leftover){kind, what, getpid()};
+    pthread_mutex_unlock(&leftovers_lock);
+}
+
+static void leftover_remove(const void *what)
+{
+    pthread_mutex_lock(&leftovers_lock);
+    for (size_t i = 0; i < n_leftovers; i++) {
+        if (leftovers[i].what == what) {
+            leftovers[i] = leftovers[--n_leftovers];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&leftovers_lock);
+}
+
 /* fork(), with the child tied to the test process: it gets SIGTERM when the test ends. A test
  * that fails an assertion ends its process without reaching tk_server_stop or tk_proc_stop, and
  * what it started must not outlive it (a leaked server would keep running after the suite).
@@ -269,6 +328,7 @@ struct tk_server *tk_server_remote(const char *url)
         free(s);
         return NULL;
     }
+    leftover_add(LEFTOVER_SERVER, s);
     return s;
 }
 
@@ -372,6 +432,7 @@ static struct tk_server *server_spawn(const char *const *extra_env)
         return NULL;
     }
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", port);
+    leftover_add(LEFTOVER_SERVER, s);
     return s;
 }
 
@@ -493,6 +554,7 @@ int tk_server_stop(struct tk_server *s)
 {
     if (!s)
         return 0;
+    leftover_remove(s);
     proxy_stop(s);
     int status = 0;
     if (s->pid > 0) {
@@ -711,6 +773,7 @@ struct tk_proc *tk_proc_start(const char *const *argv, const char *const *extra_
     }
     cr_assert(p, "fork: %s", strerror(fork_errno));
     p->pid = pid;
+    leftover_add(LEFTOVER_PROC, p);
     return p;
 }
 
@@ -782,6 +845,7 @@ int tk_proc_stop(struct tk_proc *p, int sig, int timeout_ms)
 {
     if (!p)
         return 0;
+    leftover_remove(p);
     bool killed = false;
     if (!proc_reap(p, false)) {
         if (sig > 0)

@@ -502,8 +502,7 @@ EVENTS_TEST(a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_nothing
               "expected the relay to mark its first %d rows sent and then wait at the test's "
               "gate with its next batch published (lab 7.2 marks rows sent); %lld marked sent",
               GATE_AT, db_scalar(&g, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"));
-    kill(tk_proc_pid(doomed), SIGKILL);
-    tk_proc_stop(doomed, 0, 5000);
+    tk_proc_stop(doomed, SIGKILL, 5000); /* kill -9: its end as asked, so no log is kept */
     /* The dead relay's statement would go on when the gate opens: it ends with its client. */
     (void)db_scalar(&g, GATED_BACKENDS("count(pg_terminate_backend(pid))"));
     db_exec(&g, "DROP TRIGGER relay_gate ON outbox");
@@ -548,8 +547,7 @@ EVENTS_TEST(a_killed_consumer_hands_its_work_to_its_group_partner, 4, 180)
     long long first = create(&g, "shared");
     wait_projected(&g, 1, EV_WAIT_MS);
     cr_assert_eq(projected_creates(&g), 1, "expected the first event projected (task %lld)", first);
-    kill(tk_proc_pid(g.projector), SIGKILL);
-    tk_proc_stop(g.projector, 0, 5000);
+    tk_proc_stop(g.projector, SIGKILL, 5000); /* kill -9 */
     g.projector = partner;
     for (int i = 0; i < 30; i++)
         create(&g, "after the kill");

@@ -332,6 +332,22 @@ static void count_done(struct consumer *c, bool dup, const struct event *e)
     log_message(dup ? LOG_DEBUG : LOG_INFO, c, dup ? "duplicate: committed" : "handled", e);
 }
 
+/* The broker refused the commit of a message whose effect is done and durable. Trying the
+ * same commit again cannot work: on Kafka the partition has gone to another member (a rebalance
+ * ran inside a poll), on RabbitMQ the delivery died with its connection. Either way the broker
+ * delivers the message again, here or to another member, and the dedupe finds it done. So it is
+ * handed back: released, not retried. */
+static void commit_refused(struct consumer *c, const struct event *e,
+                           enum consumer_outcome *outcome)
+{
+    snprintf(c->reason, sizeof c->reason, "the broker refused the commit");
+    log_message(LOG_WARN, c,
+                "commit refused: the message will be delivered again (its effect is done)", e);
+    c->stats.waits++;
+    release_held(c);
+    *outcome = CONSUMER_WAITING;
+}
+
 /* The held message, alone: parse, dedupe and handle, commit. */
 static int handle_held(struct consumer *c, enum consumer_outcome *outcome)
 {
@@ -347,11 +363,8 @@ static int handle_held(struct consumer *c, enum consumer_outcome *outcome)
     bool dup = false;
     rc = c->h.transactional ? run_transactional(c, &e, &dup) : run_outside(c, &e, &dup);
     if (rc == 0) {
-        int crc = event_consumer_commit(c->bus, &c->msg);
-        if (crc != 0) {
-            /* The effect and its processed row are durable: the next try finds a duplicate
-             * and commits it then. */
-            wait_for_service(c, outcome);
+        if (event_consumer_commit(c->bus, &c->msg) != 0) {
+            commit_refused(c, &e, outcome);
         } else {
             c->waits = 0;
             count_done(c, dup, &e);
@@ -388,12 +401,12 @@ static int batch_add(struct consumer *c, const struct event_msg *m)
     return 0;
 }
 
-/* From batch[from] on, the batch's messages are handled again alone (their transaction was
- * lost, or the broker refused a commit): the first is held now, after a wait. */
-static void replay_from(struct consumer *c, int from, enum consumer_outcome *outcome)
+/* The batch's transaction was lost: its messages are handled again alone, in order, from the
+ * copies; the first is held now, after a wait. */
+static void replay_batch(struct consumer *c, enum consumer_outcome *outcome)
 {
-    c->replay_next = from + 1;
-    c->msg = c->batch[from].msg;
+    c->replay_next = 1;
+    c->msg = c->batch[0].msg;
     c->held = true;
     c->failures = 0;
     c->reason[0] = '\0';
@@ -455,24 +468,29 @@ static int run_batch(struct consumer *c, enum consumer_outcome *outcome)
         log_message(LOG_WARN, c, "batch transaction lost: its messages are handled again alone",
                     NULL);
         event_clear(&e);
-        replay_from(c, 0, outcome);
+        replay_batch(c, outcome);
         return 0;
     }
-    bool any_new = false;
+    bool any_new = false, refused = false;
     for (int i = 0; i < done; i++) {
-        if (event_consumer_commit(c->bus, &c->batch[i].msg) != 0) {
-            event_clear(&e);
-            replay_from(c, i, outcome); /* durable: they come back as duplicates */
-            return 0;
-        }
         c->msg = c->batch[i].msg;
+        if (event_consumer_commit(c->bus, &c->batch[i].msg) != 0) {
+            refused = true; /* handed back, as in commit_refused; the others still commit */
+            log_message(LOG_WARN, c, "commit refused: the message will be delivered again", NULL);
+            continue;
+        }
         count_done(c, c->batch[i].dup, NULL);
         any_new |= !c->batch[i].dup;
     }
-    c->waits = 0;
     if (done > 1)
         c->stats.batches++;
-    *outcome = any_new ? CONSUMER_HANDLED : CONSUMER_DUPLICATE;
+    if (refused) {
+        c->stats.waits++;
+        *outcome = CONSUMER_WAITING;
+    } else {
+        c->waits = 0;
+        *outcome = any_new ? CONSUMER_HANDLED : CONSUMER_DUPLICATE;
+    }
     if (stop_rc == 0) {
         release_held(c);
         batch_clear(c);

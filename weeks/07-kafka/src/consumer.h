@@ -9,7 +9,9 @@
  *   handler whose effect is outside the database (an e-mail) is run first, and its row written
  *   right after: a crash between the two sends the e-mail twice, which is why the mail carries
  *   the event_id as its Message-ID (receivers drop repeats).
- * - Commit the message only after its effect is durable (the transaction committed).
+ * - Commit the message only after its effect is durable (the transaction committed). A commit
+ *   the broker refuses is not retried: the partition moved (Kafka) or the delivery died with its
+ *   connection (RabbitMQ), so the broker delivers the message again and the dedupe finds it done.
  * - Batches (batch_max > 1, transactional handlers only): after a poll, the messages that are
  *   already fetched join the same transaction, each in a savepoint (a transaction inside the
  *   transaction: ROLLBACK TO undoes that message alone), up to batch_max; one COMMIT, then their
@@ -75,7 +77,8 @@ enum consumer_outcome {
     CONSUMER_DUPLICATE, /* already processed: committed without handling */
     CONSUMER_RETRY,     /* failed; will be tried again */
     CONSUMER_DEAD,      /* sent to the dead-letter topic and committed */
-    CONSUMER_WAITING,   /* a service is down: nothing committed */
+    CONSUMER_WAITING,   /* a service is down, or the broker refused a commit (the message
+                         * comes again): nothing committed */
 };
 
 /* One turn: poll for a message (or, while one is held after a failure, wait its backoff and try

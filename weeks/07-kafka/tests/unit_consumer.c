@@ -340,11 +340,17 @@ GRADED(consumer_dedupe, a_commit_the_broker_refuses_is_redone_as_a_duplicate, 2)
     event_new_id(id);
     event_json(msg, sizeof msg, id, 42, 7, "Commit lost");
     fake_bus_push(w.bus, msg);
+    fake_bus_push(w.bus, msg); /* the broker delivers it again, as it does after a refused commit */
     fake_bus_fail_commits(w.bus, ERR_UNAVAILABLE, 1);
-    step_expect(&w, CONSUMER_WAITING, "a failed commit waits for the broker");
-    step_expect(&w, CONSUMER_DUPLICATE, "the retried message finds its effect done");
+    step_expect(&w, CONSUMER_WAITING, "a refused commit hands the message back to the broker");
+    cr_assert_eq(fake_bus_polls(w.bus), 1, "expected one poll so far");
+    step_expect(&w, CONSUMER_DUPLICATE,
+                "the message, delivered again, is found done (lab 7.3: the dedupe), not retried "
+                "in place: a refused commit cannot succeed later");
+    cr_assert_eq(fake_bus_polls(w.bus), 2, "expected the redelivery polled, not a retry in place");
     cr_assert_eq(k.calls, 1, "expected the effect done once, got %d", k.calls);
-    cr_assert_eq(fake_bus_commits(w.bus), 1, "expected the message committed on the retry");
+    cr_assert_eq(fake_bus_commits(w.bus), 1, "expected the redelivery committed");
+    cr_assert_eq(fake_bus_commit_offset(w.bus, 0), 1, "expected offset 1 (the redelivery)");
     world_close(&w);
 }
 
@@ -572,6 +578,30 @@ GRADED(consumer_batch, a_lost_transaction_is_replayed_one_message_at_a_time, 2)
     cr_assert(s.replays == 2 && s.handled == 3,
               "expected stats replays 2, handled 3; got %llu, %llu", (unsigned long long)s.replays,
               (unsigned long long)s.handled);
+    world_close(&w);
+}
+
+GRADED(consumer_batch, a_refused_commit_in_a_batch_hands_that_message_back, 1)
+{
+    struct world w;
+    world_open(&w);
+    struct batch_probe p = {0};
+    batch_start(&w, &p, 64);
+    char ids[3][EVENT_ID_LEN + 1];
+    push_events(&w, 3, ids);
+    /* The first commit is refused (a rebalance moved its partition during the batch's polls). */
+    fake_bus_fail_commits(w.bus, ERR_UNAVAILABLE, 1);
+    step_expect(&w, CONSUMER_WAITING, "a refused commit in the batch: the others still commit");
+    cr_assert_eq(fake_bus_commits(w.bus), 2, "expected the other two committed, got %zu",
+                 fake_bus_commits(w.bus));
+    cr_assert_eq(fake_bus_commit_offset(w.bus, 0), 1, "expected offset 1 committed");
+    cr_assert_eq(fake_bus_commit_offset(w.bus, 1), 2, "expected offset 2 committed");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(processed_rows(&w, "batcher", ids[i]), 1,
+                     "expected event %d done once, committed or not (lab 7.3 claims each event)",
+                     i + 1);
+    step_expect(&w, CONSUMER_IDLE, "nothing is retried in place: the broker delivers it again");
+    cr_assert_eq(p.calls, 3, "expected 3 handler calls, got %d", p.calls);
     world_close(&w);
 }
 

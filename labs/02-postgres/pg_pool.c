@@ -44,11 +44,12 @@
 #define DEADLINE_GRACE_MS 500
 
 struct pg_conn {
-    PGconn *pg;        /* NULL: not connected */
-    uint64_t prepared; /* bit i: statement "s<i>" is prepared on pg */
-    bool broken;       /* the last call failed at the connection level */
-    bool late;         /* the last call missed its deadline (implies broken) */
-    int deadline_ms;   /* longest the client waits for one call's answer; 0: no bound */
+    PGconn *pg;         /* NULL: not connected */
+    uint64_t prepared;  /* bit i: statement "s<i>" is prepared on pg */
+    bool broken;        /* the last call failed at the connection level */
+    bool late;          /* the last call missed its deadline (implies broken) */
+    bool begin_pending; /* pg_conn_begin: BEGIN goes out with the next statement */
+    int deadline_ms;    /* longest the client waits for one call's answer; 0: no bound */
 };
 
 struct pg_pool {
@@ -228,6 +229,7 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
     /* TODO(lab 2.7): Close, instead of keeping, a connection that is broken or mid-transaction. */
     c->broken = false;
     c->late = false;
+    c->begin_pending = false; /* a BEGIN never sent: nothing was begun */
     lender_give(p->lender, (size_t)(c - p->slots));
 }
 
@@ -345,51 +347,210 @@ static int wait_socket(PGconn *pg, short events, int64_t deadline_us)
     }
 }
 
-/* The answer to the query just sent (sent: what PQsend* returned), as PQexec would give it (the
- * last result), or NULL. Without a deadline this is PQexec's own blocking wait. With one, it
- * flushes and reads with poll(2), and a call that has no complete answer by the deadline is
- * abandoned: NULL with c->late set. */
+/* A call whose answer did not come by the deadline, or whose socket failed: the connection is
+ * never lent again, because the rest of this answer may still come. Late when the deadline
+ * passed; a poll or read error is a lost connection. */
+static void abandon(struct pg_conn *c)
+{
+    c->late = PQstatus(c->pg) == CONNECTION_OK;
+    c->broken = true;
+}
+
+/* The deadline of a call started now (monotonic µs), or 0 for none. */
+static int64_t call_deadline(const struct pg_conn *c)
+{
+    return c->deadline_ms > 0 ? clock_mono_us() + (int64_t)c->deadline_ms * 1000 : 0;
+}
+
+/* Sends what libpq still holds. false on a send error, or when abandoned (deadline passed). */
+static bool flush_wait(struct pg_conn *c, int64_t deadline)
+{
+    if (deadline == 0)
+        return true; /* PQgetResult flushes as it waits */
+    int flushed;
+    while ((flushed = PQflush(c->pg)) == 1) {
+        /* libpq: wait to write, and read meanwhile, or a server that is sending blocks us. */
+        int w = wait_socket(c->pg, POLLIN | POLLOUT, deadline);
+        if (w <= 0 || !PQconsumeInput(c->pg)) {
+            abandon(c);
+            return false;
+        }
+    }
+    return flushed == 0;
+}
+
+/* The next result into *r, as PQgetResult gives it (NULL ends one statement's results). Without
+ * a deadline this is PQgetResult's own blocking wait; with one, it reads with poll(2). false when
+ * abandoned. */
+static bool next_result(struct pg_conn *c, int64_t deadline, PGresult **r)
+{
+    *r = NULL;
+    if (deadline != 0) {
+        while (PQisBusy(c->pg)) {
+            int w = wait_socket(c->pg, POLLIN, deadline);
+            if (w <= 0 || !PQconsumeInput(c->pg)) {
+                abandon(c);
+                return false;
+            }
+        }
+    }
+    *r = PQgetResult(c->pg);
+    return true;
+}
+
+/* One statement's answer, as PQexec would give it (its last result), or NULL when abandoned. */
+static PGresult *read_answer(struct pg_conn *c, int64_t deadline)
+{
+    PGresult *last = NULL, *r = NULL;
+    for (;;) {
+        if (!next_result(c, deadline, &r)) {
+            PQclear(last);
+            return NULL;
+        }
+        if (!r)
+            return last;
+        PQclear(last);
+        last = r;
+    }
+}
+
+/* The answer to the query just sent (sent: what PQsend* returned), or NULL. A call that has no
+ * complete answer by the deadline is abandoned: NULL with c->late set. */
 static PGresult *call_wait(struct pg_conn *c, int sent)
 {
     c->late = false;
     if (!sent)
         return NULL; /* PQsend* failed: PQerrorMessage says why, pg_conn_error maps it */
-    PGresult *last = NULL, *r = NULL;
-    if (c->deadline_ms <= 0) {
-        while ((r = PQgetResult(c->pg)) != NULL) {
-            PQclear(last);
-            last = r;
-        }
-        return last;
-    }
-    int64_t deadline = clock_mono_us() + (int64_t)c->deadline_ms * 1000;
-    int flushed;
-    while ((flushed = PQflush(c->pg)) == 1) {
-        /* libpq: wait to write, and read meanwhile, or a server that is sending blocks us. */
-        int w = wait_socket(c->pg, POLLIN | POLLOUT, deadline);
-        if (w <= 0 || !PQconsumeInput(c->pg))
-            goto abandon;
-    }
-    if (flushed < 0)
+    int64_t deadline = call_deadline(c);
+    if (!flush_wait(c, deadline))
         return NULL;
-    for (;;) {
-        while (PQisBusy(c->pg)) {
-            int w = wait_socket(c->pg, POLLIN, deadline);
-            if (w <= 0 || !PQconsumeInput(c->pg))
-                goto abandon;
+    return read_answer(c, deadline);
+}
+
+/* A statement as the callers give it: a slot id (prepared once per connection), or
+ * STMT_UNPREPARED (planned at each call). `what` names it in the log. */
+#define STMT_UNPREPARED UINT32_MAX
+struct stmt {
+    unsigned id;
+    const char *sql;
+    int nparams;
+    const char *const *values;
+    char name[16];
+    char what[96];
+};
+
+static void stmt_init(struct stmt *s, unsigned id, const char *sql, int nparams,
+                      const char *const *values)
+{
+    s->id = id;
+    s->sql = sql;
+    s->nparams = nparams;
+    s->values = values;
+    if (id == STMT_UNPREPARED)
+        snprintf(s->name, sizeof s->name, "%s", "");
+    else
+        snprintf(s->name, sizeof s->name, "s%u", id);
+    /* A failure is logged with the statement's name and first line: the SQL is ours (values are
+     * parameters), and the line says which statement failed. */
+    snprintf(s->what, sizeof s->what, "%s %.*s", s->id == STMT_UNPREPARED ? "-" : s->name,
+             (int)strcspn(sql, "\n"), sql);
+}
+
+static bool stmt_prepared(const struct pg_conn *c, const struct stmt *s)
+{
+    return s->id == STMT_UNPREPARED || (c->prepared & (UINT64_C(1) << s->id));
+}
+
+/* Text parameters, text results: every value is bound, never spliced into SQL. */
+static int stmt_send(struct pg_conn *c, const struct stmt *s)
+{
+    if (s->id == STMT_UNPREPARED)
+        return PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, s->values, NULL, NULL, 0);
+    return PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, NULL, NULL, 0);
+}
+
+/* One round trip, in libpq's pipeline mode: the BEGIN that pg_conn_begin deferred (if any), s's
+ * PREPARE (the first time on this connection), s, and COMMIT when commit is set, then a Sync.
+ * The server runs them in order and skips the rest after the first that fails, whose error is
+ * the answer; a transaction begun here then waits for the caller's rollback. */
+static int exec_pipelined(struct pg_conn *c, const struct stmt *s, bool commit, PGresult **out)
+{
+    enum step { STEP_BEGIN, STEP_PREPARE, STEP_STMT, STEP_COMMIT, STEPS };
+    bool want[STEPS] = {c->begin_pending, !stmt_prepared(c, s), true, commit};
+    static const char *const step_sql[STEPS] = {"BEGIN", NULL, NULL, "COMMIT"};
+    c->begin_pending = false;
+    c->late = false;
+    if (!PQenterPipelineMode(c->pg))
+        return pg_conn_error(c, NULL, s->what);
+    for (int i = 0; i < STEPS; i++) {
+        if (!want[i])
+            continue;
+        int sent = i == STEP_PREPARE ? PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL)
+                   : i == STEP_STMT
+                       ? stmt_send(c, s)
+                       : PQsendQueryParams(c->pg, step_sql[i], 0, NULL, NULL, NULL, NULL, 0);
+        if (!sent) {
+            c->broken = true; /* half a pipeline is on its way: never lend this connection */
+            return pg_conn_error(c, NULL, s->what);
         }
-        if ((r = PQgetResult(c->pg)) == NULL)
-            return last;
-        PQclear(last);
-        last = r;
     }
-abandon:
-    PQclear(last);
-    /* Late when the deadline passed; a poll or read error is a lost connection. Either way the
-     * connection is never lent again: the rest of this answer may still come. */
-    c->late = PQstatus(c->pg) == CONNECTION_OK;
-    c->broken = true;
-    return NULL;
+    if (!PQpipelineSync(c->pg)) {
+        c->broken = true;
+        return pg_conn_error(c, NULL, s->what);
+    }
+    int64_t deadline = call_deadline(c);
+    if (!flush_wait(c, deadline))
+        return pg_conn_error(c, NULL, s->what);
+    int rc = 0;
+    for (int i = 0; i < STEPS; i++) {
+        if (!want[i])
+            continue;
+        PGresult *res = read_answer(c, deadline);
+        if (!res && c->broken)
+            return pg_conn_error(c, NULL, s->what);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_PIPELINE_ABORTED) { /* skipped after an earlier failure */
+            PQclear(res);
+            continue;
+        }
+        if (rc == 0)
+            rc =
+                result_ok(c, res, step_sql[i] ? step_sql[i] : s->what, i == STEP_STMT ? out : NULL);
+        else
+            PQclear(res);
+        if (rc == 0 && i == STEP_PREPARE)
+            c->prepared |= UINT64_C(1) << s->id;
+    }
+    PGresult *sync = NULL;
+    if (!next_result(c, deadline, &sync))
+        rc = rc != 0 ? rc : pg_conn_error(c, NULL, s->what);
+    else if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(c->pg))
+        c->broken = true; /* not where the protocol says we are: never lend it again */
+    PQclear(sync);
+    if (rc != 0 && out && *out) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return rc != 0 ? rc : c->broken ? pg_conn_error(c, NULL, s->what) : 0;
+}
+
+/* Every statement goes through here. Alone, it is one round trip (two the first time a
+ * prepared one runs on this connection: PREPARE, then EXECUTE); with a deferred BEGIN or a
+ * COMMIT to carry, it is one pipelined round trip. */
+static int exec_stmt(struct pg_conn *c, const struct stmt *s, bool commit, PGresult **out)
+{
+    if (out)
+        *out = NULL;
+    if (c->begin_pending || commit)
+        return exec_pipelined(c, s, commit, out);
+    if (!stmt_prepared(c, s)) {
+        PGresult *res = call_wait(c, PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL));
+        int rc = result_ok(c, res, s->what, NULL);
+        if (rc != 0)
+            return rc;
+        c->prepared |= UINT64_C(1) << s->id;
+    }
+    return result_ok(c, call_wait(c, stmt_send(c, s)), s->what, out);
 }
 
 int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
@@ -397,31 +558,71 @@ int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
 {
     if (!c || !c->pg || !sql || !out || id >= PG_POOL_STATEMENTS_MAX)
         return ERR_INVALID;
-    *out = NULL;
-    char name[16];
-    snprintf(name, sizeof name, "s%u", id);
-    uint64_t bit = UINT64_C(1) << id;
-    /* A failure is logged with the statement's name and first line: the SQL is ours (values are
-     * parameters), and the line says which statement failed. */
-    char what[96];
-    snprintf(what, sizeof what, "%s %.*s", name, (int)strcspn(sql, "\n"), sql);
-    if (!(c->prepared & bit)) {
-        PGresult *res = call_wait(c, PQsendPrepare(c->pg, name, sql, nparams, NULL));
-        int rc = result_ok(c, res, what, NULL);
-        if (rc != 0)
-            return rc;
-        c->prepared |= bit;
-    }
-    /* Text parameters, text results: every value is bound, never spliced into SQL. */
-    PGresult *res = call_wait(c, PQsendQueryPrepared(c->pg, name, nparams, values, NULL, NULL, 0));
-    return result_ok(c, res, what, out);
+    struct stmt s;
+    stmt_init(&s, id, sql, nparams, values);
+    return exec_stmt(c, &s, false, out);
+}
+
+int pg_conn_exec_unprepared(struct pg_conn *c, const char *sql, int nparams,
+                            const char *const *values, PGresult **out)
+{
+    if (!c || !c->pg || !sql || !out)
+        return ERR_INVALID;
+    struct stmt s;
+    stmt_init(&s, STMT_UNPREPARED, sql, nparams, values);
+    return exec_stmt(c, &s, false, out);
 }
 
 int pg_conn_command(struct pg_conn *c, const char *sql)
 {
     if (!c || !c->pg || !sql)
         return ERR_INVALID;
+    if (c->begin_pending) { /* a pipeline takes the extended protocol only */
+        struct stmt s;
+        stmt_init(&s, STMT_UNPREPARED, sql, 0, NULL);
+        return exec_stmt(c, &s, false, NULL);
+    }
     return result_ok(c, call_wait(c, PQsendQuery(c->pg, sql)), sql, NULL);
+}
+
+int pg_conn_begin(struct pg_conn *c)
+{
+    if (!c || !c->pg || c->begin_pending || PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        return ERR_INVALID;
+    c->begin_pending = true;
+    return 0;
+}
+
+int pg_conn_exec_commit(struct pg_conn *c, unsigned id, const char *sql, int nparams,
+                        const char *const *values)
+{
+    if (!c || !c->pg || !sql || id >= PG_POOL_STATEMENTS_MAX)
+        return ERR_INVALID;
+    struct stmt s;
+    stmt_init(&s, id, sql, nparams, values);
+    return exec_stmt(c, &s, true, NULL);
+}
+
+int pg_conn_commit(struct pg_conn *c)
+{
+    if (!c || !c->pg)
+        return ERR_INVALID;
+    if (c->begin_pending) { /* nothing ran since BEGIN: nothing to commit */
+        c->begin_pending = false;
+        return 0;
+    }
+    return pg_conn_command(c, "COMMIT");
+}
+
+int pg_conn_rollback(struct pg_conn *c)
+{
+    if (!c || !c->pg)
+        return ERR_INVALID;
+    if (c->begin_pending) {
+        c->begin_pending = false;
+        return 0;
+    }
+    return pg_conn_command(c, "ROLLBACK");
 }
 
 int pg_wait_ready(const char *url, const volatile sig_atomic_t *stop)

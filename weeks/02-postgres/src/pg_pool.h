@@ -75,8 +75,27 @@ PGconn *pg_conn_raw(struct pg_conn *c);
  * (serialization failure or deadlock: worth a retry), ERR_INTERNAL (anything else, logged). */
 int pg_conn_exec(struct pg_conn *c, unsigned id, const char *sql, int nparams,
                  const char *const *values, PGresult **out);
-/* Runs SQL without parameters (BEGIN, COMMIT...); the same error mapping. */
+/* Runs SQL without parameters (SET, SAVEPOINT...); the same error mapping. */
 int pg_conn_command(struct pg_conn *c, const char *sql);
+/* pg_conn_exec for a statement that is planned afresh at every call, for the values given and
+ * the tables as they are now (PostgreSQL's unnamed statement), instead of prepared once. For a
+ * statement whose best plan changes as a table grows: a prepared statement may keep a "generic
+ * plan" made while the table was empty, and PostgreSQL then never looks again. */
+int pg_conn_exec_unprepared(struct pg_conn *c, const char *sql, int nparams,
+                            const char *const *values, PGresult **out);
+
+/* Transactions in fewer round trips (libpq's pipeline mode). pg_conn_begin sends nothing: BEGIN
+ * goes out with the connection's next statement, in the same round trip. pg_conn_exec_commit
+ * runs a statement that returns no rows and COMMIT in one round trip. So BEGIN, a write, a
+ * second write, COMMIT is two round trips, not four. pg_conn_commit and pg_conn_rollback end a
+ * transaction on their own (a BEGIN that never went out needs neither: they return 0).
+ * pg_conn_begin: 0, or ERR_INVALID when the connection is already in a transaction. The others
+ * map errors as pg_conn_exec does; after a failure inside the transaction, roll back. */
+int pg_conn_begin(struct pg_conn *c);
+int pg_conn_exec_commit(struct pg_conn *c, unsigned id, const char *sql, int nparams,
+                        const char *const *values);
+int pg_conn_commit(struct pg_conn *c);
+int pg_conn_rollback(struct pg_conn *c);
 
 /* Parameters in text form, numbered like $1..$n; numbers are formatted into the struct, so it
  * owns them. Start from {0} (every parameter NULL) and pass .v to pg_conn_exec. */

@@ -237,6 +237,148 @@ GRADED(pg_pool, a_stuck_server_is_unavailable_within_the_statement_deadline, 3, 
     pg_pool_release(p, c);
     pg_pool_free(p);
 }
+/* Round trips, counted: the protocol messages libpq sends, traced to a file. Each Sync (the
+ * extended protocol) or Query (the simple one) ends a round trip: the client then waits for the
+ * server's answer. */
+static FILE *trace_start(struct pg_conn *c)
+{
+    FILE *f = tmpfile();
+    cr_assert(f != NULL, "expected a temporary file for the protocol trace");
+    PQtrace(pg_conn_raw(c), f);
+    PQsetTraceFlags(pg_conn_raw(c), PQTRACE_SUPPRESS_TIMESTAMPS);
+    return f;
+}
+
+static int trace_round_trips(struct pg_conn *c, FILE *f)
+{
+    PQuntrace(pg_conn_raw(c));
+    rewind(f);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (line[0] == 'F' && (strstr(line, "\tSync") || strstr(line, "\tQuery\t")))
+            n++;
+    fclose(f);
+    return n;
+}
+
+static long long count_rows(struct pg_pool *p, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    PGresult *res = NULL;
+    cr_assert_eq(pg_pool_exec(p, 9, sql, 0, NULL, &res), 0, "expected %s to run", sql);
+    long long n = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+/* week 7's outbox writes a change and its event in one transaction: BEGIN, two INSERTs, COMMIT.
+ * Each statement alone is a round trip the request waits for; pipelined, BEGIN rides with the
+ * first and COMMIT with the last. */
+GRADED(pg_pool, a_transaction_of_two_writes_is_two_round_trips_and_commits_both, 2)
+{
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 2, 1000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    cr_assert_eq(pg_conn_command(c, "CREATE TABLE a (x int PRIMARY KEY)"), 0, "expected a");
+    cr_assert_eq(pg_conn_command(c, "CREATE TABLE b (x int PRIMARY KEY)"), 0, "expected b");
+    /* Prepared once first, as a serving connection has them: what is counted is the steady
+     * state, not the first call's PREPARE. */
+    for (int round = 0; round < 2; round++) {
+        FILE *trace = round == 1 ? trace_start(c) : NULL;
+        const char *v[1] = {round == 0 ? "1" : "2"};
+        PGresult *res = NULL;
+        cr_assert_eq(pg_conn_begin(c), 0, "expected pg_conn_begin to succeed");
+        cr_assert_eq(pg_conn_exec(c, 10, "INSERT INTO a VALUES ($1::int) RETURNING x", 1, v, &res),
+                     0, "expected the first write (with its BEGIN) to succeed");
+        cr_assert_str_eq(PQgetvalue(res, 0, 0), v[0], "expected the write's own answer back");
+        PQclear(res);
+        cr_assert_eq(PQtransactionStatus(pg_conn_raw(c)), PQTRANS_INTRANS,
+                     "expected the connection inside the transaction BEGIN opened");
+        cr_assert_eq(pg_conn_exec_commit(c, 11, "INSERT INTO b VALUES ($1::int)", 1, v), 0,
+                     "expected the second write and COMMIT to succeed");
+        cr_assert_eq(PQtransactionStatus(pg_conn_raw(c)), PQTRANS_IDLE,
+                     "expected the transaction committed, the connection idle");
+        if (trace) {
+            int trips = trace_round_trips(c, trace);
+            cr_assert_eq(trips, 2, "expected BEGIN, two writes and COMMIT in 2 round trips, got %d",
+                         trips);
+        }
+    }
+    pg_pool_release(p, c);
+    cr_assert_eq(count_rows(p, "a"), 2, "expected both rows of a committed");
+    cr_assert_eq(count_rows(p, "b"), 2, "expected both rows of b committed");
+    pg_pool_free(p);
+}
+
+/* A failure anywhere in a pipelined transaction is that call's error, and the rollback leaves
+ * nothing behind: not the first write when the second fails, not a half-open transaction. */
+GRADED(pg_pool, a_failure_inside_a_pipelined_transaction_rolls_back_everything, 2)
+{
+    log_set_level(LOG_ERROR + 1);
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 2, 1000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    cr_assert_eq(pg_conn_command(c, "CREATE TABLE a (x int PRIMARY KEY)"), 0, "expected a");
+    cr_assert_eq(pg_conn_command(c, "INSERT INTO a VALUES (1)"), 0, "expected a's first row");
+    const char *one[1] = {"1"}, *two[1] = {"2"};
+    PGresult *res = NULL;
+
+    /* The second statement fails (a duplicate key): its COMMIT never runs. */
+    cr_assert_eq(pg_conn_begin(c), 0, "expected pg_conn_begin");
+    cr_assert_eq(pg_conn_exec(c, 10, "INSERT INTO a VALUES ($1::int) RETURNING x", 1, two, &res), 0,
+                 "expected the first write to succeed");
+    PQclear(res);
+    int rc = pg_conn_exec_commit(c, 11, "INSERT INTO a VALUES ($1::int)", 1, one);
+    cr_assert_neq(rc, 0, "expected the duplicate key to fail the commit's round trip");
+    cr_assert_eq(pg_conn_rollback(c), 0, "expected ROLLBACK to succeed");
+    cr_assert_eq(count_rows(p, "a"), 1, "expected the first write rolled back with the second");
+
+    /* The first statement fails, in the round trip that carried BEGIN. */
+    cr_assert_eq(pg_conn_begin(c), 0, "expected pg_conn_begin");
+    rc = pg_conn_exec(c, 10, "INSERT INTO a VALUES ($1::int) RETURNING x", 1, one, &res);
+    cr_assert_neq(rc, 0, "expected the duplicate key to fail");
+    cr_assert_null(res, "expected no result from a failed call");
+    cr_assert_eq(pg_conn_rollback(c), 0, "expected ROLLBACK to succeed");
+    cr_assert_eq(PQtransactionStatus(pg_conn_raw(c)), PQTRANS_IDLE,
+                 "expected the connection out of the transaction");
+
+    /* A BEGIN that never went out needs no ROLLBACK, and a second BEGIN is refused. */
+    cr_assert_eq(pg_conn_begin(c), 0, "expected pg_conn_begin");
+    cr_assert_eq(pg_conn_begin(c), ERR_INVALID, "expected a second pg_conn_begin refused");
+    cr_assert_eq(pg_conn_rollback(c), 0, "expected a rollback of nothing to succeed");
+    cr_assert_eq(pg_conn_exec(c, 12, "SELECT count(*) FROM a", 0, NULL, &res), 0,
+                 "expected the connection to work after all that");
+    cr_assert_str_eq(PQgetvalue(res, 0, 0), "1", "expected a to hold its first row only");
+    PQclear(res);
+    cr_assert_eq(PQtransactionStatus(pg_conn_raw(c)), PQTRANS_IDLE,
+                 "expected a statement after a rolled-back BEGIN to run outside a transaction");
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
+/* A statement planned at every call sees the values it is given and the table as it is now. */
+GRADED(pg_pool, an_unprepared_statement_binds_its_values_and_prepares_nothing, 1)
+{
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 1, 1000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    const char *v[2] = {"40", "it's"};
+    PGresult *res = NULL;
+    cr_assert_eq(pg_conn_exec_unprepared(c, "SELECT $1::int + 2, $2::text", 2, v, &res), 0,
+                 "expected the unprepared statement to run");
+    cr_assert_str_eq(PQgetvalue(res, 0, 0), "42", "expected the bound value used");
+    cr_assert_str_eq(PQgetvalue(res, 0, 1), "it's", "expected the text bound, not spliced");
+    PQclear(res);
+    cr_assert_eq(pg_conn_exec(c, 13, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, &res),
+                 0, "expected the count to run");
+    cr_assert_str_eq(PQgetvalue(res, 0, 0), "1",
+                     "expected only the counting statement prepared, not the unprepared one");
+    PQclear(res);
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
 
 /* ------------------------------------------------------------------ migrations */
 

@@ -26,6 +26,9 @@ struct event;
 /* Inserts e's row (payload = event_to_json). Run it on the write's connection, inside its
  * transaction. 0, ERR_NOMEM, or the database's error. */
 int outbox_add(struct pg_conn *c, const struct event *e);
+/* outbox_add as the transaction's last statement: the INSERT and COMMIT go out in one round
+ * trip (pg_conn_exec_commit). 0 means both are done; otherwise roll back. */
+int outbox_add_and_commit(struct pg_conn *c, const struct event *e);
 
 struct outbox_row {
     int64_t id;

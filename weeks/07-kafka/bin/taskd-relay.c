@@ -1,7 +1,7 @@
 /* taskd-relay.c — main() of the outbox relay of stage 7.
  *
  * taskd writes each change's event into the outbox table; this program publishes those rows to
- * the topic (EVENTS_TOPIC, on EVENT_BUS) and marks each sent from its delivery report
+ * the topic (EVENTS_TOPIC, on EVENT_BUS) and deletes each from its delivery report
  * (relay.h). Run one or several beside taskd: they share the work without publishing a task's
  * events out of order (outbox.h). Stopping (SIGTERM) waits for the reports of what is in flight
  * and writes them down; a relay killed outright loses nothing either: its rows come back when
@@ -63,12 +63,6 @@ static const struct config_var vars[] = {
      .min = 1,
      .max = 3600,
      .help = "how often outbox_pending and the oldest row's age are logged"},
-    {.name = "OUTBOX_KEEP_SECONDS",
-     .kind = CONFIG_INT,
-     .default_value = "3600",
-     .min = 0,
-     .max = 30 * 86400,
-     .help = "sent rows are kept this long (for inspection), then pruned"},
 };
 
 static int check(void *ctx, const struct config *cfg)
@@ -100,7 +94,6 @@ static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, 
         .backoff_ms = (int)config_get_int(cfg, "OUTBOX_BACKOFF_MS"),
         .poll_ms = (int)config_get_int(cfg, "OUTBOX_POLL_MS"),
         .stats_s = (int)config_get_int(cfg, "OUTBOX_STATS_SECONDS"),
-        .keep_s = (int)config_get_int(cfg, "OUTBOX_KEEP_SECONDS"),
     };
     if (rc == 0)
         rc = relay_new(&o, pool, &r);
@@ -129,7 +122,7 @@ int main(int argc, char **argv)
     static const struct event_program prog = {
         .name = "taskd-relay",
         .summary = "The outbox relay of taskd (stage 7): publishes the events taskd wrote to the\n"
-                   "outbox table, marking each sent when the broker confirms it, until SIGTERM\n"
+                   "outbox table, deleting each when the broker confirms it, until SIGTERM\n"
                    "or SIGINT. Exit 2: bad configuration.",
         .vars = vars,
         .nvars = sizeof vars / sizeof vars[0],

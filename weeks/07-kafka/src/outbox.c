@@ -21,9 +21,8 @@ enum {
     STMT_SENT,
     STMT_RETRY,
     STMT_STATS,
-    STMT_PRUNE,
 };
-_Static_assert(STMT_PRUNE < PG_POOL_STATEMENTS_MAX, "outbox statements past the pool's slots");
+_Static_assert(STMT_STATS < PG_POOL_STATEMENTS_MAX, "outbox statements past the pool's slots");
 
 static int add(struct pg_conn *c, const struct event *e, bool commit)
 {
@@ -94,8 +93,8 @@ int outbox_claim(struct pg_conn *c, size_t max, int lease_ms, struct outbox_row 
     /* Claimable: pending, due, and the oldest pending row of its task (outbox.h says why). The
      * inner SELECT locks what it picks (SKIP LOCKED: never what another relay is claiming); the
      * UPDATE moves not_before by the lease, which is the claim once committed.
-     * The plan that makes this cheap walks outbox_pending in id order and, for each row, looks
-     * for an older pending row of its task in outbox_pending_task: about $1 index probes,
+     * The plan that makes this cheap walks the primary key in id order and, for each row, looks
+     * for an older row of its task in outbox_task: about $1 index probes,
      * whatever the backlog (0.3 ms for 100 rows at 20,000 pending). That plan is only right
      * on a table that has rows; on the empty table of a fresh start, any plan is cheap. So
      * this statement is planned at every call (pg_conn_exec_unprepared) and never prepared:
@@ -106,10 +105,9 @@ int outbox_claim(struct pg_conn *c, size_t max, int lease_ms, struct outbox_row 
         "UPDATE outbox o SET not_before = now() + $2::integer * interval '1 millisecond',\n"
         "                    attempts = o.attempts + 1\n"
         "  FROM (SELECT p.id FROM outbox p\n"
-        "         WHERE p.sent_at IS NULL AND p.not_before <= now()\n"
+        "         WHERE p.not_before <= now()\n"
         "           AND NOT EXISTS (SELECT 1 FROM outbox f\n"
-        "                            WHERE f.task_id = p.task_id AND f.id < p.id\n"
-        "                              AND f.sent_at IS NULL)\n"
+        "                            WHERE f.task_id = p.task_id AND f.id < p.id)\n"
         "         ORDER BY p.id LIMIT $1::integer\n"
         "         FOR UPDATE OF p SKIP LOCKED) picked\n"
         " WHERE o.id = picked.id\n"
@@ -140,10 +138,9 @@ static int id_array(const int64_t *ids, size_t n, struct buf *b)
     return b->failed ? ERR_NOMEM : 0;
 }
 
-int outbox_mark_sent(struct pg_conn *c, const int64_t *ids, size_t n)
+int outbox_remove_sent(struct pg_conn *c, const int64_t *ids, size_t n)
 {
-    static const char sql[] =
-        "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[]) AND sent_at IS NULL";
+    static const char sql[] = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
     if (n == 0)
         return 0;
     struct buf b;
@@ -164,7 +161,7 @@ int outbox_retry_later(struct pg_conn *c, const int64_t *ids, size_t n, int base
     static const char sql[] =
         "UPDATE outbox SET not_before = now() + interval '1 millisecond' *\n"
         "       LEAST(60000, $2::integer * power(2, LEAST(GREATEST(attempts - 1, 0), 16)))\n"
-        " WHERE id = ANY($1::bigint[]) AND sent_at IS NULL";
+        " WHERE id = ANY($1::bigint[])";
     if (n == 0)
         return 0;
     struct buf b;
@@ -187,32 +184,13 @@ int outbox_stats(struct pg_conn *c, struct outbox_stats *out)
     static const char sql[] =
         "SELECT count(*),\n"
         "       COALESCE((extract(epoch FROM now() - min(created_at)) * 1000)::bigint, 0)\n"
-        "  FROM outbox WHERE sent_at IS NULL";
+        "  FROM outbox";
     PGresult *res = NULL;
     int rc = pg_conn_exec(c, STMT_STATS, sql, 0, NULL, &res);
     if (rc == 0) {
         out->pending = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         out->oldest_age_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     }
-    PQclear(res);
-    return rc;
-}
-
-int outbox_prune(struct pg_conn *c, int keep_s, size_t limit, int64_t *deleted)
-{
-    static const char sql[] =
-        "DELETE FROM outbox WHERE id IN (\n"
-        "  SELECT id FROM outbox\n"
-        "   WHERE sent_at IS NOT NULL AND sent_at < now() - $1::integer * interval '1 second'\n"
-        "   LIMIT $2::integer)";
-    char keep[24], lim[24];
-    snprintf(keep, sizeof keep, "%d", keep_s);
-    snprintf(lim, sizeof lim, "%zu", limit);
-    const char *v[2] = {keep, lim};
-    PGresult *res = NULL;
-    int rc = pg_conn_exec(c, STMT_PRUNE, sql, 2, v, &res);
-    if (rc == 0)
-        *deleted = strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return rc;
 }

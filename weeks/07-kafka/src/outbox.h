@@ -1,7 +1,9 @@
 /* outbox.h — the outbox table's SQL: write a row, claim pending rows, settle them.
  *
  * The writer side (task_repo_outbox.c) adds a row inside the write's own transaction. The relay
- * (relay.h) claims rows, publishes them, and settles each from its delivery report.
+ * (relay.h) claims rows, publishes them, and settles each from its delivery report: a row
+ * the broker has is deleted, so every row in the table is an event not yet sent (migration
+ * 0007 says why the table no longer keeps sent rows).
  *
  * Claiming. Several relays may run. A claim is one UPDATE that moves the rows' not_before past
  * now by a lease, choosing them with FOR UPDATE SKIP LOCKED: two relays claiming at the same
@@ -43,8 +45,8 @@ struct outbox_row {
 int outbox_claim(struct pg_conn *c, size_t max, int lease_ms, struct outbox_row **rows, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
 
-/* Settles delivered rows: sent_at = now(). One statement for the n ids. */
-int outbox_mark_sent(struct pg_conn *c, const int64_t *ids, size_t n);
+/* Settles delivered rows: deletes them (the topic has them now). One statement for the n ids. */
+int outbox_remove_sent(struct pg_conn *c, const int64_t *ids, size_t n);
 /* Gives rows back after a failed publish: each is claimable again after base_ms * 2^(its
  * attempts - 1), at most a minute. One statement for the n ids. */
 int outbox_retry_later(struct pg_conn *c, const int64_t *ids, size_t n, int base_ms);
@@ -54,7 +56,5 @@ struct outbox_stats {
     int64_t oldest_age_ms; /* age of the oldest pending row; 0 when none */
 };
 int outbox_stats(struct pg_conn *c, struct outbox_stats *out);
-/* Deletes rows sent more than keep_s seconds ago, at most `limit` per call. *deleted counts. */
-int outbox_prune(struct pg_conn *c, int keep_s, size_t limit, int64_t *deleted);
 
 #endif

@@ -81,12 +81,12 @@ void relay_delivered(void *ctx, void *msg_ctx, int rc)
     ids_push(rc == 0 ? &r->sent : &r->failed, id);
 }
 
-/* Writes what the reports said: sent rows are done, failed ones wait their backoff. Lists that
- * could not be written stay for the next turn (their rows are leased meanwhile). */
+/* Writes what the reports said: sent rows are deleted (done), failed ones wait their backoff. Lists
+ * that could not be written stay for the next turn (their rows are leased meanwhile). */
 static int settle(struct relay *r, struct pg_conn *c)
 {
-    /* LAB:BEGIN 7.2 r->sent: mark sent; r->failed: retry later; empty what was written. */
-    int rc = outbox_mark_sent(c, r->sent.v, r->sent.n);
+    /* LAB:BEGIN 7.2 r->sent: remove (sent); r->failed: retry later; empty what was written. */
+    int rc = outbox_remove_sent(c, r->sent.v, r->sent.n);
     if (rc == 0) {
         r->stats.sent += r->sent.n;
         r->sent.n = 0;
@@ -151,8 +151,8 @@ int relay_step(struct relay *r, size_t *published)
     return rc;
 }
 
-/* outbox_pending and the oldest row's age, in the log (week 9 makes them metrics), and the
- * pruning of old sent rows, every stats_s. */
+/* outbox_pending and the oldest row's age, in the log (week 9 makes them metrics), every
+ * stats_s. */
 static void report(struct relay *r)
 {
     int64_t now = clock_mono_us();
@@ -163,7 +163,6 @@ static void report(struct relay *r)
     if (pg_pool_acquire(r->pool, &c) != 0)
         return;
     struct outbox_stats st = {0};
-    int64_t pruned = 0;
     if (outbox_stats(c, &st) == 0) {
         struct log_kv kv[] = {
             LOG_INT("outbox_pending", st.pending),
@@ -174,9 +173,6 @@ static void report(struct relay *r)
         };
         log_kv(LOG_INFO, "outbox", kv, sizeof kv / sizeof kv[0]);
     }
-    if (outbox_prune(c, r->o.keep_s, 10000, &pruned) == 0 && pruned > 0)
-        log_kv(LOG_DEBUG, "outbox: pruned sent rows", (struct log_kv[]){LOG_INT("rows", pruned)},
-               1);
     pg_pool_release(r->pool, c);
 }
 

@@ -2,8 +2,8 @@
  *
  * A turn of the loop: borrow a connection, claim a batch (outbox_claim: a lease, per-task
  * order), send each row to the topic with key = task id, wait for the delivery reports, then
- * settle: the rows the broker acknowledged are marked sent, in one statement; the rows it
- * refused, or that timed out, are given back with a backoff. A row is marked sent only from its
+ * settle: the rows the broker acknowledged are deleted, in one statement; the rows it
+ * refused, or that timed out, are given back with a backoff. A row is deleted only from its
  * delivery report, never from a send that merely queued it: a relay that dies after queueing
  * loses nothing, because its rows come back when the lease ends. They may then be published
  * twice, which is why delivery is "at least once" and consumers dedupe.
@@ -30,7 +30,6 @@ struct relay_options {
     int backoff_ms;    /* OUTBOX_BACKOFF_MS: a failed row waits this * 2^(attempts-1), <= 60 s */
     int poll_ms;       /* OUTBOX_POLL_MS: the pause after a turn that found nothing */
     int stats_s;       /* OUTBOX_STATS_SECONDS: how often outbox_pending is logged */
-    int keep_s;        /* OUTBOX_KEEP_SECONDS: sent rows older than this are pruned */
 };
 
 struct relay;
@@ -47,7 +46,7 @@ void relay_free(struct relay *r);
  * the database is down (the caller waits and tries again), ERR_NOMEM. */
 int relay_step(struct relay *r, size_t *published);
 /* Turns until *stop is set: pauses poll_ms after an empty turn, backs off while the database is
- * down, logs outbox_pending and the oldest row's age every stats_s, prunes sent rows, and
+ * down, logs outbox_pending and the oldest row's age every stats_s, and
  * calls event_program_tick(lc) each turn (lc may be NULL: tests). */
 int relay_run(struct relay *r, volatile int *stop, const struct lifecycle *lc);
 

@@ -148,7 +148,9 @@ static void expect_some_outbox_row(struct ev *g, long start_ms)
 {
     if (tk_now_ms() - start_ms < 5000)
         return;
-    cr_assert(db_scalar(g, "SELECT count(*) FROM outbox") > 0,
+    /* Sent rows are deleted, so the table may be empty again: the id sequence remembers. */
+    cr_assert(db_scalar(g, "SELECT COALESCE(pg_sequence_last_value("
+                           "pg_get_serial_sequence('outbox', 'id')), 0)") > 0,
               "expected the writes to have put their events in the outbox table, found none "
               "after 5 s (lab 7.1: the event's row in the change's transaction)");
 }
@@ -178,15 +180,14 @@ static struct tk_response *activity(struct ev *g, long long id, int n)
     }
 }
 
-/* Waits up to EV_WAIT_MS for every outbox row to be marked sent; asserts it. */
+/* Waits up to EV_WAIT_MS for the outbox to empty (every row sent, and so deleted); asserts it. */
 static void expect_drained(struct ev *g, const char *why)
 {
     long deadline = tk_now_ms() + EV_WAIT_MS;
-    while (db_scalar(g, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") > 0 &&
-           tk_now_ms() < deadline)
+    while (db_scalar(g, "SELECT count(*) FROM outbox") > 0 && tk_now_ms() < deadline)
         tk_sleep_ms(100);
-    cr_assert_eq(db_scalar(g, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"), 0,
-                 "expected the outbox to drain: %s", why);
+    cr_assert_eq(db_scalar(g, "SELECT count(*) FROM outbox"), 0, "expected the outbox to drain: %s",
+                 why);
 }
 
 static cJSON *items_of(struct tk_response *r)
@@ -243,7 +244,7 @@ EVENTS_TEST(every_change_yields_exactly_one_event_in_order, 5, 90)
             cr_assert_str_neq(seen[i], seen[j], "expected distinct event_ids");
     }
     tk_response_free(r);
-    expect_drained(&g, "every row marked sent from its delivery report");
+    expect_drained(&g, "every row removed from its delivery report");
     ev_stop(&g);
 }
 
@@ -407,7 +408,7 @@ EVENTS_TEST(with_the_broker_down_writes_succeed_and_every_event_arrives_after, 5
         create(&g, "during the outage"); /* tk_create_task asserts 201 */
     long write_ms = tk_now_ms() - t0;
     tk_sleep_ms(3000); /* past the bus deadline: the relay's sends fail and wait their backoff */
-    cr_assert(db_scalar(&g, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") >= 20,
+    cr_assert(db_scalar(&g, "SELECT count(*) FROM outbox") >= 20,
               "expected the outbox to hold the 20 events written while the broker was down");
     private_bus_set(dir, true);
     wait_projected(&g, 21, 60000);
@@ -422,8 +423,7 @@ EVENTS_TEST(with_the_broker_down_writes_succeed_and_every_event_arrives_after, 5
     cr_assert_eq(projected_creates(&g), 21,
                  "expected all 21 creates in the read model after the broker came back, none "
                  "lost (on %s; %lld projected, %lld rows still pending in the outbox)",
-                 bus_kind(), projected_creates(&g),
-                 db_scalar(&g, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"));
+                 bus_kind(), projected_creates(&g), db_scalar(&g, "SELECT count(*) FROM outbox"));
     expect_drained(&g, "every event of the outage sent once the broker is back");
     fprintf(stderr,
             "figure: events: 20 writes with the broker down took %ld ms (all 201); "
@@ -433,28 +433,29 @@ EVENTS_TEST(with_the_broker_down_writes_succeed_and_every_event_arrives_after, 5
     private_bus_destroy(dir);
 }
 
-/* Where the relay dies: a gate in the test's own database. Once GATE_AT rows are marked sent,
- * the next "mark sent" statement waits inside PostgreSQL, after its batch was published and
- * confirmed, until relay_gate opens. Killing the relay there is a kill -9 mid-batch on every
- * bus and at any speed (a bus that delivers 200 events in 20 ms outruns a test that watches the
- * count and kills). The statement-level trigger sees only UPDATEs that set sent_at. */
+/* Where the relay dies: a gate in the test's own database. Once GATE_AT of the N rows are sent
+ * (deleted), the next DELETE of sent rows waits inside PostgreSQL, after its batch was
+ * published and confirmed, until relay_gate opens. Killing the relay there is a kill -9
+ * mid-batch on every bus and at any speed (a bus that delivers 200 events in 20 ms outruns a
+ * test that watches the count and kills). The statement-level trigger sees only DELETEs. */
+#define N_GATED      200
 #define GATE_AT      50
 #define STRINGIFY(x) #x
 #define STR(x)       STRINGIFY(x)
 static const char gate_sql[] =
     "CREATE TABLE relay_gate (open boolean NOT NULL); INSERT INTO relay_gate VALUES (false);"
     "CREATE FUNCTION relay_gate_wait() RETURNS trigger LANGUAGE plpgsql AS $g$ BEGIN"
-    " IF (SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL) >= " STR(
+    " IF (SELECT count(*) FROM outbox) <= " STR(N_GATED) " - " STR(
         GATE_AT) " THEN"
                  "  WHILE NOT (SELECT open FROM relay_gate) LOOP PERFORM pg_sleep(0.02); END LOOP;"
                  " END IF; RETURN NULL; END $g$;"
-                 "CREATE TRIGGER relay_gate BEFORE UPDATE OF sent_at ON outbox"
+                 "CREATE TRIGGER relay_gate BEFORE DELETE ON outbox"
                  " FOR EACH STATEMENT EXECUTE FUNCTION relay_gate_wait();";
 
-/* The "mark sent" statements waiting at the gate (their backends), or terminates them. */
+/* The DELETE statements waiting at the gate (their backends), or terminates them. */
 #define GATED_BACKENDS(what)                                                                       \
     "SELECT " what " FROM pg_stat_activity WHERE datname = current_database() AND "                \
-    "pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'UPDATE outbox SET sent_at%'"
+    "pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'DELETE FROM outbox%'"
 
 static void db_exec(struct ev *g, const char *sql)
 {
@@ -482,7 +483,7 @@ EVENTS_TEST(a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_nothing
     ev_start(&g, false);
     tk_proc_stop(g.relay, SIGTERM, 10000);
     g.relay = NULL;
-    enum { N = 200 };
+    enum { N = N_GATED };
     for (int i = 0; i < N; i++)
         create(&g, "relay me");
     db_exec(&g, gate_sql);
@@ -499,29 +500,31 @@ EVENTS_TEST(a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_nothing
     while (db_scalar(&g, GATED_BACKENDS("count(*)")) == 0 && tk_now_ms() < deadline)
         tk_sleep_ms(10);
     cr_assert(db_scalar(&g, GATED_BACKENDS("count(*)")) > 0,
-              "expected the relay to mark its first %d rows sent and then wait at the test's "
-              "gate with its next batch published (lab 7.2 marks rows sent); %lld marked sent",
-              GATE_AT, db_scalar(&g, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"));
+              "expected the relay to remove its first %d rows as sent and then wait at the "
+              "test's gate with its next batch published (lab 7.2 removes sent rows); %lld "
+              "removed",
+              GATE_AT, N - db_scalar(&g, "SELECT count(*) FROM outbox"));
     tk_proc_stop(doomed, SIGKILL, 5000); /* kill -9: its end as asked, so no log is kept */
     /* The dead relay's statement would go on when the gate opens: it ends with its client. */
     (void)db_scalar(&g, GATED_BACKENDS("count(pg_terminate_backend(pid))"));
     db_exec(&g, "DROP TRIGGER relay_gate ON outbox");
-    long long sent = db_scalar(&g, "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL");
+    long long sent = N - db_scalar(&g, "SELECT count(*) FROM outbox");
     cr_assert(sent < N, "expected the relay to die before it had sent everything (sent %lld)",
               sent);
+    /* Claimed by the dead relay and still here: published, never settled. */
+    long long again = db_scalar(&g, "SELECT count(*) FROM outbox WHERE attempts > 0");
+    cr_assert(again > 0, "expected the batch the dead relay had published to be still in the "
+                         "outbox, to be published again; found none");
     g.relay = tk_proc_start_beside(g.s, argv, small);
     tk_proc_wait_log(g.relay, "relay started", 20000);
     wait_projected(&g, N, 90000);
     cr_assert_eq(projected_creates(&g), N,
                  "expected every one of the %d creates in the read model after the kill -9 "
-                 "(%lld were marked sent when it died)",
+                 "(%lld were sent when it died)",
                  N, sent);
     cr_assert_eq(db_scalar(&g, "SELECT count(*) FROM task_activity"), N,
                  "expected no event twice in the read model: the projector dedupes on event_id");
     expect_drained(&g, "the second relay sends what the first left");
-    long long again = db_scalar(&g, "SELECT count(*) FROM outbox WHERE attempts > 1");
-    cr_assert(again > 0, "expected the batch the dead relay had published to be published again "
-                         "(rows claimed twice), found none");
     /* The projector's last stats line, written as it stops, counts what it skipped. */
     kill(tk_proc_pid(g.projector), SIGTERM);
     for (long stop_by = tk_now_ms() + 10000; tk_proc_running(g.projector) && tk_now_ms() < stop_by;)
@@ -532,7 +535,7 @@ EVENTS_TEST(a_relay_killed_mid_batch_loses_nothing_and_duplicates_change_nothing
               "duplicates; its log counts %lld (lab 7.3)",
               again, dups);
     fprintf(stderr,
-            "figure: events: relay killed with %lld of %d rows marked sent; %lld republished, "
+            "figure: events: relay killed with %lld of %d rows sent; %lld republished, "
             "%lld duplicates skipped\n",
             sent, N, again, dups);
     ev_stop(&g);

@@ -69,6 +69,7 @@ grade: $(BUILD)/tools/grade ## every week and lab: score bar, when graded, "chan
 	@$(BUILD)/tools/grade $(RESULTS) $(BUILD)/grade.json
 
 # The whole check, as CI runs it; shared/scripts/test-all.sh runs the steps and keeps going.
+# TEST_PARTS=labs (or suites, sanitize, docs, server) runs one part: a pipeline's parallel jobs.
 test: ## install what is missing, build everything, run every suite, check the labs, sanitizers, fuzz, grade
 	@bash shared/scripts/install-deps.sh
 	@$(MAKE) -j2 all $(BUILD)/tools/grade
@@ -76,7 +77,7 @@ test: ## install what is missing, build everything, run every suite, check the l
 	  SMOKE_KEEP_DATABASE_URL=$(if $(call week_services,$(LAST_WEEK)),1) \
 	  SMOKE_EXPECT_WORKER=$(if $(call run_bins,$(LAST_WEEK)),1) \
 	  SMOKE_AUTH=$(if $(findstring TK_AUTH=1,$(call week_kit_env,$(LAST_WEEK))),1) \
-	  WEEK_SERVER=$(SERVER_WEEK) WEEK_COMPOSE=$(COMPOSE_WEEK) \
+	  WEEK_SERVER=$(SERVER_WEEK) WEEK_COMPOSE=$(COMPOSE_WEEK) TEST_PARTS="$(TEST_PARTS)" \
 	  bash shared/scripts/test-all.sh
 
 .PHONY: test-attacks

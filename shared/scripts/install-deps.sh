@@ -10,9 +10,10 @@
 #
 # Then the npm packages of shared/npm (package.json, pinned by package-lock.json): Swagger UI's
 # files that taskd compiles in for GET /docs, Stoplight Prism for make test-openapi-proxy and
-# playwright-core for make test-docs-ui. `npm ci` runs only when node_modules is missing or older
+# playwright-core for make test-docs-ui, action-validator and gitlab-ci-local for make
+# ci-validate (the pipeline files against GitHub's and GitLab's schemas). `npm ci` runs only when node_modules is missing or older
 # than the lock file. Without the npm registry the build still works: /docs then says how to
-# get Swagger UI, and the two make targets say what is missing.
+# get Swagger UI, and the make targets that need the others say what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -44,10 +45,10 @@ npm_deps() {
   if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     return 0
   fi
-  echo "deps: npm ci in shared/npm (Swagger UI, Prism, playwright-core)"
+  echo "deps: npm ci in shared/npm (Swagger UI, Prism, playwright-core, the pipeline validators)"
   if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null); then
     echo "deps: npm ci failed (is the npm registry reachable?): the build goes on without" \
-      "Swagger UI (GET /docs says how to get it); make test-openapi-proxy and test-docs-ui need it" >&2
+      "Swagger UI (GET /docs says how to get it); make test-openapi-proxy, test-docs-ui and ci-validate need it" >&2
   fi
 }
 

@@ -6,6 +6,14 @@
 #   SMOKE_*   what the newest stage needs for shared/scripts/smoke-run.sh
 #   WEEK_SERVER  the week whose server suites run (test-server, test-deploy), when there is one
 #   WEEK_COMPOSE the week whose Compose stack runs (test-compose), when there is one
+#   TEST_PARTS   which parts to run (default: all of them). A pipeline fans make test out over
+#                parallel jobs, one part each (ci/job.sh test PART; week 8):
+#                  suites    the meta-checks, every week's graded suites, attacks, ops, benchmarks
+#                  labs      every lab-check-N
+#                  sanitize  the sanitizer build's suites and the fuzzers
+#                  docs      the smoke run, the lessons' blocks, the OpenAPI proxy, /docs in Chromium
+#                  server    week 5's server suites and week 6's stack (podman)
+#                The grade at the end covers the parts that ran.
 # `make test-attacks` runs every week's attack suite after the graded suites (its summary is in
 # $BUILD/attacks/summary.json). `make docs-check` runs the lessons' runnable blocks (the README's
 # quick start among them) against fresh stages; the Makefile gives it what each stage needs.
@@ -14,6 +22,13 @@ build=${BUILD:-build}
 make=${MAKE:-make}
 read -r -a weeks <<<"${WEEKS:?WEEKS must list the week numbers}"
 status=0
+parts=" ${TEST_PARTS:-suites labs sanitize docs server} "
+for p in $parts; do
+  case $p in suites | labs | sanitize | docs | server) ;;
+    *) echo "test: unknown part '$p' in TEST_PARTS (the parts: suites labs sanitize docs server)" >&2; exit 2 ;;
+  esac
+done
+part() { [[ $parts == *" $1 "* ]]; }
 # Each step's cost is printed as it ends and listed again at the end (issue: "say what each
 # suite costs"); CI's log keeps them.
 costs=""
@@ -26,35 +41,41 @@ step() {
   costs+="$line"$'\n'
 }
 
-rm -rf "$build/results"
+# A whole make test starts from no results; one part of a pipeline's fan-out keeps the others'
+# (make ci runs the parts one after another in one clone).
+[ -n "${TEST_PARTS:-}" ] || rm -rf "$build/results"
 bash shared/scripts/services.sh prune-test-dbs >/dev/null 2>&1 || true
-step bash shared/scripts/test-labgen.sh
-step bash shared/scripts/test-exercises.sh
-step bash shared/scripts/test-runner.sh
-step bash shared/scripts/test-grade.sh
-step bash shared/scripts/test-kit-main.sh
-step bash shared/scripts/check-layers.sh
-# Every week's own suites against its own stage; the newest stage also runs every earlier week's
-# black-box suite (tests.mk: SUITES=own).
-newest=${weeks[-1]}
-for n in "${weeks[@]}"; do
-  if [ "$n" = "$newest" ]; then step "$make" test-week-"$n"; else step "$make" test-week-"$n" SUITES=own; fi
-done
-# The attack suite (weeks/NN/tests/attack_*.c, issue 11) against the newest stage: not graded,
-# but a refused attack that gets through fails make test like a failed suite.
-step "$make" test-attacks
-step "$make" test-ops
-# Every benchmark once, briefly (issue 17): they must keep running on the newest stage. Before
-# the server lane starts: a fresh machine installs wrk and nginx here, and two apt-gets at once
-# would fight over dpkg's lock.
-step "$make" bench-smoke
-# The performance goals (issue 17), as a report: this machine is noisy and the goals are not met
-# yet, so a miss is printed and not counted. 3-second runs keep it near a minute.
-start=$SECONDS
-"$make" bench-check BENCH_SECONDS=3 || echo "test: bench-check reports missed goals (a report, not a failure)"
-line=$(printf '%5d s  %s' $((SECONDS - start)) "bench-check BENCH_SECONDS=3 (report only)")
-echo "test: $line"
-costs+="$line"$'\n'
+if part suites; then
+  step bash shared/scripts/test-labgen.sh
+  step bash shared/scripts/test-exercises.sh
+  step bash shared/scripts/test-runner.sh
+  step bash shared/scripts/test-grade.sh
+  step bash shared/scripts/test-kit-main.sh
+  step bash shared/scripts/check-layers.sh
+  # Every week's own suites against its own stage; the newest stage also runs every earlier week's
+  # black-box suite (tests.mk: SUITES=own).
+  newest=${weeks[-1]}
+  for n in "${weeks[@]}"; do
+    if [ "$n" = "$newest" ]; then step "$make" test-week-"$n"; else step "$make" test-week-"$n" SUITES=own; fi
+  done
+  # The attack suite (weeks/NN/tests/attack_*.c, issue 11) against the newest stage: not graded,
+  # but a refused attack that gets through fails make test like a failed suite.
+  step "$make" test-attacks
+  step "$make" test-ops
+  # Week 8's pipeline tooling (ci/): the validator, JUnit XML, make ci from a clean clone.
+  step "$make" test-pipelines
+  # Every benchmark once, briefly (issue 17): they must keep running on the newest stage. Before
+  # the server lane starts: a fresh machine installs wrk and nginx here, and two apt-gets at once
+  # would fight over dpkg's lock.
+  step "$make" bench-smoke
+  # The performance goals (issue 17), as a report: this machine is noisy and the goals are not met
+  # yet, so a miss is printed and not counted. 3-second runs keep it near a minute.
+  start=$SECONDS
+  "$make" bench-check BENCH_SECONDS=3 || echo "test: bench-check reports missed goals (a report, not a failure)"
+  line=$(printf '%5d s  %s' $((SECONDS - start)) "bench-check BENCH_SECONDS=3 (report only)")
+  echo "test: $line"
+  costs+="$line"$'\n'
+fi
 # Week 5's server is booted and provisioned once and used by both server suites, then removed.
 # Those steps mostly wait (on the container's boot, SSH, systemd, apt), about 4 minutes at a
 # sixth of one core, so they run beside the lab checks instead of before them. Their output is
@@ -71,25 +92,31 @@ server_lane() {
   printf '%s' "$costs" >"$build/server-lane.costs"
   return $status
 }
-if [ -n "${WEEK_SERVER:-}" ]; then
+if [ -n "${WEEK_SERVER:-}" ] && part server; then
   echo "test: week $WEEK_SERVER's server suites run in the background from here (log: $build/server-lane.log)"
   server_lane >"$build/server-lane.log" 2>&1 &
   lane=$!
 fi
-for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
-# test-sanitize must work as the first command after a clone (issue 11, item 9): once its goals
-# named the normal build folder, which a fresh clone does not have ("No rule to make target
-# 'build/week-1/tests/api'"). A dry run with a build folder that does not exist shows that
-# without building anything.
-step "$make" -n BUILD="$build-absent" test-sanitize >/dev/null
-step "$make" test-sanitize
-step "$make" fuzz FUZZ_SECONDS=10
-step bash shared/scripts/smoke-run.sh
-step "$make" docs-check
-# The OpenAPI document against the service (every black-box suite through Prism's validating
-# proxy), and GET /docs in headless Chromium.
-step "$make" test-openapi-proxy
-step "$make" test-docs-ui
+if part labs; then
+  for n in "${weeks[@]}"; do step "$make" -j2 lab-check-"$n"; done
+fi
+if part sanitize; then
+  # test-sanitize must work as the first command after a clone (issue 11, item 9): once its goals
+  # named the normal build folder, which a fresh clone does not have ("No rule to make target
+  # 'build/week-1/tests/api'"). A dry run with a build folder that does not exist shows that
+  # without building anything.
+  step "$make" -n BUILD="$build-absent" test-sanitize >/dev/null
+  step "$make" test-sanitize
+  step "$make" fuzz FUZZ_SECONDS=10
+fi
+if part docs; then
+  step bash shared/scripts/smoke-run.sh
+  step "$make" docs-check
+  # The OpenAPI document against the service (every black-box suite through Prism's validating
+  # proxy), and GET /docs in headless Chromium.
+  step "$make" test-openapi-proxy
+  step "$make" test-docs-ui
+fi
 if [ -n "${lane:-}" ]; then
   lane_start=$SECONDS
   wait "$lane" || status=1

@@ -304,11 +304,12 @@ static int only_listed(struct criterion_test_set *tests, const char *path)
         FOREACH_SET(t, ss->tests)
         {
             char name[256];
-            int n = snprintf(name, sizeof name, "%s/%s", t->category, t->name);
+            /* Not `n`: Criterion's FOREACH_SET declares one (clang's -Wshadow says so). */
+            int name_len = snprintf(name, sizeof name, "%s/%s", t->category, t->name);
             bool listed = false;
-            for (const char *p = list; n > 0 && (p = strstr(p, name)) != NULL; p++) {
+            for (const char *p = list; name_len > 0 && (p = strstr(p, name)) != NULL; p++) {
                 bool starts = p == list || p[-1] == '\n';
-                bool ends = p[n] == '\n' || p[n] == '\0';
+                bool ends = p[name_len] == '\n' || p[name_len] == '\0';
                 if (starts && ends) {
                     listed = true;
                     break;

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# job.sh — one job of the pipeline, by name. Both pipeline files (.github/workflows/ci.yml for
+# GitHub Actions, .gitlab-ci.yml for GitLab) run their jobs through it, and `make ci`
+# (ci/local.sh) runs them in order on this machine. Each job is a make target or two, so what a
+# job does lives in the repository and runs the same on a laptop as on a hosted runner.
+#
+# usage: job.sh --list          every job: its name, its argument if it takes one, what it does
+#        job.sh --targets       every make target the jobs run (ci/validate.sh checks they exist)
+#        job.sh NAME [ARG]      run one job from the repository's root
+#
+# The jobs (a pipeline puts them in this order; `make ci` prints them as a table):
+#   lint          formatting, the include layers, cppcheck and clang-tidy        make lint
+#   pipelines     both pipeline files against their schemas, and everything they name
+#   build CC      every stage and suite with compiler CC (gcc or clang), warnings as errors
+#   test PART     one part of make test (suites, labs, sanitize, docs, server); results kept
+#   report        the grade and JUnit XML from every part's results
+#   package       the .deb of the newest stage (week 5's package), named by its version
+#
+# Every job installs what it is missing first (make deps: apt and npm, as make test does), so a
+# fresh runner needs nothing but this repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MAKE=${MAKE:-make}
+TEST_PARTS_ALL="suites labs sanitize docs server"
+
+usage() { echo "usage: job.sh --list | --targets | NAME [ARG] (job.sh --list names the jobs)" >&2; exit 2; }
+say() { echo "job: $*"; }
+
+list() {
+  cat <<'EOF'
+lint		formatting, the include layers, cppcheck and clang-tidy (make lint)
+pipelines		both pipeline files against their schemas, and every job, script and target they name (make ci-validate)
+build	CC	every stage and suite with compiler CC, gcc or clang (make all)
+test	PART	one part of make test: suites, labs, sanitize, docs or server (make test TEST_PARTS=PART)
+report		the grade and JUnit XML from every part's results (build/grade.json, build/junit/)
+package		the .deb of the newest stage, named by its version (make package)
+EOF
+}
+
+# The make targets the jobs run: ci/validate.sh checks that each exists.
+targets() { printf '%s\n' deps lint ci-validate all test ci-report package; }
+
+[ $# -ge 1 ] || usage
+job=$1
+shift
+case $job in
+  --list) list; exit 0 ;;
+  --targets) targets; exit 0 ;;
+esac
+
+start=$SECONDS
+case $job in
+  lint)
+    "$MAKE" deps
+    "$MAKE" lint
+    ;;
+  pipelines)
+    "$MAKE" deps
+    "$MAKE" ci-validate
+    ;;
+  build)
+    cc=${1:-}
+    case $cc in
+      gcc) dir=build ;;
+      clang) dir=build-clang ;;
+      *) echo "job build: the compiler must be gcc or clang, not '${cc}'" >&2; exit 2 ;;
+    esac
+    command -v "$cc" >/dev/null || { echo "job build: $cc is not installed (apt-get install $cc)" >&2; exit 1; }
+    "$MAKE" deps
+    # gcc's objects are the ones the test jobs reuse (build/); clang's go beside them, since make
+    # does not rebuild an object because the compiler changed.
+    say "building every stage and suite with $cc into $dir/"
+    "$MAKE" -j2 all CC="$cc" BUILD="$dir"
+    ;;
+  test)
+    part=${1:-}
+    case " $TEST_PARTS_ALL " in
+      *" $part "*) [ -n "$part" ] ;;
+      *) false ;;
+    esac || { echo "job test: the part must be one of: $TEST_PARTS_ALL (not '${part}')" >&2; exit 2; }
+    "$MAKE" test TEST_PARTS="$part"
+    ;;
+  report)
+    "$MAKE" ci-report
+    ;;
+  package)
+    "$MAKE" deps
+    "$MAKE" package
+    ;;
+  *)
+    echo "job: no job named '$job'; the jobs are:" >&2
+    list | cut -f1 | sed 's/^/  /' >&2
+    exit 2
+    ;;
+esac
+say "$job${1:+ $1} done in $((SECONDS - start)) s"

@@ -67,10 +67,19 @@ WEEK_GOALS := $(addprefix week-,$(WEEK_NUMS))
 $(BUILD)/obj/%.o: %.c | deps-quiet
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call incs_for,$<) -c $< -o $@
-# main.c knows nothing about weeks: only the stage's symbol changes.
-$(BUILD)/week-%/main.o: shared/src/main.c | deps-quiet
+# main.c knows nothing about weeks: only the stage's symbol changes. It also carries the version
+# (taskd --version), from gen/version.h.
+$(BUILD)/week-%/main.o: shared/src/main.c $(BUILD)/gen/version.h | deps-quiet
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ishared/src $(call pkg_cflags,$*) -DTASKD_STAGE=$(call stage_sym,$*) -c $< -o $@
+	$(CC) $(CFLAGS) -Ishared/src -I$(BUILD)/gen $(call pkg_cflags,$*) -DTASKD_STAGE=$(call stage_sym,$*) -c $< -o $@
+# The version of this checkout (shared/scripts/version.sh: git describe, the same the .deb and
+# the images are named by). Looked at on every make, rewritten only when it changed, so a new
+# commit recompiles main.c once per stage and relinks, and nothing else.
+.PHONY: version-check
+$(BUILD)/gen/version.h: version-check
+	@mkdir -p $(dir $@)
+	@printf '#define TASKD_VERSION "%s"\n' "$$(bash shared/scripts/version.sh)" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/week-%/gen/migrations.c: $$(call week_migrations,$$*) shared/scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	bash shared/scripts/embed-migrations.sh $(call week_migrations,$*) > $@.tmp && mv $@.tmp $@

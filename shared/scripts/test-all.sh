@@ -85,6 +85,8 @@ server_lane() {
   status=0 costs=""
   step env SERVER_KEEP=1 "$make" test-server
   step "$make" test-deploy
+  # Week 8's blue/green deploy and rollback, on the same server, under load.
+  step "$make" test-bluegreen
   step "$make" server-down
   # Week 6's stack (images, compose up, its suite and weeks 1-5 against it) after the server:
   # both are podman, and one at a time they leave the lab checks a core.

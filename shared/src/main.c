@@ -6,7 +6,9 @@
  * resources, serves until SIGINT or SIGTERM, and then stops in order: no new connections,
  * requests under way finish, resources are released newest first. SIGHUP asks the stage to
  * reload its live settings. At each of these moments main calls the stage's lifecycle hooks
- * (lifecycle.h), so a supervisor hears when the service is ready, reloading and stopping. */
+ * (lifecycle.h), so a supervisor hears when the service is ready, reloading and stopping.
+ * `taskd --version` prints the version it was built from (gen/version.h, written by the
+ * Makefile from git describe: shared/scripts/version.sh). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,6 +24,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "log_config.h"
+#include "version.h"
 
 #ifndef TASKD_STAGE
 #error "build with -DTASKD_STAGE=stage_NN (the Makefile does)"
@@ -120,7 +123,7 @@ static void usage(const struct config *cfg, FILE *out)
 {
     const struct stage *chain[STAGES_MAX];
     size_t n = stage_chain(chain, STAGES_MAX);
-    fprintf(out, "usage: taskd [--help] [COMMAND ARGS...]\n\n");
+    fprintf(out, "usage: taskd [--help | --version] [COMMAND ARGS...]\n\n");
     fprintf(out,
             "The task service, stage %s. Without a command it serves HTTP until SIGINT or "
             "SIGTERM (which drain the requests under way, then exit 0). SIGHUP %s.\n\n",
@@ -214,6 +217,11 @@ int main(int argc, char **argv)
     }
     if (config_help_requested(argc, argv)) {
         usage(cfg, stdout);
+        rc = 0;
+        goto done;
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("taskd %s (stage %s)\n", TASKD_VERSION, TASKD_STAGE.name);
         rc = 0;
         goto done;
     }

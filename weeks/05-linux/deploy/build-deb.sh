@@ -8,11 +8,14 @@
 #              the Makefile reads every *.d under build/ as a dependency file, and the tree has
 #              usr/lib/sysusers.d/ and tmpfiles.d/ directories.
 # Environment:
-#   PACKAGE_VERSION  the version (default: from `git describe --always --dirty`, made valid for
-#                    Debian, see version() below)
+#   PACKAGE_VERSION  the version (default: shared/scripts/version.sh, from git describe: the one
+#                    taskd --version reports)
 #   PACKAGE_BROKEN=1 a deliberately broken package for the rollback test: its taskd prints why
 #                    and exits 1, and its version is the normal one + "+broken" (so newer);
 #                    it goes to OUT_DIR/broken/
+#   PACKAGE_BROKEN=worker  broken where readiness does not look: taskd is sound, its taskd-worker
+#                    prints why and exits 1 (version + "+brokenworker", OUT_DIR/broken-worker/):
+#                    only a smoke test that runs a background job catches it
 #
 # The package is built with dpkg-deb alone, no debian/ source package: a tree laid out as it
 # will be on the server, plus DEBIAN/ (control, conffiles, md5sums, maintainer scripts).
@@ -41,29 +44,21 @@ for tool in dpkg-deb dpkg-shlibdeps strip; do
   command -v "$tool" >/dev/null || die "$tool is missing (apt-get install dpkg-dev binutils)"
 done
 
-# A Debian version must start with a digit and may hold only [A-Za-z0-9.+~] (a '-' would
-# start the Debian revision). `git describe` gives v1.2-3-gabc1234[-dirty] with a tag, and
-# only the abbreviated hash without one: the tagged form becomes 1.2+3.gabc1234[.dirty], the
-# bare hash 0.N+gHASH[.dirty] where N is the number of commits, so that a later commit is a
-# higher version and `dpkg -i` sees an upgrade.
-version() {
-  local d n
-  d=$(git -C "$repo" describe --always --dirty 2>/dev/null) || d=unknown
-  if [[ $d =~ ^[0-9a-f]{7,40}(-dirty)?$ ]]; then
-    n=$(git -C "$repo" rev-list --count HEAD 2>/dev/null) || n=0
-    echo "0.$n+g${d//-/.}"
-  else
-    d=${d#v}
-    d=${d/-/+}
-    echo "${d//-/.}"
-  fi
-}
-ver=${PACKAGE_VERSION:-$(version)}
-[ "$broken" = 1 ] && ver="$ver+broken"
+# The version: shared/scripts/version.sh, the one taskd --version reports (from git describe).
+ver=${PACKAGE_VERSION:-$(bash "$repo/shared/scripts/version.sh" "$repo")}
+case $broken in
+  0) ;;
+  1) ver="$ver+broken" ;;
+  worker) ver="$ver+brokenworker" ;;
+  *) die "PACKAGE_BROKEN must be 0, 1 or worker, not '$broken'" ;;
+esac
 [[ $ver =~ ^[0-9][A-Za-z0-9.+~]*$ ]] || die "version '$ver' is not a valid Debian version"
 
 # The broken package is built beside the real one, never over it.
-[ "$broken" = 1 ] && out="$out/broken"
+case $broken in
+  1) out="$out/broken" ;;
+  worker) out="$out/broken-worker" ;;
+esac
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 root="$scratch/root"
@@ -72,7 +67,12 @@ mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/lib/systemd/system" "$root/us
   "$root/usr/share/lintian/overrides"
 
 # The binaries, without their debug information (the build keeps it: -g).
-strip --strip-unneeded -o "$root/usr/bin/taskd-worker" "$stage/taskd-worker"
+if [ "$broken" = worker ]; then
+  printf '#!/bin/sh\necho "taskd-worker: this is a deliberately broken build (PACKAGE_BROKEN=worker), for the smoke test" >&2\nexit 1\n' \
+    >"$root/usr/bin/taskd-worker"
+else
+  strip --strip-unneeded -o "$root/usr/bin/taskd-worker" "$stage/taskd-worker"
+fi
 if [ "$broken" = 1 ]; then
   printf '#!/bin/sh\necho "taskd: this is a deliberately broken build (PACKAGE_BROKEN=1), for the rollback test" >&2\nexit 1\n' \
     >"$root/usr/bin/taskd"

@@ -5,7 +5,7 @@ C_FILES = $(filter-out labs/%,$(shell git ls-files '*.c' '*.h' 2>/dev/null))
 # clang-tidy sees the core, the tools and every week's modules in one run, so with every include
 # directory: the compiler, not lint, is what enforces the layering (stage.mk).
 LINT_INCS = -Ishared/src $(foreach d,$(WEEK_DIRS),-I$(d)/src)
-TIDY_FILES = $(filter-out shared/src/main.c,$(filter shared/src/%.c shared/tools/%.c,$(C_FILES))) \
+TIDY_FILES = $(filter-out shared/src/main.c,$(filter shared/src/%.c shared/tools/%.c weeks/%/tools/%.c,$(C_FILES))) \
 	$(foreach d,$(WEEK_DIRS),$(filter $(d)/src/%.c $(d)/stage.c,$(C_FILES)))
 .PHONY: fmt lint
 fmt: ## format every C file with the repository's .clang-format

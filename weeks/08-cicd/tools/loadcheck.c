@@ -131,6 +131,8 @@ static int parse(int argc, char **argv, struct options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!a)
+            break; /* argv[argc] is NULL; the analyser cannot see that i < argc keeps us short */
         char *end = NULL;
         if (strcmp(a, "--keep-alive") == 0) {
             o->keep_alive = true;

@@ -4,6 +4,7 @@
 #
 # usage: compose.sh check                 can it run here? 0, or the reason and exit 3
 #        compose.sh images WEEK           build the images of week WEEK's profile (cached layers)
+#        compose.sh image-names WEEK      the names of those images, one per line (make release)
 #        compose.sh up WEEK               images, then start the profile and wait until healthy
 #        compose.sh down [-v]             stop and remove the containers (-v: the volumes too)
 #        compose.sh dc ARGS...            docker-compose ARGS with this checkout's settings
@@ -182,8 +183,9 @@ build_service_images() {
 }
 
 images() { # WEEK
-  local week=$1 start name image target wk args
+  local week=$1 start name image target wk args version
   start=$(date +%s)
+  version=$(bash "$REPO_ROOT/shared/scripts/version.sh" "$REPO_ROOT")
   configure "$week"
   bash "$PODMAN_SH" base
   say "building the backing services' images from Debian's packages (compose/images/)"
@@ -192,7 +194,7 @@ images() { # WEEK
   plan=$(build_plan "$week")
   [ -n "$plan" ] || die "the week-$week profile has no service to build (compose.yaml's profiles?)"
   while IFS=$'\t' read -r name image target wk; do
-    args=(--build-arg "BASE=$BASE_IMAGE")
+    args=(--build-arg "BASE=$BASE_IMAGE" --build-arg "TASKD_VERSION=$version")
     [ -z "$wk" ] || args+=(--build-arg "WEEK=$wk")
     say "building $image (service $name: compose/Dockerfile, target $target)"
     pod build --quiet --pull=never --format docker -f "$REPO_ROOT/compose/Dockerfile" \
@@ -250,6 +252,10 @@ down() {
 case "${1:-}" in
   check) check ;;
   images) images "${2:?usage: compose.sh images WEEK}" ;;
+  image-names)
+    configure "${2:?usage: compose.sh image-names WEEK}"
+    build_plan "$2" | cut -f2 | sort -u
+    ;;
   up) up "${2:?usage: compose.sh up WEEK}" ;;
   down)
     shift

@@ -26,8 +26,9 @@
 # week 3; kafka (shared/tools/kafka_dev_broker.c: librdkafka's mock cluster, a Kafka-protocol
 # broker in one process that keeps everything in memory) and rabbitmq (the RabbitMQ event bus:
 # Debian's rabbitmq-server, an Erlang node with a name and ports of this run directory's own) from
-# week 7. services.env gets PG_URL..., REDIS_URL, MEMCACHED_URL, SMTP_URL, SMTP_SINK_DIR,
-# KAFKA_BROKERS and AMQP_URL.
+# week 7; registry (Debian's docker-registry, the OCI registry `make publish` pushes release images
+# to) from week 8. services.env gets PG_URL..., REDIS_URL, MEMCACHED_URL, SMTP_URL, SMTP_SINK_DIR,
+# KAFKA_BROKERS, AMQP_URL and REGISTRY.
 #
 # Environment: TASKD_RUN_DIR (default <repo>/.run) moves every file, so a test can run servers
 # of its own beside the developer's; BUILD (default build) is where the SMTP sink and the Kafka
@@ -45,8 +46,8 @@ RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")
 ENV_FILE="$RUN_DIR/services.env"
 LOCK_FILE="$RUN_DIR/services.lock"
 
-SERVICES=(postgres redis memcached smtp kafka rabbitmq)
-declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp [kafka]=kf [rabbitmq]=rmq)
+SERVICES=(postgres redis memcached smtp kafka rabbitmq registry)
+declare -A SVC_PREFIX=([postgres]=pg [redis]=redis [memcached]=mc [smtp]=smtp [kafka]=kf [rabbitmq]=rmq [registry]=reg)
 
 QUIET=0 # 1: up prints nothing (fresh-db starts postgres behind the caller's back)
 
@@ -1072,6 +1073,86 @@ rmq_status() {
 
 # %2f: the default virtual host "/", URL-encoded (amqp_parse_url decodes it).
 rmq_env() { env_line AMQP_URL "amqp://taskd:$(cat "$RMQ_PW_FILE")@127.0.0.1:$(rmq_port)/%2f"; }
+
+# ---------------------------------------------------------------- OCI registry ------------------
+# Debian's docker-registry (the CNCF Distribution registry, what Docker Hub's registry:2 image
+# runs), from week 8: `make publish` pushes the release images to it, and podman pulls them back.
+# Plain HTTP on loopback (podman is told --tls-verify=false for it); its blobs live in RUN_DIR.
+REG_DIR="$RUN_DIR/registry"
+REG_PID_FILE="$REG_DIR/registry.pid"
+REG_PORT_FILE="$REG_DIR/port"
+REG_LOG="$REG_DIR/registry.log"
+
+reg_created() { [ -f "$REG_PORT_FILE" ]; }
+reg_running() { pidfile_is "$REG_PID_FILE" docker-registry; }
+reg_port() { cat "$REG_PORT_FILE" 2>/dev/null || true; }
+
+# Up to 10 s for its API to answer (GET /v2/ is 200 on a registry without auth).
+reg_wait() { # reg_wait PID PORT
+  local _
+  for _ in $(seq 1 100); do
+    proc_is "$1" docker-registry || return 1
+    [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$2/v2/" 2>/dev/null)" = 200 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+reg_up() {
+  command -v docker-registry >/dev/null 2>&1 || die "docker-registry not found; run \`make deps\` first"
+  local state="up" port attempt pid
+  if reg_running; then
+    state="up (already running)"
+  else
+    mkdir -p "$REG_DIR/data"
+    for attempt in 1 2 3; do
+      port=$(pick_port "$REG_PORT_FILE")
+      echo "$port" >"$REG_PORT_FILE"
+      printf '%s\n' "# Written by shared/scripts/services.sh; do not edit (it is rewritten)." \
+        "version: 0.1" "log:" "  level: warn" "storage:" "  filesystem:" \
+        "    rootdirectory: $REG_DIR/data" "  delete:" "    enabled: true" "http:" \
+        "  addr: 127.0.0.1:$port" >"$REG_DIR/config.yml"
+      (cd / && exec setsid docker-registry serve "$REG_DIR/config.yml" </dev/null >>"$REG_LOG" 2>&1 9>&-) &
+      pid=$!
+      echo "$pid" >"$REG_PID_FILE"
+      reg_wait "$pid" "$port" && break
+      stop_pid "$REG_PID_FILE" docker-registry KILL
+      rm -f "$REG_PORT_FILE"
+      [ "$attempt" = 3 ] && { tail -n 20 "$REG_LOG" >&2 || true; die "docker-registry did not start on 127.0.0.1:$port"; }
+    done
+  fi
+  say "registry $state on 127.0.0.1:$(reg_port)"
+}
+
+reg_down() {
+  reg_running || return 0
+  stop_pid "$REG_PID_FILE" docker-registry TERM
+  say "registry stopped (images kept in $(pretty "$REG_DIR/data"))"
+}
+
+reg_kill() {
+  reg_running || return 0
+  stop_pid "$REG_PID_FILE" docker-registry KILL
+  say "registry killed (SIGKILL)"
+}
+
+reg_destroy() {
+  reg_down
+  rm -rf "$REG_DIR"
+  say "registry destroyed ($(pretty "$REG_DIR") removed)"
+}
+
+reg_status() {
+  if reg_running; then
+    echo "registry: running 127.0.0.1:$(reg_port) (images in $(pretty "$REG_DIR/data"))"
+  elif reg_created; then
+    echo "registry: stopped (images in $(pretty "$REG_DIR/data"))"
+  else
+    echo "registry: not created"
+  fi
+}
+
+reg_env() { env_line REGISTRY "127.0.0.1:$(reg_port)"; }
 
 # ---------------------------------------------------------------- dispatch -----------------------
 # Check names before doing anything, so a typo does not half-run a command.

@@ -91,6 +91,8 @@ server_lane() {
   # Week 6's stack (images, compose up, its suite and weeks 1-5 against it) after the server:
   # both are podman, and one at a time they leave the lab checks a core.
   [ -z "${WEEK_COMPOSE:-}" ] || step "$make" test-compose
+  # Week 8's release (the .deb, the images, checksums) and its publication to the local registry.
+  step "$make" test-release
   printf '%s' "$costs" >"$build/server-lane.costs"
   return $status
 }

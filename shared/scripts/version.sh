@@ -13,7 +13,13 @@
 #   with uncommitted changes          ... .dirty            (1.2.0+3.gabc1234.dirty)
 #   not a git checkout                0.0+unknown
 # usage: version.sh [REPO_DIR]        prints the version on stdout
+# TASKD_BUILD_VERSION, when set, is printed instead: a build without .git (compose/Dockerfile's
+# builder) is told the version by the one that has it.
 set -euo pipefail
+if [ -n "${TASKD_BUILD_VERSION:-}" ]; then
+  echo "$TASKD_BUILD_VERSION"
+  exit 0
+fi
 repo=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 d=$(git -C "$repo" describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null) || { echo "0.0+unknown"; exit 0; }
 if [[ $d =~ ^[0-9a-f]{7,40}(-dirty)?$ ]]; then

@@ -4,8 +4,10 @@
 BLUEGREEN = bash weeks/08-cicd/deploy/bluegreen.sh --server-env $(SERVER_ENV)
 
 .PHONY: deploy-staging rollback slots package-broken-worker test-bluegreen
-deploy-staging: package ## blue/green deploy of the newest stage's .deb to the server: start it beside the live one, wait for /ready, smoke-test, switch
-	@$(BLUEGREEN) deploy $$(cat $(PACKAGE_DIR)/latest)
+# DEB=path deploys that package (a release's, built once: the pipeline's deploy job); without
+# it, the newest stage is packaged first.
+deploy-staging: $(if $(DEB),,package) ## blue/green deploy of the newest stage's .deb (or DEB=path) to the server: start it beside the live one, wait for /ready, smoke-test, switch
+	@$(BLUEGREEN) deploy $(or $(DEB),$$(cat $(PACKAGE_DIR)/latest))
 
 rollback: ## switch the server back to the release that served before (it kept running): seconds
 	@$(BLUEGREEN) rollback

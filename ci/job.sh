@@ -14,7 +14,14 @@
 #   build CC      every stage and suite with compiler CC (gcc or clang), warnings as errors
 #   test PART     one part of make test (suites, labs, sanitize, docs, server); results kept
 #   report        the grade and JUnit XML from every part's results
-#   package       the .deb of the newest stage (week 5's package), named by its version
+#   release       make release (the .deb, the images, notes, checksums), then make publish:
+#                 the images go to REGISTRY (the host's registry, its login from the host's
+#                 secret store), or to the local registry when REGISTRY is unset
+#   deploy-staging  the release's .deb, blue/green, to staging: the week-5 server, booted and
+#                 provisioned on this machine (a hosted runner's staging lives as long as the job)
+#   deploy-production  the release's .deb, blue/green, to the server that PRODUCTION_HOST,
+#                 PRODUCTION_USER, PRODUCTION_SSH_KEY (a secret), PRODUCTION_SSH_PORT and
+#                 PRODUCTION_HTTP_PORT name; the pipelines run it only after a person approves
 #
 # Every job installs what it is missing first (make deps: apt and npm, as make test does), so a
 # fresh runner needs nothing but this repository.
@@ -34,12 +41,22 @@ pipelines		both pipeline files against their schemas, and every job, script and 
 build	CC	every stage and suite with compiler CC, gcc or clang (make all)
 test	PART	one part of make test: suites, labs, sanitize, docs or server (make test TEST_PARTS=PART)
 report		the grade and JUnit XML from every part's results (build/grade.json, build/junit/)
-package		the .deb of the newest stage, named by its version (make package)
+release		make release, then make publish (build/release/VERSION/; the images to REGISTRY or the local registry)
+deploy-staging		the release's .deb to staging, the week-5 server booted here, blue/green (make deploy-staging DEB=...)
+deploy-production		the release's .deb to PRODUCTION_HOST, blue/green, after approval (make deploy-staging SERVER_ENV=...)
 EOF
 }
 
 # The make targets the jobs run: ci/validate.sh checks that each exists.
-targets() { printf '%s\n' deps lint ci-validate all test ci-report package; }
+targets() { printf '%s\n' deps lint ci-validate all test ci-report release publish server-up server-provision deploy-staging; }
+
+# release_deb: the .deb of the newest release in build/release/ (the release job's artifact).
+release_deb() {
+  local dir
+  dir=$(cat build/release/latest 2>/dev/null) || { echo "job: no release in build/release/ (the release job's artifact)" >&2; return 1; }
+  find "$dir" -maxdepth 1 -name 'taskd_*.deb' | head -1 | grep . ||
+    { echo "job: $dir has no .deb" >&2; return 1; }
+}
 
 [ $# -ge 1 ] || usage
 job=$1
@@ -84,9 +101,37 @@ case $job in
   report)
     "$MAKE" ci-report
     ;;
-  package)
+  release)
     "$MAKE" deps
-    "$MAKE" package
+    "$MAKE" release
+    "$MAKE" publish
+    ;;
+  deploy-staging)
+    deb=$(release_deb)
+    "$MAKE" deps
+    "$MAKE" server-up
+    "$MAKE" server-provision
+    # A server without taskd gets it the week-5 way first (its units, settings and key); every
+    # deploy after that is blue/green.
+    if ! bash weeks/05-linux/server/server.sh ssh 'test -f /usr/lib/systemd/system/taskd.service' </dev/null; then
+      bash weeks/05-linux/deploy/deploy.sh "$deb"
+    fi
+    "$MAKE" deploy-staging DEB="$deb"
+    ;;
+  deploy-production)
+    deb=$(release_deb)
+    : "${PRODUCTION_HOST:?job deploy-production: PRODUCTION_HOST is not set: a variable of the pipeline host}"
+    : "${PRODUCTION_SSH_KEY:?job deploy-production: PRODUCTION_SSH_KEY is not set: a secret of the pipeline host}"
+    env_dir=$(mktemp -d)
+    trap 'rm -rf "$env_dir"' EXIT
+    (umask 077 && printf '%s\n' "$PRODUCTION_SSH_KEY" >"$env_dir/key")
+    {
+      echo "SERVER_HOST=$PRODUCTION_HOST"
+      echo "SERVER_USER=${PRODUCTION_USER:-deploy}"
+      echo "SERVER_HTTP_PORT=${PRODUCTION_HTTP_PORT:-80}"
+      echo "SERVER_SSH_OPTS=\"-i $env_dir/key -p ${PRODUCTION_SSH_PORT:-22} -o BatchMode=yes -o StrictHostKeyChecking=accept-new\""
+    } >"$env_dir/server.env"
+    "$MAKE" deploy-staging DEB="$deb" SERVER_ENV="$env_dir/server.env"
     ;;
   *)
     echo "job: no job named '$job'; the jobs are:" >&2

@@ -6,7 +6,8 @@
 # job's script lines with its matrix variables, one job at a time, in stage order. Then a table.
 #
 # A job runs when every earlier stage passed, or always if it says `when: always`; a manual job
-# (`when: manual`: a person approves it on the host) is listed and not run. Rules that pick
+# (`when: manual`, or rules that all say so: a person approves it on the host) is listed and not
+# run. Rules that pick
 # branches are not evaluated: make ci runs the pipeline of the default branch.
 #
 # Environment:
@@ -55,7 +56,8 @@ plan=$("$yaml2json" "$repo/.gitlab-ci.yml" | jq -r '
   | ($d.parallel.matrix // [{}] | map(combos[]) ) [] as $combo
   | [$stage, $job,
      ($job + ([$combo[]] | if length > 0 then " " + join(" ") else "" end)),
-     ($d.when // "on_success"),
+     ($d.when // (if ($d.rules | type) == "array" and ($d.rules | length) > 0
+                      and all($d.rules[]; .when == "manual") then "manual" else "on_success" end)),
      ([($d.variables // {}), $combo | to_entries[] | "\(.key)=\(.value)"] | join(" ")),
      ([$d.script[] | gsub("\n"; "\u001d")] | join("\u001f"))]
   | join("\u001e")') || { echo "ci: cannot read the plan from .gitlab-ci.yml" >&2; exit 2; }

@@ -70,9 +70,9 @@ expect_caught "a job ci/job.sh does not have" .gitlab-ci.yml "bash ci/job.sh lin
 expect_caught "a script that does not exist" .github/workflows/ci.yml "run: bash ci/job.sh lint" "run: bash ci/nope.sh lint" "ci/nope.sh, which does not exist"
 expect_caught "a make target that does not exist" .gitlab-ci.yml "    - bash ci/job.sh pipelines" "    - bash ci/job.sh pipelines
     - make no-such-target" "make target 'no-such-target'"
-expect_caught "a job of ci/job.sh that no pipeline runs" .gitlab-ci.yml "  script:
-    - bash ci/job.sh package" "  script:
-    - echo no package" "a job package that the GitLab pipeline does not run"
+expect_caught "a job of ci/job.sh that a pipeline does not run" .gitlab-ci.yml "  script:
+    - bash ci/job.sh deploy-production" "  script:
+    - echo no deploy" "a job deploy-production that the GitLab pipeline does not run"
 expect_caught "the hosts in a different order" .github/workflows/ci.yml "  build:
     needs: [lint, pipelines]" "  build:
     needs: [lint]" "the two pipelines differ"

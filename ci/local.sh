@@ -11,7 +11,8 @@
 # branches are not evaluated: make ci runs the pipeline of the default branch.
 #
 # Environment:
-#   CI_JOBS="lint build"  run only these jobs (the others are listed as "not selected")
+#   CI_JOBS="lint build"  run only these jobs (the others are listed as "not selected"); one
+#                         variant of a matrix job is JOB:VALUE ("build:clang test:suites")
 #   CI_KEEP=1             keep the clone and its logs (printed at the end)
 #   BUILD                 where this repository's yaml2json is (default build); YAML2JSON names
 #                         the tool itself (ci/test-pipelines.sh runs make ci on a scratch repository)
@@ -67,7 +68,7 @@ failed_stage=""
 status=0
 while IFS=$'\x1e' read -r stage job label when vars script; do
   result="" seconds=""
-  if [ -n "${CI_JOBS:-}" ] && [[ $selected != *" $job "* ]]; then
+  if [ -n "${CI_JOBS:-}" ] && [[ $selected != *" $job "* ]] && [[ $selected != *" ${label// /:} "* ]]; then
     result="not selected"
   elif [ "$when" = manual ]; then
     result="manual: approve on the host"

@@ -178,6 +178,10 @@ out=$(CI_JOBS="first" YAML2JSON="$yaml2json" bash "$toy/ci/local.sh" 2>&1)
 status=$?
 verdict "CI_JOBS runs only the jobs it names (exit 0, was $status)" \
   eval '[ $status -eq 0 ] && row one first passed && row two "second q" "not selected"'
+out=$(CI_JOBS="second:p" YAML2JSON="$yaml2json" bash "$toy/ci/local.sh" 2>&1)
+status=$?
+verdict "CI_JOBS=second:p runs one variant of a matrix job (exit 0, was $status)" \
+  eval '[ $status -eq 0 ] && row two "second p" passed && row two "second q" "not selected"'
 
 # ---- make ci on this repository ----
 echo "test-pipelines: make ci CI_JOBS=pipelines on this repository"

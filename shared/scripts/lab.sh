@@ -267,15 +267,21 @@ bar() { # bar PERCENT WIDTH
 }
 
 cmd_progress() {
-  local d n lesson points max pct done_ count line sum=0 weeks=0 read_=0 next=""
+  local d n lesson points max pct done_ count line sum=0 weeks=0 lessons=0 read_=0 next=""
   echo "Your progress ('make lesson-done-N' marks a lesson read; 'make lab-N' grades a lab)"
   echo
   printf '%-4s %-16s %-8s %-46s %s\n' week "" lesson "lab (last make lab-N)" exercises
   for d in weeks/[0-9][0-9]-*; do
     n=$(basename "$d"); n=$((10#${n%%-*}))
-    weeks=$((weeks + 1))
     if [ -f "$state/lesson-$n" ]; then lesson="read"; read_=$((read_ + 1)); else lesson="-"; fi
+    lessons=$((lessons + 1))
+    [ -f "$d/stage.c" ] && weeks=$((weeks + 1))
     count="-"
+    if [ ! -f "$d/stage.c" ]; then
+      # A week still being built: its lesson can be read, it has no lab yet.
+      printf '%-4s %-16s %-8s %-46s %s\n' "$n" "$(basename "$d")" "$lesson" "no lab yet (the week is being built)" "-"
+      continue
+    fi
     if graded "$n"; then
       read -r points max < <(jq -rs '[(map(.points) | add // 0), (map(.max_points) | add // 0)] | @tsv' "$(results_of "$n")"/*.json)
       pct=0
@@ -295,7 +301,7 @@ cmd_progress() {
   done
   [ "$weeks" -gt 0 ] || return 0
   echo
-  printf 'Labs overall %s %d%%   lessons read: %d/%d\n' "$(bar $((sum / weeks)) 30)" $((sum / weeks)) "$read_" "$weeks"
+  printf 'Labs overall %s %d%%   lessons read: %d/%d\n' "$(bar $((sum / weeks)) 30)" $((sum / weeks)) "$read_" "$lessons"
   [ -n "$next" ] || next="every lab is at 100%: extend one (the last section of each lab README)"
   echo "Next: $next"
 }

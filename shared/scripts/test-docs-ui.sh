@@ -5,7 +5,8 @@
 # Starts the stage on a free port with a throwaway SQLite database (week 1's stage: no services
 # needed), then shared/npm/docs-ui.mjs drives Debian's headless Chromium through playwright-core
 # (no browser is downloaded): the operations render, and "Try it out" on GET /health shows 200.
-# The picture it saves is the one in week 1's lesson.
+# make test-docs-ui saves its picture under build/; make docs-screenshots saves the one in week 1's
+# lesson (a test run leaves tracked files alone).
 set -euo pipefail
 taskd=${1:?usage: test-docs-ui.sh TASKD_BIN SCREENSHOT.png}
 shot=${2:?usage: test-docs-ui.sh TASKD_BIN SCREENSHOT.png}

@@ -91,8 +91,11 @@ server_lane() {
   # Week 6's stack (images, compose up, its suite and weeks 1-5 against it) after the server:
   # both are podman, and one at a time they leave the lab checks a core.
   [ -z "${WEEK_COMPOSE:-}" ] || step "$make" test-compose
-  # Week 8's release (the .deb, the images, checksums) and its publication to the local registry.
+  # Week 8's release (the .deb, the images, checksums) and its publication to the local registry;
+  # then podman auto-update on the update host (systemd and podman in a container), removed after.
   step "$make" test-release
+  step "$make" test-autoupdate
+  step "$make" update-host-down
   printf '%s' "$costs" >"$build/server-lane.costs"
   return $status
 }

@@ -99,7 +99,12 @@ if out=$(inside sh -c '
   set -e
   podman rm -f taskd-auto >/dev/null 2>&1 || true
   podman pull -q "$0/taskd-autoupdate:live" >/dev/null
-  podman create -q --name taskd-auto --network host --sdnotify=container --env-file /etc/taskd-auto.env \
+  # --cgroupns=private: nested in the update host on cgroup v1, runc cannot mount the host view
+  # of /sys/fs/cgroup into a container ("stat /sys/fs/cgroup/libpod-...: no such file"); in a
+  # namespace of its own, the cgroup of the container is its root. (The cgroupns setting of
+  # containers.conf is not applied there by podman 4.3: it has to be the flag.)
+  podman create -q --name taskd-auto --network host --cgroupns=private --sdnotify=container \
+    --env-file /etc/taskd-auto.env \
     --label io.containers.autoupdate=registry "$0/taskd-autoupdate:live" >/dev/null
   podman generate systemd --new --name taskd-auto >/etc/systemd/system/container-taskd-auto.service
   podman rm taskd-auto >/dev/null
@@ -110,6 +115,14 @@ else
   bad "2. the unit" "$out
 $(inside journalctl -u container-taskd-auto.service -n 20 --no-pager -o cat 2>&1)"
   summary
+fi
+# The unit waits for taskd itself: Type=notify, and podman hands the container the notify socket.
+unit_shape=$(inside sh -c 'systemctl show -p Type --value container-taskd-auto.service;
+  grep -c -- "--sdnotify=container" /etc/systemd/system/container-taskd-auto.service' 2>&1 | tr '\n' ' ')
+if [ "$unit_shape" = "notify 1 " ]; then
+  ok "   the unit is Type=notify and runs podman with --sdnotify=container"
+else
+  bad "   the unit is Type=notify and runs podman with --sdnotify=container" "got: $unit_shape"
 fi
 running_label() { inside podman inspect --format '{{index .Config.Labels "taskd.autoupdate.test"}}' taskd-auto 2>/dev/null; }
 serving() { [ "$(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$port/ready")" = 200 ]; }

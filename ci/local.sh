@@ -17,7 +17,9 @@
 #   BUILD                 where this repository's yaml2json is (default build); YAML2JSON names
 #                         the tool itself (ci/test-pipelines.sh runs make ci on a scratch repository)
 # Each job's output goes to a log; a failed job's last lines are printed. The report's files
-# (grade.json, junit/) and any .deb are copied to build/ci/ in this repository.
+# (grade.json, junit/), the release (build/release/) and any .deb are copied to build/ci/ in this
+# repository. What the jobs started in the clone (its services, its week-5 server, its update
+# host) is stopped and removed with it, as a hosted runner's would be.
 # Exit status: 0 when every job that ran passed, 1 otherwise.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -109,7 +111,7 @@ echo "ci: the pipeline of $commit on this machine"
 } | column -t -s $'\t' | sed 's/^/  /'
 
 mkdir -p "$here/build/ci"
-for f in build/grade.json build/junit build/package/*.deb; do
+for f in build/grade.json build/junit build/release build/package/*.deb; do
   for g in "$repo"/$f; do [ -e "$g" ] && cp -a "$g" "$here/build/ci/"; done
 done
 kept=$(find "$here/build/ci" -mindepth 1 -maxdepth 1 -printf '%f ')
@@ -117,8 +119,12 @@ kept=$(find "$here/build/ci" -mindepth 1 -maxdepth 1 -printf '%f ')
 if [ "${CI_KEEP:-0}" = 1 ]; then
   echo "ci: the clone and its logs are kept in $work"
 else
-  # The clone's own services (its .run/) go with it.
-  [ -d "$repo/.run" ] && bash "$repo/shared/scripts/services.sh" down >/dev/null 2>&1
+  # The clone's own services (its .run/), its server and its update host go with it.
+  if [ -d "$repo/.run" ]; then
+    bash "$repo/shared/scripts/services.sh" down >/dev/null 2>&1
+    [ ! -d "$repo/.run/server" ] || bash "$repo/weeks/05-linux/server/server.sh" down >/dev/null 2>&1
+    [ ! -d "$repo/.run/updatehost" ] || bash "$repo/weeks/08-cicd/autoupdate/updatehost.sh" down >/dev/null 2>&1
+  fi
   rm -rf "$work"
 fi
 exit $status

@@ -275,10 +275,10 @@ cmd_progress() {
     n=$(basename "$d"); n=$((10#${n%%-*}))
     if [ -f "$state/lesson-$n" ]; then lesson="read"; read_=$((read_ + 1)); else lesson="-"; fi
     lessons=$((lessons + 1))
-    [ -f "$d/stage.c" ] && weeks=$((weeks + 1))
+    [ -d "$d/lab" ] && weeks=$((weeks + 1))
     count="-"
-    if [ ! -f "$d/stage.c" ]; then
-      # A week still being built: its lesson can be read, it has no lab yet.
+    if [ ! -d "$d/lab" ]; then
+      # A week still being built: its lesson can be read, it has no lab (no lab/ exercise data) yet.
       printf '%-4s %-16s %-8s %-46s %s\n' "$n" "$(basename "$d")" "$lesson" "no lab yet (the week is being built)" "-"
       continue
     fi

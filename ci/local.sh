@@ -65,6 +65,20 @@ plan=$("$yaml2json" "$repo/.gitlab-ci.yml" | jq -r '
      ([$d.script[] | gsub("\n"; "\u001d")] | join("\u001f"))]
   | join("\u001e")') || { echo "ci: cannot read the plan from .gitlab-ci.yml" >&2; exit 2; }
 
+# expand VALUE: $NAME and ${NAME} replaced by their values here, as GitLab expands a job's
+# variables from its own; an undefined one is empty there as here. make ci has none of GitLab's
+# predefined variables, so REGISTRY: $CI_REGISTRY_IMAGE is empty and the job falls back to its
+# local default (the local registry), where the host would have given it the project's.
+expand() {
+  local v=$1 out="" name
+  while [[ $v =~ ^([^$]*)\$(\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(.*)$ ]]; do
+    name=${BASH_REMATCH[3]:-${BASH_REMATCH[4]}}
+    out+="${BASH_REMATCH[1]}${!name:-}"
+    v=${BASH_REMATCH[5]}
+  done
+  printf '%s' "$out$v"
+}
+
 rows=()
 failed_stage=""
 status=0
@@ -81,7 +95,7 @@ while IFS=$'\x1e' read -r stage job label when vars script; do
     echo "ci: [$stage] $label ..."
     start=$SECONDS
     env_args=(CI=true CI_LOCAL=1 CI_COMMIT_SHORT_SHA="$commit")
-    for kv in $vars; do env_args+=("$kv"); done
+    for kv in $vars; do env_args+=("${kv%%=*}=$(expand "${kv#*=}")"); done
     ok=1
     IFS=$'\x1f' read -r -a lines <<<"$script"
     [ ${#lines[@]} -gt 0 ] || { echo "ci: job $job has no script line" >>"$log"; ok=0; }

@@ -129,7 +129,11 @@ cat >"$toy/.gitlab-ci.yml" <<'EOF'
 stages: [one, two, three]
 first:
   stage: one
+  variables:
+    PLAIN: word
+    FROM_HOST: $CI_SOMETHING_ONLY_A_HOST_DEFINES
   script:
+    - test "$PLAIN" = word && test -z "$FROM_HOST"
     - echo ran > first.txt
 second:
   stage: two
@@ -167,6 +171,8 @@ verdict() {
   if "$@"; then ok "$what"; else bad "$what" "$out"; fi
 }
 verdict "a failed job fails make ci (exit 1, was $status)" [ $status -eq 1 ]
+# (first checks its variables: a plain one as written, one that names a variable only the host
+# defines empty, as GitLab would have it when the host does not define it.)
 verdict "the jobs run in stage order, the matrix expanded, each with its result" \
   eval 'row one first passed && row two "second p" passed && row two "second q" FAILED'
 verdict "a failed stage stops the later ones" row three third "skipped \(stage two failed\)"

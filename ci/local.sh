@@ -102,7 +102,8 @@ while IFS=$'\x1e' read -r stage job label when vars script; do
     for line in "${lines[@]}"; do
       line=${line//$'\x1d'/$'\n'}
       echo "\$ $line" >>"$log"
-      (cd "$repo" && env "${env_args[@]}" bash -euo pipefail -c "$line") >>"$log" 2>&1 || { ok=0; break; }
+      # stdin is not the job's: it is the plan this loop reads (an ssh in a job once ate the rest).
+      (cd "$repo" && env "${env_args[@]}" bash -euo pipefail -c "$line") </dev/null >>"$log" 2>&1 || { ok=0; break; }
     done
     seconds=$((SECONDS - start))
     if [ $ok = 1 ]; then

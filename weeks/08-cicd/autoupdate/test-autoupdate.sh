@@ -133,24 +133,25 @@ if wait_serving && [ "$(running_label)" = v1 ]; then ok "   v1 serves on 127.0.0
 "$loadcheck" "http://127.0.0.1:$port/ready" --clients 2 --rate 50 --seconds 600 --stop-file "$scratch/stop" >"$scratch/load.out" 2>&1 &
 load=$!
 sleep 1
-push v2 || bad "3. pushing v2"
-t=$(date +%s%N)
-out=$(inside podman auto-update --format json 2>&1)
-update_ms=$((($(date +%s%N) - t) / 1000000))
-if grep -q '"Updated": *"true"' <<<"$out" && wait_serving && [ "$(running_label)" = v2 ]; then
-  ok "3. podman auto-update pulled v2 and restarted into it ($update_ms ms)"
-else
-  bad "3. podman auto-update pulled v2 and restarted into it" "$out (running: $(running_label))"
-fi
-push broken || bad "4. pushing broken"
-t=$(date +%s%N)
-out=$(inside podman auto-update --format json 2>&1)
-rollback_ms=$((($(date +%s%N) - t) / 1000000))
-if grep -q '"Updated": *"rolled back"' <<<"$out" && wait_serving && [ "$(running_label)" = v2 ]; then
-  ok "4. broken did not start: podman auto-update rolled back to v2 ($rollback_ms ms)"
-else
-  bad "4. broken did not start: podman auto-update rolled back to v2" "$out (running: $(running_label))"
-fi
+# auto_update IMAGE WANT WHAT: push IMAGE as :live, run podman auto-update, and expect its
+# "Updated" to say WANT and v2 to serve afterwards; prints the milliseconds it took.
+auto_update() {
+  local image=$1 want=$2 what=$3 out t ms
+  push "$image" || { bad "$what: pushing $image"; return; }
+  t=$(date +%s%N)
+  out=$(inside podman auto-update --format json 2>&1)
+  ms=$((($(date +%s%N) - t) / 1000000))
+  if grep -q "\"Updated\": *\"$want\"" <<<"$out" && wait_serving && [ "$(running_label)" = v2 ]; then
+    ok "$what ($ms ms)"
+  else
+    bad "$what" "$out (running: $(running_label))"
+  fi
+  LAST_MS=$ms
+}
+auto_update v2 true "3. podman auto-update pulled v2 and restarted into it"
+update_ms=$LAST_MS
+auto_update broken "rolled back" "4. broken did not start: podman auto-update rolled back to v2"
+rollback_ms=$LAST_MS
 touch "$scratch/stop"
 wait "$load"
 load=""

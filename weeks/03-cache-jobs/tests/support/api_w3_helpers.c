@@ -41,29 +41,54 @@ void w3_private_fini(void)
 
 /* ------------------------------------------------------------------ tasks and X-Cache */
 
-struct tk_response *w3_get_task(struct tk_server *s, long long id, const char *want)
+/* One GET /tasks/<id>: 200, an X-Cache of HIT or MISS (*x points into buf), the task of that id,
+ * and the ETag of the body's version (a cache that kept one but not the other shows here). */
+static struct tk_response *get_checked(struct tk_server *s, long long id, char *buf, size_t size,
+                                       const char **x)
 {
     char path[64];
     struct tk_response *r = tk_get(s, api_task_path(id, path, sizeof path));
     cr_assert(r->status == 200, "%s: expected 200, got %ld: %.*s", r->what, r->status, SHOWN,
               r->body);
-    char got[64];
-    const char *x = tk_header(r, "X-Cache", got, sizeof got);
-    cr_assert(x, "%s: expected an X-Cache header (HIT or MISS) on the 200, there is none", r->what);
-    cr_assert(strcmp(x, "HIT") == 0 || strcmp(x, "MISS") == 0,
-              "%s: expected X-Cache HIT or MISS, got \"%s\"", r->what, x);
-    if (want)
-        cr_assert(strcmp(x, want) == 0, "%s: expected X-Cache: %s, got X-Cache: %s (body %.*s)",
-                  r->what, want, x, SHOWN, r->body);
+    *x = tk_header(r, "X-Cache", buf, size);
+    cr_assert(*x, "%s: expected an X-Cache header (HIT or MISS) on the 200, there is none",
+              r->what);
+    cr_assert(strcmp(*x, "HIT") == 0 || strcmp(*x, "MISS") == 0,
+              "%s: expected X-Cache HIT or MISS, got \"%s\"", r->what, *x);
     cr_assert(tk_json_int(r, "id") == id, "%s: expected the task with id %lld, got: %.*s", r->what,
               id, SHOWN, r->body);
-    /* The ETag is the version: a cache that kept one but not the other would show it here. */
     char etag[64], want_etag[64];
     snprintf(want_etag, sizeof want_etag, "\"%lld\"", tk_json_int(r, "version"));
     const char *e = tk_header(r, "ETag", etag, sizeof etag);
     cr_assert(e && strcmp(e, want_etag) == 0,
               "%s: expected ETag %s (the body's version), got %s (X-Cache: %s)", r->what, want_etag,
-              e ? e : "none", x);
+              e ? e : "none", *x);
+    return r;
+}
+
+struct tk_response *w3_get_task(struct tk_server *s, long long id, const char *want)
+{
+    char got[64];
+    const char *x = NULL;
+    struct tk_response *r = get_checked(s, id, got, sizeof got, &x);
+    /* A MISS where a HIT is due is read again for a while: the service may skip the cache for a
+     * moment by design (a Redis call past its deadline, a view of the cache fence that a slow
+     * database let age, both seen on a loaded 2-core CI machine), and a MISS is always served
+     * from the database, so it hides nothing stale. A cache that never serves it still fails. */
+    long start = tk_now_ms();
+    int reads = 1;
+    while (want && strcmp(want, "HIT") == 0 && strcmp(x, "MISS") == 0 &&
+           tk_now_ms() - start < W3_HIT_PATIENCE_MS) {
+        tk_response_free(r);
+        tk_sleep_ms(100);
+        r = get_checked(s, id, got, sizeof got, &x);
+        reads++;
+    }
+    if (want)
+        cr_assert(strcmp(x, want) == 0,
+                  "%s: expected X-Cache: %s, got X-Cache: %s (%d read%s in %ld ms; body %.*s)",
+                  r->what, want, x, reads, reads > 1 ? "s" : "", tk_now_ms() - start, SHOWN,
+                  r->body);
     return r;
 }
 

@@ -29,8 +29,13 @@ void w3_private_fini(void);
 
 /* ---- tasks and X-Cache ---- */
 
+/* How long a read that expects a HIT keeps reading while it gets MISS (see w3_get_task). */
+#define W3_HIT_PATIENCE_MS 3000
+
 /* GET /tasks/<id>, expecting 200 with "X-Cache: <want>" ("HIT" or "MISS"; NULL accepts
- * either, but the header must be there) and a whole task of that id. The caller frees it. */
+ * either, but the header must be there) and a whole task of that id. A HIT may come after a few
+ * MISSes within W3_HIT_PATIENCE_MS (the cache may be skipped for a moment); a MISS is strict.
+ * The caller frees it. */
 struct tk_response *w3_get_task(struct tk_server *s, long long id, const char *want);
 /* The same, returning only the task's version. */
 long long w3_read_version(struct tk_server *s, long long id, const char *want);

@@ -18,17 +18,18 @@ struct app {
     struct config *cfg;
     struct http_server *http;
     int week;
+    const char *version;       /* "0.8.0-12-gabc1234", from the build (gen/version.h) */
     struct deferred *deferred; /* newest first */
     struct app_check checks[APP_CHECKS_MAX];
     size_t nchecks;
 };
 
-struct app *app_new(struct config *cfg, struct http_server *http, int week)
+struct app *app_new(struct config *cfg, struct http_server *http, int week, const char *version)
 {
     struct app *app = calloc(1, sizeof *app);
     if (!app)
         return NULL;
-    *app = (struct app){.cfg = cfg, .http = http, .week = week};
+    *app = (struct app){.cfg = cfg, .http = http, .week = week, .version = version};
     return app;
 }
 
@@ -58,6 +59,11 @@ struct http_server *app_http(struct app *app)
 int app_week(const struct app *app)
 {
     return app->week;
+}
+
+const char *app_version(const struct app *app)
+{
+    return app->version;
 }
 
 int app_defer(struct app *app, void (*fn)(void *ctx), void *ctx)

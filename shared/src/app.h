@@ -55,6 +55,9 @@ const struct lifecycle_provider *stage_lifecycle(const struct stage *newest);
 struct config *app_config(struct app *app);
 struct http_server *app_http(struct app *app);
 int app_week(const struct app *app); /* the week of the stage being run */
+/* The version the program was built from (shared/scripts/version.sh: git describe as a Debian
+ * version), what `taskd --version` prints; week 8 also shows it on GET /health. */
+const char *app_version(const struct app *app);
 
 /* Registers fn(ctx) to run when the app stops, in reverse order of registration (so a resource
  * is released after everything registered later, which may use it). 0 or ERR_NOMEM; on
@@ -85,7 +88,8 @@ int app_add_check(struct app *app, const struct app_check *c);
 const struct app_check *app_checks(const struct app *app, size_t *n);
 
 /* For main.c: the app's own lifecycle. app_free runs the deferred functions, newest first. */
-struct app *app_new(struct config *cfg, struct http_server *http, int week);
+/* version must outlive the app (main passes the build's string literal). */
+struct app *app_new(struct config *cfg, struct http_server *http, int week, const char *version);
 void app_free(struct app *app);
 
 #endif

@@ -266,7 +266,7 @@ int main(int argc, char **argv)
         .drain_seconds = (unsigned)config_get_int(cfg, "HTTP_DRAIN_SECONDS"),
     };
     http = http_server_new(&opts);
-    app = http ? app_new(cfg, http, TASKD_STAGE.week) : NULL;
+    app = http ? app_new(cfg, http, TASKD_STAGE.week, TASKD_VERSION) : NULL;
     if (!app || http_use(http, http_log_middleware()) != 0) {
         log_msg(LOG_ERROR, "out of memory at start-up");
         goto done;

@@ -211,7 +211,7 @@ static void fixture_start(struct task_repo *repo, bool with_user_mw)
     };
     fx.http = http_server_new(&opts);
     cr_assert_not_null(fx.http, "expected http_server_new on 127.0.0.1:0 to succeed");
-    fx.app = app_new(fx.cfg, fx.http, 4);
+    fx.app = app_new(fx.cfg, fx.http, 4, "0.0.0-test");
     cr_assert_not_null(fx.app, "expected app_new to succeed");
     if (with_user_mw) {
         struct http_middleware mw = {.name = "test-user", .on_request = test_user_mw};

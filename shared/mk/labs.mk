@@ -18,9 +18,14 @@ lab_dir = labs/$(notdir $(call week_dir,$(1)))
 lab_own = $(foreach f,$(call src_of,$(1)),$(or $(wildcard $(call lab_dir,$(1))/$(notdir $(f))),$(f)))
 lab_modules = $(call obj,$(CORE_SRCS) $(foreach n,$(call before,$(1)),$(call src_of,$(n))) $(call lab_own,$(1))) \
 	$(BUILD)/gen/openapi_doc.o $(call migrations_obj,$(1))
-# Everything lab N is graded with: its stage, other programs, unit suite, the black-box suites.
+# Everything lab N is graded with: its stage, other programs, unit suite, the black-box suites:
+# weeks 1..N's, or week N's alone when its week.mk says WEEK_LAB_SUITES_N := own. That is for a
+# lab whose files are not C (week 8's pipeline and deploy script): its taskd is the stage's own,
+# which test-week-N already runs every earlier suite against, so running them again (4 minutes)
+# would grade nothing the learner wrote.
+lab_api_suites = $(if $(filter own,$(WEEK_LAB_SUITES_$(1))),$(BUILD)/week-$(1)/tests/api,$(call api_suites,$(1)))
 lab_parts = $(BUILD)/lab-$(1)/taskd $(call bin_targets,lab,$(1)) $(BUILD)/lab-$(1)/tests/unit \
-	$(call api_suites,$(1)) $(BUILD)/tools/grade
+	$(call lab_api_suites,$(1)) $(BUILD)/tools/grade
 
 $(BUILD)/lab-%/taskd: $(BUILD)/week-%/main.o $$(call obj,$$(call stages_upto,$$*)) $$(call lab_modules,$$*)
 	@mkdir -p $(dir $@)
@@ -47,11 +52,11 @@ $(LAB_GOALS): lab-%: ## build stage N from your lab files, grade it with week N'
 	  else $(MAKE) lab-build-$*; fi
 	@$(call suite_env,$*) BUILD=$(BUILD) QUIET=$(lab_quiet) LAB_WEEK_DIR=$(call week_dir,$*) TASKD_LAB_FILES=$(call lab_dir,$*) \
 	  bash shared/scripts/run-suites.sh lab-$* $(RESULTS) \
-	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*) || true
+	  $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call lab_api_suites,$*) || true
 # CI's proof that lab N is current and that its suite can fail (shared/scripts/lab-check.sh).
 $(LAB_CHECK_GOALS): lab-check-%: $$(call lab_parts,$$*) ## CI: lab N matches its markers and exercise data (globs, README list, minutes), pristine < 100%, learner share >= 1/3
 	@$(call suite_env,$*) BUILD=$(BUILD) MAKE="$(MAKE)" TASKD_LAB_FILES=$(call lab_dir,$*) bash shared/scripts/lab-check.sh lab-$* $(call week_dir,$*) $(call lab_dir,$*) \
-	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call api_suites,$*)
+	  $(RESULTS) $(BUILD)/lab-$*/taskd $(BUILD)/lab-$*/tests/unit $(call lab_api_suites,$*)
 
 # Each lab README's exercise list is made from weeks/NN/lab/*.md (shared/scripts/exercises.sh).
 # labgen.sh refuses to overwrite a lab file the learner has edited (labs/NN/.generated holds the
@@ -77,7 +82,7 @@ $(HINT_GOALS): hint-%: ## the next hint (nudge, idea, shape) for the first exerc
 # with MAKE), so it gets the suites' binaries and environment like lab-N.
 $(SOLUTION_GOALS): solution-%: ## EX=N.M: the reference code of exercise N.M, once its tests pass on your files as they are now
 	@$(call suite_env,$*) BUILD=$(BUILD) MAKE="$(MAKE)" TASKD_LAB_FILES=$(call lab_dir,$*) LAB_STAGE=$(BUILD)/lab-$*/taskd \
-	  LAB_UNIT=$(BUILD)/lab-$*/tests/unit LAB_API="$(call api_suites,$*)" \
+	  LAB_UNIT=$(BUILD)/lab-$*/tests/unit LAB_API="$(call lab_api_suites,$*)" \
 	  bash shared/scripts/lab.sh solution $* "$(EX)"
 $(WATCH_GOALS): watch-lab-%: ## grade lab N again on every save; shows the current exercise and its first failure (h: hint)
 	@bash shared/scripts/install-deps.sh --quiet watch || echo "watch: no inotifywait; polling every 2 s instead"

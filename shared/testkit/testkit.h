@@ -211,6 +211,12 @@ int tk_run_dir_claim(const char *dir);
 /* The whole file at path, NUL-terminated (caller frees), its length in *len (len may be NULL);
  * NULL when it cannot be opened or memory ran out. */
 char *tk_read_file(const char *path, size_t *len);
+/* The file a suite grades that a lab can replace (a non-C lab file: week 8's ci.yml, slots.sh):
+ * the learner's copy lab_name in $TASKD_LAB_FILES when that names a directory (labs.mk sets it
+ * for lab-N, lab-check-N and solution-N), else repo_path, the week's own, from the repository's
+ * root (where the suites run). Fails the test when the file cannot be read. The string is
+ * static: it lasts until the next call. */
+const char *tk_graded_file(const char *lab_name, const char *repo_path);
 /* Asserts that o (a unit test's own JSON, not a response) prints, unformatted, exactly as want;
  * frees o. */
 void tk_expect_json_text(cJSON *o, const char *want);

@@ -24,13 +24,17 @@
 # rollback is for scripts: "slots: result=deployed|not-ready|smoke-failed|rolled-back ...".
 # Exit status: 0 done; 1 the new release was refused (not ready, or a smoke test failed) and the
 # slot that served before serves again; 2 bad usage or a broken server.
+#
+# Sourced with SLOTS_LIB=1 it defines its functions and runs nothing: week 8's unit suite
+# (weeks/08-cicd/tests/unit_slots.c) calls ready and rollback that way, with fake systemctl, curl
+# and nft first on PATH and the paths below pointed into a scratch directory.
 set -euo pipefail
 
-STATE_DIR=/var/lib/taskd-deploy
+STATE_DIR=${STATE_DIR:-/var/lib/taskd-deploy}
 STATE=$STATE_DIR/slots.env
-RELEASES=/opt/taskd/releases
-SLOTS=/opt/taskd/slots
-NFT_CONF=/etc/nftables.conf
+RELEASES=${RELEASES:-/opt/taskd/releases}
+SLOTS=${SLOTS:-/opt/taskd/slots}
+NFT_CONF=${NFT_CONF:-/etc/nftables.conf}
 READY_SECONDS=${READY_SECONDS:-60}
 
 say() { echo "slots: $*" >&2; }
@@ -129,8 +133,10 @@ EOF
 }
 
 # ready SLOT INVOCATION_BEFORE: the slot's unit runs a new invocation, systemd calls it active
-# (taskd said READY=1), and its own port answers /health and /ready with 200.
+# (taskd said READY=1), and its own port answers /health and /ready with 200. 0 when it is ready,
+# 1 (saying why) when its unit failed or READY_SECONDS went by first.
 ready() {
+  # LAB:BEGIN 8.2 Poll until the slot's unit is active in a new invocation and its own port answers /health and /ready; 1 at once when the unit failed, 1 after READY_SECONDS
   local slot=$1 before=$2 unit port deadline state inv
   unit=$(unit_of "$slot") port=$(port_of "$slot")
   deadline=$((SECONDS + READY_SECONDS))
@@ -150,6 +156,7 @@ ready() {
   done
   say "$unit not ready after $READY_SECONDS s (state: ${state:-?})"
   return 1
+  # LAB:END say "TODO(lab 8.2): ready"; return 1
 }
 
 # smoke_api SLOT: what a user does first, on the slot's own port: register, log in, create a
@@ -265,7 +272,11 @@ deploy() {
   echo "slots: result=deployed version=$version slot=$slot previous=$old seconds=$((SECONDS - start))"
 }
 
+# rollback: back to PREVIOUS, the slot that served before the last switch. Its taskd kept
+# running, so this is one switch; if it has stopped since, it is started and must be ready first.
+# The slot it leaves becomes PREVIOUS in turn (a second rollback undoes the first).
 rollback() {
+  # LAB:BEGIN 8.3 Switch back to PREVIOUS (die when there is none); start it first and wait until it is ready if it had stopped; the slot left becomes PREVIOUS
   local start=$SECONDS target before
   load_state
   target=$PREVIOUS
@@ -279,6 +290,7 @@ rollback() {
   local from=$LIVE
   make_live "$target" || die "switched to $target, but its worker did not start (journalctl -u $(worker_of "$target"))"
   echo "slots: result=rolled-back live=$target version=$(version_of "$target") from=$from seconds=$((SECONDS - start))"
+  # LAB:END die "TODO(lab 8.3): rollback"
 }
 
 status() {
@@ -291,11 +303,14 @@ status() {
   echo "port 80 -> $(live_port)"
 }
 
-[ "$(id -u)" = 0 ] || die "run as root (bluegreen.sh does: sudo bash -s)"
-case ${1:-} in
-  prepare) prepare ;;
-  deploy) deploy "${2:?usage: slots.sh deploy DEB [SMOKE]}" "${3:-1}" ;;
-  rollback) rollback ;;
-  status) status ;;
-  *) die "usage: slots.sh prepare | deploy DEB [SMOKE] | rollback | status" ;;
-esac
+main() {
+  [ "$(id -u)" = 0 ] || die "run as root (bluegreen.sh does: sudo bash -s)"
+  case ${1:-} in
+    prepare) prepare ;;
+    deploy) deploy "${2:?usage: slots.sh deploy DEB [SMOKE]}" "${3:-1}" ;;
+    rollback) rollback ;;
+    status) status ;;
+    *) die "usage: slots.sh prepare | deploy DEB [SMOKE] | rollback | status" ;;
+  esac
+}
+[ "${SLOTS_LIB:-0}" = 1 ] || main "$@"

@@ -64,5 +64,31 @@ jq '.tests[0].passed = false | .failed = 1' "$tmp/r/week-1/unit.json" >"$tmp/u" 
 out=$("$grade" "$tmp/r" "$tmp/g.json" --root "$root" 2>&1) && fail "a failing week exits 0"
 [[ "$out" == *"Next: make test-week-1"* ]] || fail "a failing week is not the next step: $out"
 
-[ $failures -eq 0 ] && echo "test-grade: every week and lab is a row, fresh clones work, stale results are flagged, grade.json has time and git state"
+# A suite written in bash (shared/scripts/checks.sh, week 8's release, blue/green and auto-update):
+# its results join the week's grade; a planned check it never reached counts as failed, so an
+# early exit cannot shrink the total; its exit status says whether one failed.
+cat >"$tmp/suite.sh" <<'SUITE'
+. "$1/shared/scripts/checks.sh"
+checks_begin week-1 shell a::passes:2 a::fails:1 b::never_reached:3
+finish() { checks_end ""; exit $?; }
+trap finish EXIT
+check_ok a::passes "this one passes"
+check_bad a::fails "this one fails \"quoted\"" "its output"
+exit 0
+SUITE
+out=$(CHECKS_RESULTS="$tmp/r" bash "$tmp/suite.sh" "$here" 2>&1) && fail "a shell suite with a failed check exits 0: $out"
+[[ "$out" == *"1 passed, 2 failed, 2/6 points"* ]] || fail "the shell suite's summary is wrong: $out"
+jq -e '.points == 2 and .max_points == 6 and .failed == 2 and
+  (.tests | map(select(.name == "b::never_reached" and (.passed | not) and (.message | test("not run")))) | length == 1) and
+  (.tests | map(select(.name == "a::fails")) | .[0].message | contains("fails \"quoted\": its output"))' \
+  "$tmp/r/week-1/shell.json" >/dev/null || fail "the shell suite's results are wrong: $(cat "$tmp/r/week-1/shell.json")"
+out=$("$grade" "$tmp/r" "$tmp/g.json" --root "$root" 2>&1)
+[ "$(jq -r '.targets["week-1"].suites | map(select(.suite == "week-1/shell")) | length' "$tmp/g.json")" = 1 ] ||
+  fail "the grade does not count the shell suite: $(jq -c '.targets["week-1"]' "$tmp/g.json")"
+printf '%s\n' 'checks_begin week-1 bad a::x:1' 'check_ok a::unplanned "x"' >"$tmp/bad.sh"
+out=$(CHECKS_RESULTS=none bash -c '. "$0/shared/scripts/checks.sh"; . "$1"' "$here" "$tmp/bad.sh" 2>&1) &&
+  fail "a check outside the plan is accepted: $out"
+[[ "$out" == *"not in the plan"* ]] || fail "a check outside the plan is not named: $out"
+
+[ $failures -eq 0 ] && echo "test-grade: every week and lab is a row, fresh clones work, stale results are flagged, grade.json has time and git state, shell suites are graded out of their whole plan"
 [ $failures -eq 0 ]

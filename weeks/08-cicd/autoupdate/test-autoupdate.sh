@@ -17,7 +17,8 @@
 # container was replaced: a pull-based update restarts in place, and the lesson quotes the figure
 # (it is reported, not required to be zero: that is the point of comparing it with blue/green).
 # The update host stays up for the next run (SERVER_KEEP has no say here); make update-host-down
-# removes it. Prints one line per check and a summary; exit status 1 when any check failed.
+# removes it. Prints one line per check and a summary, and grades them (shared/scripts/checks.sh:
+# build/results/week-8/autoupdate.json, 7 checks, 12 points); exit status 1 when any check failed.
 set -uo pipefail
 loadcheck=$1 week=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,22 +26,30 @@ repo=$(cd "$here/../../.." && pwd)
 cd "$repo" || exit 2
 host=(bash "$here/updatehost.sh")
 scratch=$(mktemp -d)
-passed=0 failed=0 load=""
-ok() { echo "  ok    $1"; passed=$((passed + 1)); }
-bad() { echo "  FAIL  $1"; [ -z "${2:-}" ] || printf '%s\n' "$2" | tail -n 20 | sed 's/^/        /'; failed=$((failed + 1)); }
+load="" note=""
+# shellcheck source=shared/scripts/checks.sh
+. "$repo/shared/scripts/checks.sh"
+checks_begin week-8 autoupdate \
+  images::v1_v2_and_broken_are_built_and_v1_pushed:1 host::the_update_host_runs:1 \
+  unit::the_generated_unit_starts_once_taskd_is_ready:2 unit::the_unit_is_type_notify_with_sdnotify_container:1 \
+  unit::v1_serves:1 update::a_moved_tag_is_pulled_and_served:3 update::a_broken_image_is_rolled_back:3
 pod() { bash shared/scripts/podman.sh podman "$@"; }
 inside() { "${host[@]}" exec "$@"; }
 # shellcheck disable=SC2317 # run by the trap
 finish() {
+  local status
   [ -z "$load" ] || { touch "$scratch/stop"; wait "$load" 2>/dev/null; }
+  checks_end "$note"
+  status=$?
   inside systemctl stop container-taskd-auto.service >/dev/null 2>&1 || true
   [ -z "${db:-}" ] || bash shared/scripts/services.sh drop-db "${db##*/}" >/dev/null 2>&1 || true
   rm -rf "$scratch"
+  exit "$status"
 }
 trap finish EXIT
+# summary [NOTE]: the end (the EXIT trap grades; a step that could not go on ends here).
 summary() {
-  echo "test-autoupdate: $passed passed, $failed failed${1:+ ($1)}"
-  [ "$failed" -eq 0 ]
+  note=${1:-}
   exit
 }
 
@@ -48,20 +57,20 @@ summary() {
 out=$(bash shared/scripts/podman.sh check 2>&1)
 case $? in
   0) ;;
-  *) bad "auto-update checks not run: $(echo "$out" | sed -n 's/^podman: cannot run here: //p' | tail -1)" "$out"; summary ;;
+  *) check_bad images::v1_v2_and_broken_are_built_and_v1_pushed "auto-update checks not run: $(echo "$out" | sed -n 's/^podman: cannot run here: //p' | tail -1)" "$out"; summary ;;
 esac
-bash shared/scripts/services.sh up postgres redis memcached registry >/dev/null || { bad "the services did not start"; summary; }
+bash shared/scripts/services.sh up postgres redis memcached registry >/dev/null || { check_bad images::v1_v2_and_broken_are_built_and_v1_pushed "the services did not start"; summary; }
 set -a
 # shellcheck disable=SC1091 # written by services.sh up
 . .run/services.env
 set +a
-db=$(bash shared/scripts/services.sh fresh-db) || { bad "no fresh database"; summary; }
+db=$(bash shared/scripts/services.sh fresh-db) || { check_bad images::v1_v2_and_broken_are_built_and_v1_pushed "no fresh database"; summary; }
 
 # ---- 1. the images ----
 echo "test-autoupdate: the images (from localhost/taskd:week$week) and the registry $REGISTRY"
 base="localhost/taskd:week$week"
 pod image exists "$base" || BUILD=${BUILD:-build} bash shared/scripts/compose.sh images "$week" >/dev/null ||
-  { bad "building $base failed"; summary; }
+  { check_bad images::v1_v2_and_broken_are_built_and_v1_pushed "building $base failed"; summary; }
 variant() { # variant NAME [ENTRYPOINT-LINE]
   printf 'FROM %s\nLABEL taskd.autoupdate.test=%s\n%s\n' "$base" "$1" "${2:-}" >"$scratch/Containerfile.$1"
   pod build --pull=never --quiet -f "$scratch/Containerfile.$1" -t "localhost/taskd-autoupdate:$1" "$scratch" >/dev/null
@@ -69,17 +78,18 @@ variant() { # variant NAME [ENTRYPOINT-LINE]
 push() { pod push --quiet --tls-verify=false "localhost/taskd-autoupdate:$1" "docker://$REGISTRY/taskd-autoupdate:live"; }
 if variant v1 && variant v2 &&
   variant broken 'ENTRYPOINT ["/bin/sh", "-c", "echo this release is broken on purpose >&2; exit 1"]' && push v1; then
-  ok "1. v1, v2 and broken built; v1 pushed as $REGISTRY/taskd-autoupdate:live"
+  check_ok images::v1_v2_and_broken_are_built_and_v1_pushed "1. v1, v2 and broken built; v1 pushed as $REGISTRY/taskd-autoupdate:live"
 else
-  bad "1. the images"
+  check_bad images::v1_v2_and_broken_are_built_and_v1_pushed "1. the images"
   summary
 fi
 
 # ---- 2. the service under systemd on the update host ----
 if ! out=$("${host[@]}" up "$REGISTRY" 2>&1); then
-  bad "2. the update host" "$out"
+  check_bad host::the_update_host_runs "2. the update host" "$out"
   summary
 fi
+check_ok host::the_update_host_runs "2. the update host runs systemd and podman"
 . shared/scripts/ports.sh
 port=$(free_port)
 secret=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
@@ -110,9 +120,9 @@ if out=$(inside sh -c '
   podman rm taskd-auto >/dev/null
   systemctl daemon-reload
   systemctl start container-taskd-auto.service' "$REGISTRY" 2>&1); then
-  ok "2. the unit podman generate systemd --new wrote is started (systemd waited for taskd's READY=1)"
+  check_ok unit::the_generated_unit_starts_once_taskd_is_ready "2. the unit podman generate systemd --new wrote is started (systemd waited for taskd's READY=1)"
 else
-  bad "2. the unit" "$out
+  check_bad unit::the_generated_unit_starts_once_taskd_is_ready "2. the unit" "$out
 $(inside journalctl -u container-taskd-auto.service -n 20 --no-pager -o cat 2>&1)"
   summary
 fi
@@ -120,37 +130,37 @@ fi
 unit_shape=$(inside sh -c 'systemctl show -p Type --value container-taskd-auto.service;
   grep -c -- "--sdnotify=container" /etc/systemd/system/container-taskd-auto.service' 2>&1 | tr '\n' ' ')
 if [ "$unit_shape" = "notify 1 " ]; then
-  ok "   the unit is Type=notify and runs podman with --sdnotify=container"
+  check_ok unit::the_unit_is_type_notify_with_sdnotify_container "   the unit is Type=notify and runs podman with --sdnotify=container"
 else
-  bad "   the unit is Type=notify and runs podman with --sdnotify=container" "got: $unit_shape"
+  check_bad unit::the_unit_is_type_notify_with_sdnotify_container "   the unit is Type=notify and runs podman with --sdnotify=container" "got: $unit_shape"
 fi
 running_label() { inside podman inspect --format '{{index .Config.Labels "taskd.autoupdate.test"}}' taskd-auto 2>/dev/null; }
 serving() { [ "$(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$port/ready")" = 200 ]; }
 wait_serving() { for _ in $(seq 1 60); do serving && return 0; sleep 0.5; done; return 1; }
-if wait_serving && [ "$(running_label)" = v1 ]; then ok "   v1 serves on 127.0.0.1:$port"; else bad "   v1 serves on 127.0.0.1:$port" "label: $(running_label)"; fi
+if wait_serving && [ "$(running_label)" = v1 ]; then check_ok unit::v1_serves "   v1 serves on 127.0.0.1:$port"; else check_bad unit::v1_serves "   v1 serves on 127.0.0.1:$port" "label: $(running_label)"; fi
 
 # ---- 3 and 4, under load ----
 "$loadcheck" "http://127.0.0.1:$port/ready" --clients 2 --rate 50 --seconds 600 --stop-file "$scratch/stop" >"$scratch/load.out" 2>&1 &
 load=$!
 sleep 1
-# auto_update IMAGE WANT WHAT: push IMAGE as :live, run podman auto-update, and expect its
+# auto_update NAME IMAGE WANT WHAT: push IMAGE as :live, run podman auto-update, and expect its
 # "Updated" to say WANT and v2 to serve afterwards; prints the milliseconds it took.
 auto_update() {
-  local image=$1 want=$2 what=$3 out t ms
-  push "$image" || { bad "$what: pushing $image"; return; }
+  local name=$1 image=$2 want=$3 what=$4 out t ms
+  push "$image" || { check_bad "$name" "$what: pushing $image"; return; }
   t=$(date +%s%N)
   out=$(inside podman auto-update --format json 2>&1)
   ms=$((($(date +%s%N) - t) / 1000000))
   if grep -q "\"Updated\": *\"$want\"" <<<"$out" && wait_serving && [ "$(running_label)" = v2 ]; then
-    ok "$what ($ms ms)"
+    check_ok "$name" "$what ($ms ms)"
   else
-    bad "$what" "$out (running: $(running_label))"
+    check_bad "$name" "$what" "$out (running: $(running_label))"
   fi
   LAST_MS=$ms
 }
-auto_update v2 true "3. podman auto-update pulled v2 and restarted into it"
+auto_update update::a_moved_tag_is_pulled_and_served v2 true "3. podman auto-update pulled v2 and restarted into it"
 update_ms=$LAST_MS
-auto_update broken "rolled back" "4. broken did not start: podman auto-update rolled back to v2"
+auto_update update::a_broken_image_is_rolled_back broken "rolled back" "4. broken did not start: podman auto-update rolled back to v2"
 rollback_ms=$LAST_MS
 touch "$scratch/stop"
 wait "$load"

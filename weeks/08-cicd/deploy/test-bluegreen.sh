@@ -17,7 +17,8 @@
 # A server that is up is used (after test-deploy: provisioned, the package deployed); otherwise
 # one is booted, provisioned and the package deployed with week 5's deploy, then removed at the
 # end (SERVER_KEEP=1 keeps it). Where podman cannot run, the checks fail with the reason.
-# Prints one line per check and a summary; exit status 1 when any check failed.
+# Prints one line per check and a summary, and grades them (shared/scripts/checks.sh:
+# build/results/week-8/bluegreen.json, 14 checks, 22 points); exit status 1 when any check failed.
 set -uo pipefail
 loadcheck=$1 stage=$2 deb=$3 broken=$4 broken_worker=$5
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,13 +26,26 @@ repo=$(cd "$here/../../.." && pwd)
 server=(bash "$repo/weeks/05-linux/server/server.sh")
 bluegreen=(bash "$here/bluegreen.sh" --server-env "${SERVER_ENV:?}")
 scratch=$(mktemp -d)
-passed=0 failed=0 started=0 load=""
-ok() { echo "  ok    $1"; passed=$((passed + 1)); }
-bad() { echo "  FAIL  $1"; [ -z "${2:-}" ] || printf '%s\n' "$2" | tail -n 20 | sed 's/^/        /'; failed=$((failed + 1)); }
+started=0 load="" note=""
+# shellcheck source=shared/scripts/checks.sh
+. "$repo/shared/scripts/checks.sh"
+checks_begin week-8 bluegreen \
+  server::a_server_with_the_package_deployed:1 \
+  deploy::the_first_release_goes_to_blue:2 deploy::blue_is_live_after_the_first_deploy:1 \
+  deploy::a_newer_release_goes_to_green:2 deploy::green_is_live_after_the_second_deploy:1 \
+  rollback::make_rollback_returns_to_blue:2 rollback::blue_is_live_again:1 \
+  refuse::a_release_that_never_becomes_ready_is_refused:2 refuse::blue_kept_serving:1 \
+  refuse::a_release_whose_job_smoke_test_fails_is_switched_back:2 refuse::blue_serves_again:1 \
+  load::zero_failed_requests_throughout:4 load::blue_served_some_of_the_load:1 \
+  load::green_served_some_of_the_load:1
 finish() {
+  local status
   [ -z "$load" ] || { touch "$scratch/stop"; wait "$load" 2>/dev/null; }
+  checks_end "$note"
+  status=$?
   if [ "$started" = 1 ] && [ "${SERVER_KEEP:-0}" != 1 ]; then "${server[@]}" down; fi
   rm -rf "$scratch"
+  exit "$status"
 }
 trap finish EXIT
 
@@ -50,10 +64,10 @@ if [ -z "$reason" ] && ! { [ -s "$SERVER_ENV" ] && "${server[@]}" ssh true </dev
     { tail -n 30 "$scratch/provision.log" 2>/dev/null; reason="the server did not come up with the package deployed (see above)"; }
 fi
 if [ -n "$reason" ]; then
-  bad "blue/green checks not run: no server: $reason"
-  echo "test-bluegreen: 0 passed, 1 failed"
+  check_bad server::a_server_with_the_package_deployed "blue/green checks not run: no server: $reason"
   exit 1
 fi
+check_ok server::a_server_with_the_package_deployed "the week-5 server runs the package"
 # shellcheck disable=SC1090 # written by server.sh up
 . "$SERVER_ENV"
 public="http://127.0.0.1:$SERVER_HTTP_PORT"
@@ -65,22 +79,22 @@ PACKAGE_VERSION="$v1+next" bash "$repo/weeks/05-linux/deploy/build-deb.sh" "$sta
   { cat "$scratch/next.log"; exit 1; }
 next=$(find "$scratch/next" -name '*.deb' | head -1)
 
-# deploy_step WHAT EXPECTED_RESULT ARGS...: run bluegreen.sh ARGS, check the result= it reports.
+# deploy_step NAME WHAT EXPECTED_RESULT ARGS...: run bluegreen.sh ARGS, check the result= it reports.
 deploy_step() {
-  local what=$1 want=$2 out
-  shift 2
+  local name=$1 what=$2 want=$3 out
+  shift 3
   out=$("${bluegreen[@]}" "$@" 2>&1)
   RESULT_LINE=$(grep -E '^slots: result=' <<<"$out" | tail -1)
   if [[ $RESULT_LINE == "slots: result=$want "* ]]; then
-    ok "$what ($RESULT_LINE)"
+    check_ok "$name" "$what ($RESULT_LINE)"
   else
-    bad "$what: expected result=$want" "$out"
+    check_bad "$name" "$what: expected result=$want" "$out"
   fi
 }
 live() { "${bluegreen[@]}" status 2>/dev/null | sed -nE 's/^([a-z]+) .*<- live.*/\1/p'; }
-# expect_live SLOT WHAT: the server says SLOT is live.
+# expect_live NAME SLOT WHAT: the server says SLOT is live.
 expect_live() {
-  if [ "$(live)" = "$1" ]; then ok "$2"; else bad "$2" "$("${bluegreen[@]}" status 2>&1)"; fi
+  if [ "$(live)" = "$2" ]; then check_ok "$1" "$3"; else check_bad "$1" "$3" "$("${bluegreen[@]}" status 2>&1)"; fi
 }
 
 since=$(date +%s)
@@ -89,18 +103,18 @@ echo "test-bluegreen: load on $public/ready throughout (new connection per reque
 load=$!
 sleep 2
 
-deploy_step "1. the release goes to slot blue, taking over from taskd.service" deployed deploy "$deb"
-expect_live blue "   blue is live"
-deploy_step "2. a newer release goes to slot green; blue keeps running" deployed deploy "$next"
-expect_live green "   green is live"
+deploy_step deploy::the_first_release_goes_to_blue "1. the release goes to slot blue, taking over from taskd.service" deployed deploy "$deb"
+expect_live deploy::blue_is_live_after_the_first_deploy blue "   blue is live"
+deploy_step deploy::a_newer_release_goes_to_green "2. a newer release goes to slot green; blue keeps running" deployed deploy "$next"
+expect_live deploy::green_is_live_after_the_second_deploy green "   green is live"
 t=$(date +%s%N)
-deploy_step "3. make rollback returns to blue" rolled-back rollback
+deploy_step rollback::make_rollback_returns_to_blue "3. make rollback returns to blue" rolled-back rollback
 rollback_ms=$((($(date +%s%N) - t) / 1000000))
-expect_live blue "   blue is live again, in $rollback_ms ms"
-deploy_step "4. a release that never becomes ready is refused" not-ready deploy "$broken"
-expect_live blue "   blue kept serving"
-deploy_step "5. a release whose job smoke test fails is switched back automatically" smoke-failed deploy "$broken_worker"
-expect_live blue "   blue serves again"
+expect_live rollback::blue_is_live_again blue "   blue is live again, in $rollback_ms ms"
+deploy_step refuse::a_release_that_never_becomes_ready_is_refused "4. a release that never becomes ready is refused" not-ready deploy "$broken"
+expect_live refuse::blue_kept_serving blue "   blue kept serving"
+deploy_step refuse::a_release_whose_job_smoke_test_fails_is_switched_back "5. a release whose job smoke test fails is switched back automatically" smoke-failed deploy "$broken_worker"
+expect_live refuse::blue_serves_again blue "   blue serves again"
 
 touch "$scratch/stop"
 wait "$load"
@@ -109,19 +123,18 @@ load=""
 summary=$(head -1 "$scratch/load.out")
 requests=$(sed -nE 's/^loadcheck: ([0-9]+) requests.*/\1/p' "$scratch/load.out")
 if [ "$load_status" = 0 ] && [ "${requests:-0}" -ge 500 ]; then
-  ok "zero failed requests throughout: $summary"
+  check_ok load::zero_failed_requests_throughout "zero failed requests throughout: $summary"
 else
-  bad "zero failed requests throughout (and at least 500 made)" "$(cat "$scratch/load.out")"
+  check_bad load::zero_failed_requests_throughout "zero failed requests throughout (and at least 500 made)" "$(cat "$scratch/load.out")"
 fi
 # Both slots answered the load: the switches moved real traffic, not only a rule.
 for slot in blue green; do
   n=$("${server[@]}" ssh "sudo journalctl -u taskd@$slot.service --since @$since -o cat --no-pager | grep -c '\"path\":\"/ready\"'" </dev/null 2>/dev/null)
   if [ "${n:-0}" -gt 0 ]; then
-    ok "slot $slot served $n of the load's requests"
+    check_ok "load::${slot}_served_some_of_the_load" "slot $slot served $n of the load's requests"
   else
-    bad "slot $slot served some of the load's requests (its journal has none)"
+    check_bad "load::${slot}_served_some_of_the_load" "slot $slot served some of the load's requests (its journal has none)"
   fi
 done
 
-echo "test-bluegreen: $passed passed, $failed failed (rollback $rollback_ms ms; $summary)"
-[ "$failed" -eq 0 ]
+note="rollback $rollback_ms ms; $summary" # checks_end (the EXIT trap) prints it with the summary

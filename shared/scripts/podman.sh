@@ -4,6 +4,9 @@
 #
 # usage: podman.sh check            can podman run here? 0, or the reason on stderr and exit 3
 #        podman.sh base             build localhost/taskd-base:bookworm unless it is current
+#        podman.sh image NAME DIR WHAT [INPUT...]
+#                                   build localhost/NAME:HASH from DIR/Containerfile on the base
+#                                   image unless it is there, and print its tag (see image below)
 #        podman.sh env              print the environment podman needs (CONTAINERS_CONF=...)
 #        podman.sh podman ARGS...   run podman with that environment (sudo when not root)
 #
@@ -137,9 +140,45 @@ base() {
   say "built $BASE_IMAGE in $(($(date +%s) - start)) s ($(pod image inspect --format '{{.Size}}' "$BASE_IMAGE" | numfmt --to=iec))"
 }
 
+# image NAME DIR WHAT [INPUT...]: an image of the lab's own (week 5's server, week 8's update
+# host), built FROM the base image with DIR as its context. Its tag is the hash of everything it
+# is built from: the base image's id, DIR/Containerfile and each INPUT (a file, or a directory's
+# files in a fixed order). Same inputs, same tag: nothing to build, and a changed input is a new
+# tag, never a stale image. WHAT says what the build installs, for the wait. Prints the tag.
+image() {
+  local name=$1 dir=$2 what=$3 base_id hash tag start
+  shift 3
+  base >&2
+  base_id=$(pod image inspect --format '{{.Id}}' "$BASE_IMAGE")
+  hash=$({
+    echo "$base_id"
+    cat "$dir/Containerfile"
+    local input
+    for input in "$@"; do
+      if [ -d "$input" ]; then find "$input" -type f | LC_ALL=C sort | xargs cat; else cat "$input"; fi
+    done
+  } | sha256sum | cut -c1-16)
+  tag="localhost/$name:$hash"
+  if pod image exists "$tag"; then
+    say "image $tag is current"
+  else
+    start=$(date +%s)
+    say "building $tag ($what)"
+    pod build --pull=never --quiet --build-arg "BASE=$BASE_IMAGE" --label "taskd.checkout=$REPO_ROOT" \
+      -t "$tag" -f "$dir/Containerfile" "$dir" >/dev/null
+    say "built $tag in $(($(date +%s) - start)) s ($(pod image inspect --format '{{.Size}}' "$tag" | numfmt --to=iec))"
+  fi
+  echo "$tag"
+}
+
 case "${1:-}" in
   check) check ;;
   base) base ;;
+  image)
+    shift
+    [ $# -ge 3 ] || { echo "usage: podman.sh image NAME DIR WHAT [INPUT...]" >&2; exit 2; }
+    image "$@"
+    ;;
   env)
     setup
     printf 'CONTAINERS_CONF=%s\nCONTAINERS_REGISTRIES_CONF=%s\n' "$CONF" "$REGISTRIES"
@@ -150,7 +189,7 @@ case "${1:-}" in
     pod "$@"
     ;;
   *)
-    echo "usage: podman.sh check|base|env|podman ARGS..." >&2
+    echo "usage: podman.sh check|base|image NAME DIR WHAT [INPUT...]|env|podman ARGS..." >&2
     exit 2
     ;;
 esac

@@ -38,32 +38,10 @@ die() { echo "server: error: $*" >&2; exit 1; }
 
 pod() { bash "$PODMAN_SH" podman "$@"; }
 
-# The image's tag is the hash of everything it is built from: the Containerfile, the files it
-# copies and the base image's id. Same inputs, same tag: nothing to build.
-image_tag() {
-  local base_id
-  base_id=$(pod image inspect --format '{{.Id}}' localhost/taskd-base:bookworm)
-  {
-    echo "$base_id"
-    cat "$HERE/Containerfile"
-    find "$HERE/image" -type f | LC_ALL=C sort | xargs cat
-  } | sha256sum | cut -c1-16
-}
-
+# The image: shared/scripts/podman.sh builds it on the base image unless an image with the same
+# inputs is there (its tag is their hash: the Containerfile and the files it copies).
 image() {
-  bash "$PODMAN_SH" base
-  local tag start
-  tag="localhost/taskd-server:$(image_tag)"
-  if pod image exists "$tag"; then
-    say "image $tag is current"
-  else
-    start=$(date +%s)
-    say "building $tag (apt-get inside: systemd, openssh-server, nftables, python3, sudo)"
-    pod build --pull=never --quiet --build-arg BASE=localhost/taskd-base:bookworm \
-      --label "taskd.checkout=$REPO_ROOT" -t "$tag" -f "$HERE/Containerfile" "$HERE" >/dev/null
-    say "built $tag in $(($(date +%s) - start)) s ($(pod image inspect --format '{{.Size}}' "$tag" | numfmt --to=iec))"
-  fi
-  echo "$tag"
+  bash "$PODMAN_SH" image taskd-server "$HERE" "apt-get inside: systemd, openssh-server, nftables, python3, sudo" "$HERE/image"
 }
 
 # free_port: shared/scripts/ports.sh (below the ephemeral range, which busy tests fill with

@@ -28,26 +28,10 @@ say() { echo "updatehost: $*" >&2; }
 die() { echo "updatehost: error: $*" >&2; exit 1; }
 pod() { bash "$PODMAN_SH" podman "$@"; }
 
-image_tag() {
-  local base_id
-  base_id=$(pod image inspect --format '{{.Id}}' localhost/taskd-base:bookworm)
-  { echo "$base_id"; cat "$HERE/Containerfile" "$HERE/containers.conf"; } | sha256sum | cut -c1-16
-}
-
+# The image: shared/scripts/podman.sh builds it on the base image unless an image with the same
+# inputs is there (its tag is their hash: the Containerfile and containers.conf).
 image() {
-  bash "$PODMAN_SH" base
-  local tag start
-  tag="localhost/taskd-updatehost:$(image_tag)"
-  if pod image exists "$tag"; then
-    say "image $tag is current"
-  else
-    start=$(date +%s)
-    say "building $tag (apt-get inside: systemd, podman, runc)"
-    pod build --pull=never --quiet --build-arg BASE=localhost/taskd-base:bookworm \
-      -t "$tag" -f "$HERE/Containerfile" "$HERE" >/dev/null
-    say "built $tag in $(($(date +%s) - start)) s"
-  fi
-  echo "$tag"
+  bash "$PODMAN_SH" image taskd-updatehost "$HERE" "apt-get inside: systemd, podman, runc" "$HERE/containers.conf"
 }
 
 running() { [ "$(pod inspect --format '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ]; }

@@ -263,11 +263,16 @@ rollback() {
   die "TODO(lab 8.3): rollback"
 }
 
+# status: each slot's units, the release it holds, and the version its taskd answers on /health
+# (stage 8): the two differ only while a slot runs a release it was not restarted into.
 status() {
   load_state
+  local s answers
   for s in legacy blue green; do
-    printf '%-7s port %s  %-9s %-8s %s%s\n' "$s" "$(port_of "$s")" "$(systemctl show -p ActiveState --value "$(unit_of "$s")" 2>/dev/null)" \
-      "$(systemctl show -p ActiveState --value "$(worker_of "$s")" 2>/dev/null)" "$(version_of "$s")" \
+    answers=$(curl -fsS -m 2 "http://127.0.0.1:$(port_of "$s")/health" 2>/dev/null | jq -r '.version // "?"' 2>/dev/null) || answers=""
+    printf '%-7s port %s  %-9s %-8s %-24s answers %-24s%s\n' "$s" "$(port_of "$s")" \
+      "$(systemctl show -p ActiveState --value "$(unit_of "$s")" 2>/dev/null)" \
+      "$(systemctl show -p ActiveState --value "$(worker_of "$s")" 2>/dev/null)" "$(version_of "$s")" "${answers:--}" \
       "$([ "$s" = "$LIVE" ] && echo '  <- live' || { [ "$s" = "$PREVIOUS" ] && echo '  (previous)'; } || true)"
   done
   echo "port 80 -> $(live_port)"

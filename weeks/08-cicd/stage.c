@@ -5,7 +5,7 @@
  * (release/: the .deb, the images, the notes), blue/green deploys with rollback to the week-5
  * server (deploy/), and podman auto-update (autoupdate/). In the program itself, GET /health
  * tells which release answers (src/release_http.c), the same version `taskd --version` prints;
- * the deploy's smoke test checks it. */
+ * `make slots` shows what each blue/green slot answers. */
 #include "app.h"
 #include "err.h"
 #include "release_http.h"

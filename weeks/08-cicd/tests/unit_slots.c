@@ -238,6 +238,35 @@ SLOTS_TEST(ready, waits_until_ready_answers_200, 2)
               calls_text(&s));
 }
 
+SLOTS_TEST(ready, keeps_asking_until_ready_seconds_not_a_fixed_number_of_times, 1)
+{
+    struct server s;
+    server_new(&s, "green", "blue");
+    /* About 5 s of 503 (a migration, a cold cache) with READY_SECONDS=30: a slow start is not a
+     * failed one. */
+    put(&s, "http/8081/_ready", "503\n503\n503\n503\n503\n503\n503\n503\n503\n503\n200\n");
+    call(&s, 30, "ready blue inv-0");
+    cr_assert(s.status == 0,
+              "ready blue: /ready answers 503 ten times, then 200, with READY_SECONDS=30: expected "
+              "it to keep asking until the deadline, not a fixed number of times, and succeed; got "
+              "status %d:\n%s",
+              s.status, s.out);
+}
+
+SLOTS_TEST(ready, health_and_ready_must_both_answer_200, 1)
+{
+    struct server s;
+    server_new(&s, "green", "blue");
+    put(&s, "http/8081/_health", "500\n");
+    call(&s, 2, "ready blue inv-0");
+    cr_assert(s.status == 1,
+              "ready blue: /ready answers 200 but /health answers 500: expected status 1 (the gate "
+              "asks both: /health that the process answers, /ready that it can serve), got %d:\n%s",
+              s.status, s.out);
+    cr_assert(calls(&s, "http://127.0.0.1:8081/health") >= 1,
+              "ready blue: expected it to ask GET /health on 8081. Calls:\n%s", calls_text(&s));
+}
+
 SLOTS_TEST(ready, the_invocation_from_before_the_restart_is_not_ready, 2)
 {
     struct server s;
@@ -318,12 +347,16 @@ SLOTS_TEST(rollback, switches_port_80_back_to_the_previous_slot, 3)
     cr_assert(strcmp(got(&s, "nft-port"), "8081") == 0,
               "rollback: expected port 80 redirected to blue's 8081, it goes to %s. Calls:\n%s",
               got(&s, "nft-port"), calls_text(&s));
-    cr_assert(strstr(s.out, "slots: result=rolled-back live=blue") && strstr(s.out, "from=green"),
+    cr_assert(strstr(s.out, "slots: result=rolled-back live=blue version=1.1 from=green"),
               "rollback: expected its last line to be \"slots: result=rolled-back live=blue "
               "version=1.1 from=green seconds=N\" (bluegreen.sh and the tests read it), got:\n%s",
               s.out);
-    cr_assert(calls(&s, "systemctl restart") == 0 && calls(&s, "stop taskd@blue.service") == 0,
-              "rollback: blue's taskd kept running: expected no restart of it. Calls:\n%s",
+    cr_assert(calls(&s, "systemctl restart") == 0 && calls(&s, "stop taskd@blue.service") == 0 &&
+                  calls(&s, "start taskd@blue.service") == 0,
+              "rollback: blue's taskd kept running and is active: expected the switch alone, no "
+              "start, stop or restart of it (a start does nothing to an active unit, so a "
+              "readiness gate after it would wait for a new invocation that never comes). "
+              "Calls:\n%s",
               calls_text(&s));
 }
 
@@ -393,6 +426,10 @@ SLOTS_TEST(rollback, a_previous_slot_that_does_not_become_ready_is_not_switched_
         s.status == 2,
         "rollback to a blue that fails to start: expected status 2 and no switch, got %d:\n%s",
         s.status, s.out);
+    cr_assert(calls(&s, "systemctl start taskd@blue.service") == 1,
+              "rollback to a stopped blue: expected it to try: systemctl start taskd@blue.service, "
+              "then the readiness gate. Calls:\n%s",
+              calls_text(&s));
     cr_assert(strcmp(got(&s, "nft-port"), "8082") == 0 && calls(&s, "nft -f") == 0,
               "rollback to a blue that fails to start: expected port 80 to stay on green's 8082 "
               "(a switch to a slot that cannot serve turns a bad release into an outage); it is "

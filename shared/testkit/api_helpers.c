@@ -285,6 +285,16 @@ void api_expect_allow(const struct tk_response *r, const char *const *methods)
               got);
 }
 
+void api_expect_get_only(struct tk_server *s, const char *path)
+{
+    const char *methods[] = {"POST", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        struct tk_response *r = tk_request(s, methods[i], path, NULL, NULL, 0);
+        api_expect_allow(r, (const char *const[]){"GET", NULL});
+        tk_response_free(r);
+    }
+}
+
 void api_expect_json_type(const struct tk_response *r)
 {
     char ct[128];

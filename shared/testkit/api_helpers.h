@@ -67,6 +67,8 @@ struct tk_response *api_expect_created(struct tk_server *s, const char *json);
 void api_expect_create_malformed(struct tk_server *s, const char *body, size_t len);
 /* A 405 problem whose Allow header lists exactly methods (NULL-terminated), in any order. */
 void api_expect_allow(const struct tk_response *r, const char *const *methods);
+/* POST, PUT and DELETE on path are each a 405 problem with Allow: GET (a read-only route). */
+void api_expect_get_only(struct tk_server *s, const char *path);
 /* X-Request-Id is present, 1..64 characters of [A-Za-z0-9._-]; copied into buf. */
 const char *api_expect_sane_request_id(const struct tk_response *r, char *buf, size_t buf_len);
 

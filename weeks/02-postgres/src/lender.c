@@ -13,6 +13,7 @@ struct lender {
     pthread_cond_t returned; /* a slot came back */
     size_t *free;            /* stack of free slots; the top is free[nfree - 1] */
     size_t nfree;
+    size_t nwaiting; /* takers waiting for a slot (lender_stats) */
 };
 
 int lender_new(size_t n, struct lender **out)
@@ -64,13 +65,16 @@ int lender_take(struct lender *l, int wait_ms, size_t *slot)
 {
     struct timespec until = clock_mono_timespec(clock_mono_us() + (int64_t)wait_ms * 1000);
     pthread_mutex_lock(&l->lock);
+    l->nwaiting++;
     while (l->nfree == 0) {
         /* A timeout that raced with a give still takes the slot given. */
         if (pthread_cond_timedwait(&l->returned, &l->lock, &until) != 0 && l->nfree == 0) {
+            l->nwaiting--;
             pthread_mutex_unlock(&l->lock);
             return ERR_UNAVAILABLE;
         }
     }
+    l->nwaiting--;
     *slot = l->free[--l->nfree];
     pthread_mutex_unlock(&l->lock);
     return 0;
@@ -81,5 +85,13 @@ void lender_give(struct lender *l, size_t slot)
     pthread_mutex_lock(&l->lock);
     l->free[l->nfree++] = slot;
     pthread_cond_signal(&l->returned);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void lender_stats(struct lender *l, size_t *nfree, size_t *nwaiting)
+{
+    pthread_mutex_lock(&l->lock);
+    *nfree = l->nfree;
+    *nwaiting = l->nwaiting;
     pthread_mutex_unlock(&l->lock);
 }

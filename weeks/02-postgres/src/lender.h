@@ -20,5 +20,8 @@ void lender_free(struct lender *l); /* every slot must be back; NULL is a no-op 
 int lender_take(struct lender *l, int wait_ms, size_t *slot);
 /* Gives slot back and wakes one waiter. */
 void lender_give(struct lender *l, size_t slot);
+/* How many slots are free, and how many takers are waiting for one, at this moment (week 9's
+ * metrics: a pool whose takers wait is too small, or its holders too slow). */
+void lender_stats(struct lender *l, size_t *nfree, size_t *nwaiting);
 
 #endif

@@ -243,6 +243,14 @@ void pg_pool_release(struct pg_pool *p, struct pg_conn *c)
     lender_give(p->lender, (size_t)(c - p->slots));
 }
 
+void pg_pool_stats(struct pg_pool *p, struct pg_pool_stats *out)
+{
+    size_t nfree = 0, nwaiting = 0;
+    lender_stats(p->lender, &nfree, &nwaiting);
+    *out = (struct pg_pool_stats){
+        .size = p->size, .in_use = p->size - nfree, .idle = nfree, .waiting = nwaiting};
+}
+
 int pg_pool_check(struct pg_pool *p)
 {
     struct pg_conn *c = NULL;

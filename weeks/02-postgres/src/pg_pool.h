@@ -47,6 +47,15 @@ int pg_pool_acquire(struct pg_pool *p, struct pg_conn **out);
  * inside a transaction, is closed instead of kept. */
 void pg_pool_release(struct pg_pool *p, struct pg_conn *c);
 
+/* The pool at this moment: what week 9's metrics show (db_pool_connections{state}). */
+struct pg_pool_stats {
+    size_t size;    /* DB_POOL_SIZE */
+    size_t in_use;  /* lent out */
+    size_t idle;    /* free to lend (open, or to be opened on the next borrow) */
+    size_t waiting; /* borrowers waiting for one to come back */
+};
+void pg_pool_stats(struct pg_pool *p, struct pg_pool_stats *out);
+
 /* Borrows, runs `SELECT 1`, gives back: 0 or ERR_UNAVAILABLE (readiness, start-up). */
 int pg_pool_check(struct pg_pool *p);
 

@@ -120,6 +120,8 @@ int stage2_open(const struct config *cfg, struct stage2 *out)
     if (rc == 0)
         rc = stage1_open(cfg, backends, &out->s1);
     task_repo_factory_free(backends);
+    if (rc == 0)
+        out->pool = task_repo_pg_pool(out->s1.repo); /* NULL when it is not PostgreSQL */
     return rc;
 }
 

@@ -16,6 +16,9 @@ struct pg_pool;
 struct stage2 {
     struct stage1 s1;           /* s1.repo: PostgreSQL for postgres:// URLs (SQLite still works) */
     struct pg_repo_settings pg; /* DB_POOL_*, DB_CONNECT_TIMEOUT_SECONDS, DB_STATEMENT_TIMEOUT_MS */
+    /* The store's pool when it is PostgreSQL, NULL for SQLite; owned by the store, and kept
+     * here because later weeks wrap the store and can no longer ask it (week 9's metrics). */
+    struct pg_pool *pool;
 };
 
 int stage2_declare(struct config *cfg);

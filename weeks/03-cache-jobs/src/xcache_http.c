@@ -5,9 +5,6 @@
 #include "http.h"
 #include "locals.h"
 
-/* The value: 0 (nothing read through the cache), or one of these. */
-enum { XCACHE_HIT = 1, XCACHE_MISS = 2 };
-
 static const struct locals_key xcache_key = {.name = "cache"};
 
 void xcache_note(struct locals *l, bool hit)
@@ -16,12 +13,18 @@ void xcache_note(struct locals *l, bool hit)
     (void)locals_set_int(l, &xcache_key, hit ? XCACHE_HIT : XCACHE_MISS);
 }
 
+enum xcache_result xcache_result(const struct locals *l)
+{
+    int64_t v = locals_get_int(l, &xcache_key);
+    return v == XCACHE_HIT || v == XCACHE_MISS ? (enum xcache_result)v : XCACHE_NONE;
+}
+
 static void add_header(struct http_req *req, struct http_res *res, void *ctx)
 {
     (void)ctx;
-    int64_t v = locals_get_int(http_req_locals(req), &xcache_key);
-    if (v != 0)
-        http_res_header(res, "X-Cache", v == XCACHE_HIT ? "HIT" : "MISS");
+    enum xcache_result r = xcache_result(http_req_locals(req));
+    if (r != XCACHE_NONE)
+        http_res_header(res, "X-Cache", r == XCACHE_HIT ? "HIT" : "MISS");
 }
 
 int xcache_use(struct http_server *http)

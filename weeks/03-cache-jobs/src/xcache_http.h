@@ -23,6 +23,11 @@ struct locals;
  * NULL (a call made outside any request, by the worker): there is no one to tell. */
 void xcache_note(struct locals *l, bool hit);
 
+/* What was noted for this request: none (it read nothing through the cache), hit or miss. For
+ * the header below, and for later weeks that count cache results (week 9's metrics). */
+enum xcache_result { XCACHE_NONE = 0, XCACHE_HIT = 1, XCACHE_MISS = 2 };
+enum xcache_result xcache_result(const struct locals *l);
+
 /* Adds the middleware that sends the note as X-Cache: HIT or MISS. 0 or ERR_NOMEM. */
 int xcache_use(struct http_server *http);
 

@@ -40,6 +40,17 @@
 # write <prefix>_up/_down/_kill/_status/_env/_destroy/_created below, like the pg_* ones.
 set -euo pipefail
 
+# A service started from a make recipe (`make -j2 lab-check-3` starts redis when it is not up)
+# would inherit make's jobserver pipe (MAKEFLAGS: --jobserver-auth=R,W) and hold it for its whole
+# life. At its exit, GNU make closes its own end and reads the pipe until every writer has
+# closed it: with a daemon holding one, that make never exits (a `make ci` hung so after
+# lab-check-2, every check passed). Nothing started here needs make's descriptors: close them.
+if [[ ${MAKEFLAGS:-} =~ --jobserver-(auth|fds)=([0-9]+),([0-9]+) ]]; then
+  for jobserver_fd in "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}"; do
+    if [ -e "/proc/$$/fd/$jobserver_fd" ]; then eval "exec $jobserver_fd>&-"; fi
+  done
+fi
+
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Absolute, because the postgres processes run with another working directory.
 RUN_DIR=$(realpath -m "${TASKD_RUN_DIR:-$REPO_ROOT/.run}")

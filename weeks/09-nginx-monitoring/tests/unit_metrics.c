@@ -1,9 +1,10 @@
 /* unit_metrics.c — the metrics registry (metrics.c), its text format, and the process reader.
  *
  * The histogram's observe is exercise 9.1 (suite "histogram"), its exposition 9.2 (suite
- * "exposition"); the request middleware, 9.3, is graded by the black-box suite. The rest checks what a scrape relies on: escaping, the bound on series, the
- * checks on names, concurrency, and the numbers' text. The exposition is also given to
- * promtool, Prometheus's own checker, so "well-formed" means what Prometheus means. */
+ * "exposition"); the request middleware, 9.3, is graded by the black-box suite. The rest checks
+ * what a scrape relies on: escaping, the bound on series, the checks on names, concurrency, and the
+ * numbers' text. The exposition is also given to promtool, Prometheus's own checker, so
+ * "well-formed" means what Prometheus means. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>

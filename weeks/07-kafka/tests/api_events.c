@@ -44,14 +44,18 @@ static void on_bus(const char *bus)
     cr_assert_eq(setenv("EVENT_BUS", bus, 1), 0, "cannot set EVENT_BUS");
 }
 
+/* A test's private broker (private_bus below), stopped after the test even when an assertion
+ * ended it early: a broker left running holds its ports and memory after the suite. */
+static void private_bus_cleanup(void);
+
 #define EVENTS_TEST(name, points, secs)                                                            \
     static void name(void);                                                                        \
-    GRADED(events_kafka, name, points, .timeout = secs)                                            \
+    GRADED(events_kafka, name, points, .timeout = secs, .fini = private_bus_cleanup)               \
     {                                                                                              \
         on_bus("kafka");                                                                           \
         name();                                                                                    \
     }                                                                                              \
-    GRADED(events_rabbitmq, name, points, .timeout = secs)                                         \
+    GRADED(events_rabbitmq, name, points, .timeout = secs, .fini = private_bus_cleanup)            \
     {                                                                                              \
         on_bus("rabbitmq");                                                                        \
         name();                                                                                    \
@@ -344,10 +348,15 @@ static void wait_projected(struct ev *g, long long want, long wait_ms)
 
 /* A broker of the test's own (TASKD_RUN_DIR=dir services.sh), so taking it down disturbs no
  * other test: its URL setting ("KAFKA_BROKERS=..." or "AMQP_URL=...") into env. */
+/* The private broker's directory while it runs ("" when none): each test runs in a process of
+ * its own, so this is the running test's. */
+static char private_dir[64];
+
 static void private_bus(char *dir, size_t dir_len, char *env, size_t env_len)
 {
     snprintf(dir, dir_len, "/tmp/taskd-evbus-XXXXXX");
     cr_assert(mkdtemp(dir), "cannot make a temporary directory");
+    snprintf(private_dir, sizeof private_dir, "%s", dir);
     const char *svc = strcmp(bus_kind(), "rabbitmq") == 0 ? "rabbitmq" : "kafka";
     const char *var = strcmp(svc, "kafka") == 0 ? "KAFKA_BROKERS" : "AMQP_URL";
     w3_services(dir, "up", svc);
@@ -378,6 +387,14 @@ static void private_bus_destroy(char *dir)
           "TASKD_RUN_DIR='%s' bash shared/scripts/services.sh destroy >/dev/null "
           "2>&1; rm -rf '%s'",
           dir, dir);
+    if (strcmp(dir, private_dir) == 0)
+        private_dir[0] = '\0';
+}
+
+static void private_bus_cleanup(void)
+{
+    if (private_dir[0])
+        private_bus_destroy(private_dir);
 }
 
 EVENTS_TEST(with_the_broker_down_writes_succeed_and_every_event_arrives_after, 5, 180)

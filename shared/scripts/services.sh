@@ -474,6 +474,10 @@ reap_orphan_runs() {
       PG_DATA=$data pg_find_bin 2>/dev/null || continue
       as_pg "$PG_BIN_DIR/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
     done < <(find "$dir" -name postmaster.pid 2>/dev/null)
+    # A front (week 9's front.sh): nginx's master, which takes its workers with it.
+    while IFS= read -r pidfile; do
+      stop_pid "$pidfile" nginx TERM || true
+    done < <(find "$dir" -name nginx.pid 2>/dev/null)
     rm -rf -- "$dir"
     say "reaped $dir (its test process $pid is gone)"
   done

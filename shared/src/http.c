@@ -351,6 +351,15 @@ const char *http_req_client_ip(const struct http_req *req)
     return req->client_ip;
 }
 
+int http_req_set_client_ip(struct http_req *req, const char *ip)
+{
+    size_t n = strlen(ip);
+    if (n == 0 || n >= sizeof req->client_ip)
+        return ERR_INVALID;
+    memcpy(req->client_ip, ip, n + 1);
+    return 0;
+}
+
 const char *http_req_header(const struct http_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

@@ -120,7 +120,13 @@ const char *http_req_method(const struct http_req *req);
 const char *http_req_path(const struct http_req *req);  /* decoded path, no query string */
 const char *http_req_route(const struct http_req *req); /* "/tasks/{id}", or NULL */
 const char *http_req_id(const struct http_req *req);    /* X-Request-Id of this exchange */
+/* The client's address as text ("203.0.113.7", "::1"): the connection's peer, unless a middleware
+ * has named the client behind a proxy it trusts (week 9's proxy_trust.h). */
 const char *http_req_client_ip(const struct http_req *req);
+/* For that middleware: ip (text as inet_ntop writes it, checked by the caller) replaces the
+ * peer's address for the rest of the request: handlers, their throttles and the access log.
+ * ERR_INVALID when it does not fit. */
+int http_req_set_client_ip(struct http_req *req, const char *ip);
 /* A header's value (name is case-insensitive), or NULL. */
 const char *http_req_header(const struct http_req *req, const char *name);
 /* A path parameter by name, or NULL. */

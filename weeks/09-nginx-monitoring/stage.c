@@ -7,6 +7,7 @@
 #include "app.h"
 #include "err.h"
 #include "metrics_http.h"
+#include "proxy_trust_http.h"
 #include "stage9.h"
 
 extern const struct stage stage_08;
@@ -14,6 +15,8 @@ extern const struct stage stage_08;
 int stage9_serve(struct app *app, struct stage9 *s)
 {
     int rc = stage8_serve(app, &s->s8);
+    if (rc == 0)
+        rc = proxy_trust_register(app, s->trust);
     if (rc == 0 && s->metrics)
         rc = metrics_http_register(app, s->metrics);
     return rc;

@@ -10,17 +10,20 @@
 #include "stage8.h"
 
 struct metrics;
+struct proxy_trust;
 
 struct stage9 {
     struct stage8 s8;
-    struct metrics *metrics; /* NULL when METRICS=off */
+    struct metrics *metrics;   /* NULL when METRICS=off */
+    struct proxy_trust *trust; /* TRUSTED_PROXIES (proxy_trust.h): whose X-Forwarded-For counts */
 };
 
 int stage9_declare(struct config *cfg);
 /* Opens stage 8, then the registry with the process and database series (METRICS=on). */
 int stage9_open(const struct config *cfg, struct stage9 *out);
 void stage9_close(struct stage9 *s);
-/* Stage 8's routes, then the request metrics and GET /metrics (METRICS=on). */
+/* Stage 8's routes, then the trusted proxies' client addresses, the request metrics and GET
+ * /metrics (METRICS=on). */
 int stage9_serve(struct app *app, struct stage9 *s);
 
 #endif

@@ -457,7 +457,7 @@ pg_prune_test_dbs() {
 # directory removed. A directory whose owner is alive, or that has no owner file, is left alone,
 # so a run beside this one (another checkout's included) keeps its servers.
 reap_orphan_runs() {
-  local owner dir pid start now pidfile data
+  local owner dir pid start now pidfile data pair
   for owner in /tmp/taskd-*/owner; do
     [ -f "$owner" ] || continue
     dir=${owner%/owner}
@@ -474,10 +474,15 @@ reap_orphan_runs() {
       PG_DATA=$data pg_find_bin 2>/dev/null || continue
       as_pg "$PG_BIN_DIR/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
     done < <(find "$dir" -name postmaster.pid 2>/dev/null)
-    # A front (week 9's front.sh): nginx's master, which takes its workers with it.
-    while IFS= read -r pidfile; do
-      stop_pid "$pidfile" nginx TERM || true
-    done < <(find "$dir" -name nginx.pid 2>/dev/null)
+    # Week 9's processes, each with a pid file in its run directory: a front's nginx (front.sh,
+    # whose master takes its workers with it), Prometheus and Alertmanager (monitor.sh), pebble
+    # and its DNS (acme.sh), nginx's exporter (monitor.sh). PIDFILE:COMM, the command's name as the kernel cuts it (15 chars).
+    for pair in nginx.pid:nginx prometheus.pid:prometheus alertmanager.pid:prometheus-aler \
+      nginx-exporter.pid:prometheus-ngin pebble.pid:pebble challtestsrv.pid:pebble-challtes; do
+      while IFS= read -r pidfile; do
+        stop_pid "$pidfile" "${pair#*:}" TERM || true
+      done < <(find "$dir" -name "${pair%%:*}" 2>/dev/null)
+    done
     rm -rf -- "$dir"
     say "reaped $dir (its test process $pid is gone)"
   done

@@ -62,6 +62,9 @@ if part suites; then
   # but a refused attack that gets through fails make test like a failed suite.
   step "$make" test-attacks
   step "$make" test-ops
+  # Week 9: weeks 1-8's black-box suites through nginx over HTTPS, as a client of the deployed
+  # service sees it (not graded: the stages' own suites earn the points).
+  step "$make" test-front-https
   # Week 8's pipeline tooling (ci/): the validator, JUnit XML, make ci from a clean clone.
   step "$make" test-pipelines
   # Every benchmark once, briefly (issue 17): they must keep running on the newest stage. Before

@@ -1035,11 +1035,19 @@ static bool is_json_type(const char *headers)
            strncasecmp(ct, "application/problem+json", 24) == 0;
 }
 
+void tk_curl_tls(CURL *curl)
+{
+    const char *ca = getenv("TK_CA_FILE");
+    if (ca && *ca)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+}
+
 void tk_curl_collect(CURL *curl, const char *url, struct curl_slist *headers, struct buf *body,
                      struct buf *head)
 {
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    tk_curl_tls(curl);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);

@@ -40,12 +40,14 @@
 
 struct tk_server;
 
-/* TK_REMOTE_URL=http://HOST:PORT: the suite's shared server is a service deployed elsewhere
- * (week 5's server, through its public port), which this suite neither starts nor stops. A
- * test that needs more than a running service (a taskd process of its own, its log, a database
- * of its own, the signing key, a binary to run, no worker beside it) calls tk_need_local(why)
- * first: against a deployed service it is reported as not applicable (Criterion's "skipped",
- * counted and listed in the suite's output); otherwise tk_need_local does nothing. */
+/* TK_REMOTE_URL=http://HOST:PORT (or https://, with TK_CA_FILE naming the CA that vouches for
+ * its certificate when that is not a public one: week 9's front): the suite's shared server is a
+ * service deployed elsewhere (week 5's server, through its public port), which this suite neither
+ * starts nor stops. A test that needs more than a running service (a taskd process of its own, its
+ * log, a database of its own, the signing key, a binary to run, no worker beside it) calls
+ * tk_need_local(why) first: against a deployed service it is reported as not applicable
+ * (Criterion's "skipped", counted and listed in the suite's output); otherwise tk_need_local does
+ * nothing. */
 bool tk_remote(void);
 void tk_need_local(const char *why);
 /* The shared server of a TK_REMOTE_URL run: the URL, no process (tk_main.c). */
@@ -73,6 +75,9 @@ struct curl_slist *tk_curl_auth(struct curl_slist *list);
  * headers (may be NULL), a 10 s timeout, the body appended to body and the header block to head
  * (head may be NULL). Set other options (method, request body) after it. */
 struct buf;
+/* For a test's own libcurl handle set up by hand: trust TK_CA_FILE when it is set (an https
+ * TK_REMOTE_URL); tk_curl_collect does it too. */
+void tk_curl_tls(void *curl);
 void tk_curl_collect(void *curl, const char *url, struct curl_slist *headers, struct buf *body,
                      struct buf *head);
 /* Stops it with SIGTERM and returns its exit status (0 = clean); frees s. */

@@ -22,6 +22,10 @@
 int tk_raw_connect(const struct tk_server *s)
 {
     const char *url = tk_server_url(s);
+    /* Bytes on a bare socket are HTTP only without TLS: through week 9's HTTPS front, the
+     * tests that need them are not applicable (the stages' own suites run them). */
+    if (strncmp(url, "https://", 8) == 0)
+        tk_need_local("speaks HTTP on a raw socket, which HTTPS does not allow");
     const char *colon = strrchr(url, ':');
     cr_assert(colon, "test bug: server url %s has no port", url);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};

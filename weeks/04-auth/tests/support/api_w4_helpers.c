@@ -310,6 +310,7 @@ static void *race(void *arg)
         goto done;
     }
     curl_easy_setopt(curl, CURLOPT_URL, rc->url);
+    tk_curl_tls(curl);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rc->body);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rc->timeout_ms > 0 ? rc->timeout_ms : 10000L);
@@ -393,6 +394,7 @@ void w4_post_from(const char *url, const char *json, const char *iface, long tim
         goto done;
     }
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    tk_curl_tls(curl);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 10000L);

@@ -126,6 +126,8 @@ if part docs; then
   # proxy), and GET /docs in headless Chromium.
   step "$make" test-openapi-proxy
   step "$make" test-docs-ui
+  # Week 9's dashboard page, drawn from a live Prometheus in the same headless Chromium.
+  step "$make" test-dashboard-ui
 fi
 if [ -n "${lane:-}" ]; then
   lane_start=$SECONDS

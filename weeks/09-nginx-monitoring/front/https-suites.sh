@@ -16,31 +16,20 @@ shift 2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=shared/scripts/ports.sh source-path=SCRIPTDIR/../../..
 . "$here/../../../shared/scripts/ports.sh"
-run=$(mktemp -d /tmp/taskd-https-XXXXXX)
-chmod 755 "$run"
-echo "$$ $(sed 's/^.*) //' /proc/$$/stat | cut -d' ' -f20)" >"$run/owner" # services.sh reaps it if we die
-pids=()
+# shellcheck source=weeks/09-nginx-monitoring/scratch-run.sh source-path=SCRIPTDIR/../../..
+. "$here/../scratch-run.sh"
+scratch_run taskd-https
 cleanup() {
   bash "$here/front.sh" down "$run/front" || true
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  scratch_stop
   rm -rf "$run"
 }
 trap cleanup EXIT
 
 ports=()
 for i in 1 2; do
-  port=$(free_port)
-  # shellcheck disable=SC2086 # TASKD_ENV is a list of NAME=value words
-  env ${TASKD_ENV:-} PORT="$port" TRUSTED_PROXIES=127.0.0.1 REGISTER_IP_MAX_ATTEMPTS=1000000 \
-    "$taskd" >"$run/taskd-$i.log" 2>&1 &
-  pids+=("$!")
-  for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-    kill -0 "${pids[-1]}" 2>/dev/null || { tail -5 "$run/taskd-$i.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  ports+=("127.0.0.1:$port")
+  scratch_taskd "$taskd" "taskd-$i" TRUSTED_PROXIES=127.0.0.1 REGISTER_IP_MAX_ATTEMPTS=1000000
+  ports+=("127.0.0.1:$taskd_port")
 done
 bash "$here/tls-selfsigned.sh" "$run/tls" localhost 2>/dev/null
 bash "$here/front.sh" up "$run/front" --auth-rate 10000 --auth-burst 10000 \

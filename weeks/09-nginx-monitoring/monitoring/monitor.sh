@@ -116,8 +116,9 @@ cmd_up() {
   fi
   wait_ready "$dir" alertmanager "http://127.0.0.1:$am_port/-/ready"
   wait_ready "$dir" prometheus "http://127.0.0.1:$prom_port/-/ready"
-  echo "prometheus-url http://127.0.0.1:$prom_port"
-  echo "alertmanager-url http://127.0.0.1:$am_port"
+  # Also in DIR/urls, for whoever comes later (make dashboard reads the Prometheus there).
+  printf 'prometheus-url http://127.0.0.1:%s\nalertmanager-url http://127.0.0.1:%s\n' \
+    "$prom_port" "$am_port" | tee "$dir/urls"
 }
 
 

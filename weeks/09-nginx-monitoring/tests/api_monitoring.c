@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "api_helpers.h"
 #include "testkit.h"
 
 #define MONITOR_SH "weeks/09-nginx-monitoring/monitoring/monitor.sh"
@@ -103,8 +106,9 @@ GRADED(monitoring, prometheus_scrapes_every_instance, 2, .fini = mon_down)
     cr_assert(ok, "Prometheus should also scrape itself and Alertmanager: %s", out);
 }
 
-/* A front before the instances, and its numbers in Prometheus through nginx's exporter. */
-GRADED(monitoring, nginx_is_scraped_through_its_exporter, 1, .fini = mon_down)
+/* One instance behind a front, and Prometheus (drill mode) scraping both, nginx through its
+ * exporter. The front's URL into front. */
+static void front_and_monitor(char *front, size_t cap)
 {
     tk_need_local("starts nginx, its exporter and Prometheus of its own");
     g.inst[0] = tk_server_start(NULL);
@@ -117,13 +121,19 @@ GRADED(monitoring, nginx_is_scraped_through_its_exporter, 1, .fini = mon_down)
     int rc = tk_sh(out, sizeof out, "bash " FRONT_SH " up %s/front %s", g.dir,
                    tk_server_url(g.inst[0]) + 7);
     cr_assert_eq(rc, 0, "front.sh up failed (exit %d):\n%s", rc, out);
-    char status[96], front[64];
+    char status[96];
     url_after(out, "status-url ", status, sizeof status);
-    url_after(out, "front-url ", front, sizeof front);
+    url_after(out, "front-url ", front, cap);
     rc = tk_sh(out, sizeof out, "bash " MONITOR_SH " up %s --drill --nginx %s %s", g.dir, status,
                tk_server_url(g.inst[0]) + 7);
     cr_assert_eq(rc, 0, "monitor.sh up --nginx failed (exit %d):\n%s", rc, out);
     url_after(out, "prometheus-url ", g.prom, sizeof g.prom);
+}
+
+GRADED(monitoring, nginx_is_scraped_through_its_exporter, 1, .fini = mon_down)
+{
+    char front[64], out[OUT_MAX];
+    front_and_monitor(front, sizeof front);
     for (int i = 0; i < 5; i++)
         (void)tk_sh(out, sizeof out, "curl -s -o /dev/null %s/health", front);
     bool ok = eventually("nginx_up{job=\"nginx\"} == 1 and on() nginx_http_requests_total >= 5",
@@ -132,6 +142,46 @@ GRADED(monitoring, nginx_is_scraped_through_its_exporter, 1, .fini = mon_down)
               "Prometheus should read nginx's stub_status through the exporter (nginx_up 1, "
               "the requests sent through the front counted): %s",
               out);
+}
+
+/* Every query of the Grafana dashboard, against a live Prometheus after some traffic, has data:
+ * a panel that says "No data" on a healthy service is a broken panel. */
+GRADED(monitoring, every_dashboard_query_has_data, 2, .fini = mon_down)
+{
+    char front[64], out[OUT_MAX];
+    front_and_monitor(front, sizeof front);
+    for (int i = 0; i < 5; i++)
+        (void)tk_sh(out, sizeof out, "curl -s -o /dev/null %s/health", front);
+    long long id = api_new_task(g.inst[0]);
+    char path[64];
+    for (int i = 0; i < 3; i++) { /* a miss, then hits: the cache's panel */
+        struct tk_response *r = tk_get(g.inst[0], api_task_path(id, path, sizeof path));
+        tk_expect_status(r, 200);
+        tk_response_free(r);
+    }
+    cr_assert(eventually("job:slo_errors:ratio_rate5m", "\"taskd\"", 20000, out, sizeof out),
+              "the SLO's recording rules never had a value: %s", out);
+    tk_sleep_ms(2000); /* a few more scrapes and evaluations, for the rates */
+    char *text =
+        tk_read_file("weeks/09-nginx-monitoring/monitoring/grafana/taskd-dashboard.json", NULL);
+    cJSON *d = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cr_assert(d, "cannot read the dashboard");
+    const cJSON *p, *t;
+    size_t n = 0;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(d, "panels"))
+    {
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(p, "targets"))
+        {
+            const char *expr = cJSON_GetObjectItemCaseSensitive(t, "expr")->valuestring;
+            bool has = eventually(expr, "\"result\":[{", 10000, out, sizeof out);
+            cr_assert(has, "panel \"%s\": %s has no data:\n%s",
+                      cJSON_GetObjectItemCaseSensitive(p, "title")->valuestring, expr, out);
+            n++;
+        }
+    }
+    cJSON_Delete(d);
+    cr_log_info("dashboard: %zu queries, each with data", n);
 }
 
 GRADED(monitoring, recording_rules_see_the_traffic, 1, .fini = mon_down)

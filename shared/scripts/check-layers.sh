@@ -31,9 +31,10 @@ layer 1 text buf utf8 timeutil
 # Process services: the structured log, the environment configuration and LOG_LEVEL (they write
 # to stderr / read the environment), locals, a table of typed values that a request carries
 # without knowing what they mean, work_pool, threads that run slow jobs off the event loops, and
-# lifecycle, the hooks a program calls for its supervisor (ready, reload, stopping). None of them
+# lifecycle, the hooks a program calls for its supervisor (ready, reload, stopping), and observer,
+# what a background program reports about its work (a job's outcome). None of them
 # knows HTTP.
-layer 2 process log config log_config locals work_pool lifecycle
+layer 2 process log config log_config locals work_pool lifecycle observer
 # The list of rule breaks of a request body: what the parser and the domain rules report into,
 # with no idea how it will be answered.
 layer 3 field_errors field_errors

@@ -3,6 +3,7 @@
 # taskd-worker). Starts the API, waits until it answers /health (it migrates the database at
 # start-up, which the other programs need), then starts the others with the same environment.
 # Ctrl-C or SIGTERM stops them all cleanly; when the API exits, the others are stopped too.
+# With METRICS_PORT set, the other programs get METRICS_PORT, METRICS_PORT+1, ... in turn.
 #
 # usage: run-stage.sh TASKD [OTHER_PROGRAM...]
 set -uo pipefail
@@ -25,10 +26,20 @@ for _ in $(seq 300); do
   kill -0 "$api" 2>/dev/null || { wait "$api"; exit $?; }
   sleep 0.1
 done
+# METRICS_PORT (week 9: a background program's own GET /metrics) cannot be one port for every
+# program: each gets the next one up, in the order they start.
+metrics_port=${METRICS_PORT:-}
 for prog in "$@"; do
-  "$prog" &
-  pids+=("$!")
-  echo "run-stage: started $(basename "$prog") (pid $!)" >&2
+  if [ -n "$metrics_port" ]; then
+    METRICS_PORT=$metrics_port "$prog" &
+    pids+=("$!")
+    echo "run-stage: started $(basename "$prog") (pid $!, metrics on port $metrics_port)" >&2
+    metrics_port=$((metrics_port + 1))
+  else
+    "$prog" &
+    pids+=("$!")
+    echo "run-stage: started $(basename "$prog") (pid $!)" >&2
+  fi
 done
 wait "$api"
 status=$?

@@ -130,3 +130,11 @@ const struct lifecycle_provider *stage_lifecycle(const struct stage *newest)
             return s->lifecycle;
     return NULL;
 }
+
+const struct observer_provider *stage_observer(const struct stage *newest)
+{
+    for (const struct stage *s = newest; s; s = s->prev)
+        if (s->observer)
+            return s->observer;
+    return NULL;
+}

@@ -20,6 +20,7 @@ struct config;
 struct http_server;
 struct app;
 struct lifecycle_provider;
+struct observer_provider;
 
 struct stage {
     const char *name; /* "01-crud" */
@@ -47,10 +48,16 @@ struct stage {
      * stage that has one is used (stage_lifecycle), by taskd's main and by the stage's other
      * programs alike. */
     const struct lifecycle_provider *lifecycle;
+    /* Optional: what the stage makes of the reports of its background programs (observer.h;
+     * week 9: counters on GET /metrics of their own port). Inherited like lifecycle. taskd's
+     * main does not use it: its requests are counted inside its HTTP server. */
+    const struct observer_provider *observer;
 };
 
 /* The lifecycle provider of the newest stage in newest's chain that has one, or NULL. */
 const struct lifecycle_provider *stage_lifecycle(const struct stage *newest);
+/* The observer provider of the newest stage in newest's chain that has one, or NULL. */
+const struct observer_provider *stage_observer(const struct stage *newest);
 
 struct config *app_config(struct app *app);
 struct http_server *app_http(struct app *app);

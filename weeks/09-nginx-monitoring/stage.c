@@ -2,11 +2,14 @@
  *
  * Stage 9 is stage 8 made observable. In the program: GET /metrics in Prometheus's text format,
  * counted lock-free on every request (src/metrics.c, src/metrics_http.c), with the pools, the
- * outbox and the process read at each scrape (src/db_metrics.c, src/process_metrics.c). Around
- * it, in this week's directory, the machinery that reads those numbers. */
+ * outbox and the process read at each scrape (src/db_metrics.c, src/process_metrics.c); and
+ * the background programs' reports, counted and served on a port of each program's own
+ * (src/program_metrics.c). Around it, in this week's directory, the machinery that reads those
+ * numbers. */
 #include "app.h"
 #include "err.h"
 #include "metrics_http.h"
+#include "program_metrics.h"
 #include "proxy_trust_http.h"
 #include "stage9.h"
 
@@ -40,4 +43,6 @@ const struct stage stage_09 = {
     .prev = &stage_08,
     .declare = stage9_declare,
     .start = start,
+    /* taskd-worker and the consumers: their reports as counters on a port of their own. */
+    .observer = &program_metrics_provider,
 };

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "log_config.h"
 #include "mailer.h"
+#include "observer.h"
 #include "pg_pool.h"
 #include "stage3.h"
 #include "worker.h"
@@ -235,7 +236,10 @@ int main(int argc, char **argv)
     struct worker *w = NULL;
     struct lifecycle lc = {0};
     struct supervision sv = {.lc = &lc};
+    struct observer obs = {0};
     const struct lifecycle_provider *provider = stage_lifecycle(&TASKD_STAGE);
+    /* Who counts the jobs' outcomes (observer.h), when the stage has someone: NULL before. */
+    const struct observer_provider *observing = stage_observer(&TASKD_STAGE);
 
     if (install_signals() != 0) {
         fprintf(stderr, "taskd-worker: cannot install signal handlers\n");
@@ -244,7 +248,8 @@ int main(int argc, char **argv)
     cfg = config_new();
     if (!cfg || log_config_declare(cfg) != 0 || stage3_declare(cfg) != 0 ||
         config_declare(cfg, vars, sizeof vars / sizeof vars[0]) != 0 ||
-        (provider && provider->declare && provider->declare(cfg) != 0)) {
+        (provider && provider->declare && provider->declare(cfg) != 0) ||
+        (observing && observing->declare && observing->declare(cfg) != 0)) {
         fprintf(stderr, "taskd-worker: out of memory\n");
         goto done;
     }
@@ -263,6 +268,11 @@ int main(int argc, char **argv)
     if (provider && provider->open(cfg, &lc) != 0) {
         fprintf(stderr, "taskd-worker: fix the configuration above (see taskd-worker --help)\n");
         rc = 2;
+        goto done;
+    }
+    /* Opened before PostgreSQL is waited for: a worker that waits is still seen to be up. */
+    if (observing && observing->open(cfg, "taskd-worker", &obs) != 0) {
+        rc = 1;
         goto done;
     }
     rc = 1;
@@ -310,6 +320,7 @@ int main(int argc, char **argv)
         .stop_signals = &stop_signals,
         .tick = tick,
         .tick_ctx = &sv,
+        .observer = &obs,
     };
     if (worker_new(&wo, res.jobs_pool, res.s2.s1.repo, res.queue, &w) != 0) {
         log_msg(LOG_ERROR, "out of memory at start-up");
@@ -332,6 +343,7 @@ done:
         stage3_close(&res);
     if (curl_ready)
         mailer_global_cleanup();
+    observer_close(&obs);
     lifecycle_close(&lc);
     config_free(cfg);
     if (started)

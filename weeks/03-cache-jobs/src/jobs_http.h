@@ -7,6 +7,7 @@
 #define TASKD_JOBS_HTTP_H
 
 struct app;
+struct locals;
 struct pg_pool;
 struct queue;
 
@@ -14,5 +15,10 @@ struct queue;
  * be NULL (no Redis configured): jobs are then found by the worker's sweeper, later. Both must
  * outlive the server. 0 or an ERR_ code. */
 int jobs_http_register(struct app *app, struct pg_pool *pool, struct queue *queue);
+
+/* The type of the job this request queued ("export": POST /exports made a new one), or NULL.
+ * Noted in the request's locals by the handler, for a later week that counts jobs where they
+ * start (the pattern: xcache_http.h). */
+const char *jobs_http_queued(const struct locals *l);
 
 #endif

@@ -26,6 +26,7 @@
 #include "export_csv.h"
 #include "jobs_repo.h"
 #include "log.h"
+#include "observer.h"
 #include "queue.h"
 #include "reminders.h"
 #include "timeutil.h"
@@ -210,15 +211,32 @@ static int run_reminder(struct worker *w, const struct job *j, struct outcome *o
     return rc;
 }
 
+/* The job types this worker runs, and their handlers. */
+static const struct {
+    const char *type;
+    int (*run)(struct worker *w, const struct job *j, struct outcome *out);
+} handlers[] = {{"export", run_export}, {"reminder", run_reminder}};
+#define NHANDLERS (sizeof handlers / sizeof handlers[0])
+
 static int run_handler(struct worker *w, const struct job *j, struct outcome *out)
 {
-    if (strcmp(j->type, "export") == 0)
-        return run_export(w, j, out);
-    if (strcmp(j->type, "reminder") == 0)
-        return run_reminder(w, j, out);
+    for (size_t i = 0; i < NHANDLERS; i++)
+        if (strcmp(j->type, handlers[i].type) == 0)
+            return handlers[i].run(w, j, out);
     snprintf(out->error, sizeof out->error, "this worker has no handler for type '%s'", j->type);
     out->permanent = true;
     return ERR_INVALID;
+}
+
+/* Reports how an attempt ended (observer.h). The type is one of the handlers' or "other", never
+ * the row's own text: whatever a row says, the observer sees a closed set of types. */
+static void report(const struct worker *w, const struct job *j, enum observed_job how)
+{
+    const char *type = "other";
+    for (size_t i = 0; i < NHANDLERS; i++)
+        if (strcmp(j->type, handlers[i].type) == 0)
+            type = handlers[i].type;
+    observe_job(w->o.observer, type, how, 1);
 }
 
 /* ------------------------------------------------------------------ one job */
@@ -271,6 +289,7 @@ static void record_failure(struct worker *w, const struct job *j, const struct o
         return;
     }
     db_state(w, 0);
+    report(w, j, retry ? OBSERVED_JOB_RETRIED : OBSERVED_JOB_FAILED);
     if (retry) {
         job_log(LOG_WARN, "job failed: it will be retried", w, j, error, "retry_in_ms", delay_ms);
         redis_state(w, queue_retry(w->q, j->id, retry_at_us / 1000));
@@ -342,6 +361,7 @@ static void process(struct worker *w, int64_t id)
         record_failure(w, &j, &out);
         goto done;
     }
+    report(w, &j, OBSERVED_JOB_SUCCEEDED);
     job_log(LOG_INFO, "job succeeded", w, &j, NULL, "ms", (clock_mono_us() - started) / 1000);
     redis_state(w, queue_ack(w->q, id));
 done:
@@ -383,6 +403,8 @@ static void scan_reminders(struct worker *w)
     size_t created = 0;
     int rc = reminders_scan(w->pool, w->q, &w->rem, clock_now_us(), &created);
     db_state(w, rc == ERR_UNAVAILABLE ? rc : 0);
+    if (created > 0)
+        observe_job(w->o.observer, "reminder", OBSERVED_JOB_QUEUED, created);
     if (rc != 0 && rc != ERR_UNAVAILABLE)
         log_kv(LOG_ERROR, "the reminder scan failed",
                (struct log_kv[]){LOG_STR("error", err_str(rc))}, 1);
@@ -433,6 +455,10 @@ int worker_new(const struct worker_options *o, struct pg_pool *pool, struct task
         .scan_interval_us = (int64_t)o->reminder_scan_s * 1000000,
         .max_attempts = o->max_attempts,
     };
+    /* Every type and outcome is announced at 0, so the first job of each is an increase. */
+    for (size_t i = 0; i < NHANDLERS; i++)
+        for (int how = 0; how < OBSERVED_JOB_KINDS; how++)
+            observe_job(o->observer, handlers[i].type, (enum observed_job)how, 0);
     *out = w;
     return 0;
 }

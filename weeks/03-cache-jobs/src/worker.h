@@ -31,6 +31,7 @@
 
 #include "mailer.h"
 
+struct observer;
 struct pg_pool;
 struct queue;
 struct task_repo;
@@ -58,6 +59,9 @@ struct worker_options {
      * handler (a reload). Must be quick. */
     void (*tick)(void *ctx);
     void *tick_ctx;
+    /* Optional: told how every attempt ended, by type (observer.h), for a stage that counts
+     * them. Borrowed; NULL reports to nobody. */
+    const struct observer *observer;
 };
 
 /* The worker borrows pool (jobs table, reminder scan), repo (the task store the handlers read)

@@ -84,5 +84,6 @@ int main(int argc, char **argv)
         .open = open_notifier,
         .close = close_notifier,
     };
-    return consumer_main(stage_lifecycle(&TASKD_STAGE), &program, argc, argv);
+    return consumer_main(stage_lifecycle(&TASKD_STAGE), stage_observer(&TASKD_STAGE), &program,
+                         argc, argv);
 }

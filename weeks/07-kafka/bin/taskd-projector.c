@@ -31,5 +31,6 @@ int main(int argc, char **argv)
                  "feed's table, task_activity, which GET /tasks/{id}/activity reads.",
         .open = open_projector,
     };
-    return consumer_main(stage_lifecycle(&TASKD_STAGE), &program, argc, argv);
+    return consumer_main(stage_lifecycle(&TASKD_STAGE), stage_observer(&TASKD_STAGE), &program,
+                         argc, argv);
 }

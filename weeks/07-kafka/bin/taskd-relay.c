@@ -76,9 +76,13 @@ static int check(void *ctx, const struct config *cfg)
     return 0;
 }
 
-static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, volatile int *stop)
+/* The relay reports nothing to obs: what it does is measured where it is seen, in taskd's
+ * outbox_pending and in the consumers' counts. */
+static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc,
+               const struct observer *obs, volatile int *stop)
 {
     (void)ctx;
+    (void)obs;
     struct event_bus_settings bus;
     struct pg_pool *pool = NULL;
     struct relay *r = NULL;
@@ -129,5 +133,6 @@ int main(int argc, char **argv)
         .check = check,
         .run = run,
     };
-    return event_program_main(&prog, stage_lifecycle(&TASKD_STAGE), argc, argv);
+    return event_program_main(&prog, stage_lifecycle(&TASKD_STAGE), stage_observer(&TASKD_STAGE),
+                              argc, argv);
 }

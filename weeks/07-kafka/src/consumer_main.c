@@ -15,6 +15,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "mailer.h"
+#include "observer.h"
 #include "pg_pool.h"
 #include "stage2.h"
 #include "timeutil.h"
@@ -70,10 +71,29 @@ static const struct config_var vars[] = {
 /* What the loop's tick needs. */
 struct run_state {
     const struct lifecycle *lc;
+    const struct observer *obs;
     const struct consumer *c;
     const char *group;
     int64_t stats_every_us, next_stats_us;
+    struct consumer_stats reported; /* what the observer has heard so far */
 };
+
+/* Tells the observer what changed since its previous report (all zero the first time: the
+ * consumer's series then exist from the start). The tick runs on the loop's thread, so the
+ * counts read here are never written at the same time. */
+static void report(struct run_state *rs)
+{
+    struct consumer_stats s;
+    consumer_stats(rs->c, &s);
+    struct observed_messages d = {
+        .handled = s.handled - rs->reported.handled,
+        .duplicates = s.duplicates - rs->reported.duplicates,
+        .retried = s.retries - rs->reported.retries,
+        .dead_lettered = s.dead - rs->reported.dead,
+    };
+    observe_messages(rs->obs, rs->group, &d);
+    rs->reported = s;
+}
 
 static void log_stats(const struct run_state *rs, const char *what)
 {
@@ -94,6 +114,7 @@ static void tick(void *ctx)
 {
     struct run_state *rs = ctx;
     event_program_tick(rs->lc);
+    report(rs);
     int64_t now = clock_mono_us();
     if (now >= rs->next_stats_us) {
         log_stats(rs, "consumer stats");
@@ -120,7 +141,8 @@ static void fini(void *ctx)
         mailer_global_cleanup();
 }
 
-static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, volatile int *stop)
+static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc,
+               const struct observer *obs, volatile int *stop)
 {
     const struct consumer_program *p = ctx;
     struct pg_pool *pool = NULL;
@@ -144,6 +166,7 @@ static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, 
         rc = event_consumer_open(&bs, group, &bus);
     struct run_state rs = {
         .lc = lc,
+        .obs = obs,
         .group = group,
         .stats_every_us = config_get_int(cfg, "CONSUMER_STATS_SECONDS") * INT64_C(1000000),
     };
@@ -164,12 +187,14 @@ static int run(void *ctx, const struct config *cfg, const struct lifecycle *lc, 
         goto done;
     }
     rs.c = c;
+    report(&rs);
     rs.next_stats_us = clock_mono_us() + rs.stats_every_us;
     struct log_kv kv[] = {LOG_STR("program", p->name), LOG_STR("group", group),
                           LOG_STR("topic", bs.topic), LOG_STR("bus", bus->ops->name)};
     log_kv(LOG_INFO, "consumer started", kv, 4);
     lifecycle_serving(lc, &(struct lifecycle_serving){.program = p->name});
     rc = consumer_run(c, stop) == 0 ? 0 : 1;
+    report(&rs);
     log_stats(&rs, "stopped");
 done:
     consumer_free(c);
@@ -180,7 +205,8 @@ done:
     return rc;
 }
 
-int consumer_main(const struct lifecycle_provider *provider, const struct consumer_program *p,
+int consumer_main(const struct lifecycle_provider *provider,
+                  const struct observer_provider *observing, const struct consumer_program *p,
                   int argc, char **argv)
 {
     char summary[1024];
@@ -205,5 +231,5 @@ int consumer_main(const struct lifecycle_provider *provider, const struct consum
         .fini = fini,
         .run = run,
     };
-    return event_program_main(&prog, provider, argc, argv);
+    return event_program_main(&prog, provider, observing, argc, argv);
 }

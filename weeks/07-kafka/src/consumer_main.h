@@ -23,6 +23,7 @@ struct config_var;
 struct consumer_handler;
 struct pg_pool;
 struct lifecycle_provider;
+struct observer_provider;
 
 struct consumer_program {
     const char *name;              /* "taskd-notifier": usage, logs */
@@ -40,9 +41,12 @@ struct consumer_program {
     void (*close)(void *state); /* may be NULL */
 };
 
-/* Runs the program; returns its exit status. provider: the binary's stage's lifecycle provider
- * (stage_lifecycle(&TASKD_STAGE), asked in bin/), NULL for none. */
-int consumer_main(const struct lifecycle_provider *provider, const struct consumer_program *p,
+/* Runs the program; returns its exit status. provider and observing: the binary's stage's
+ * lifecycle and observer providers (stage_lifecycle and stage_observer of &TASKD_STAGE, asked
+ * in bin/), NULL for none. The observer hears the consumer's counts (consumer_stats) as
+ * differences, at every tick and once more when it stops. */
+int consumer_main(const struct lifecycle_provider *provider,
+                  const struct observer_provider *observing, const struct consumer_program *p,
                   int argc, char **argv);
 
 #endif

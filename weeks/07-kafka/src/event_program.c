@@ -11,6 +11,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "log_config.h"
+#include "observer.h"
 #include "pg_pool.h"
 #include "stage2.h"
 
@@ -81,17 +82,19 @@ static int load_settings(const struct event_program *p, struct config *cfg)
 }
 
 int event_program_main(const struct event_program *p, const struct lifecycle_provider *provider,
-                       int argc, char **argv)
+                       const struct observer_provider *observing, int argc, char **argv)
 {
     int rc = 1;
     bool initialised = false;
     struct lifecycle lc = {0};
+    struct observer obs = {0};
     struct config *cfg = config_new();
     if (install_signals() != 0 || !cfg || log_config_declare(cfg) != 0 ||
         stage2_declare(cfg) != 0 || event_bus_declare(cfg) != 0 ||
         config_declare(cfg, p->vars, p->nvars) != 0 ||
         (p->more_vars && config_declare(cfg, p->more_vars, p->nmore) != 0) ||
-        (provider && provider->declare && provider->declare(cfg) != 0)) {
+        (provider && provider->declare && provider->declare(cfg) != 0) ||
+        (observing && observing->declare && observing->declare(cfg) != 0)) {
         fprintf(stderr, "%s: cannot start (out of memory or signals)\n", p->name);
         goto done;
     }
@@ -115,6 +118,9 @@ int event_program_main(const struct event_program *p, const struct lifecycle_pro
         goto done;
     }
     rc = 1;
+    /* Opened before PostgreSQL is waited for: a program that waits is still seen to be up. */
+    if (observing && observing->open(cfg, p->name, &obs) != 0)
+        goto done;
     if (stage1_init() != 0 || (p->init && p->init(p->ctx) != 0)) {
         log_msg(LOG_ERROR, "cannot initialise the program's libraries");
         goto done;
@@ -131,11 +137,12 @@ int event_program_main(const struct event_program *p, const struct lifecycle_pro
         rc = src == ERR_UNAVAILABLE ? 1 : 2;
         goto done;
     }
-    rc = p->run(p->ctx, cfg, &lc, &stop_flag);
+    rc = p->run(p->ctx, cfg, &lc, &obs, &stop_flag);
     lifecycle_stopping(&lc);
 done:
     if (initialised && p->fini)
         p->fini(p->ctx);
+    observer_close(&obs);
     lifecycle_close(&lc);
     config_free(cfg);
     return rc;

@@ -18,6 +18,8 @@ struct config;
 struct config_var;
 struct lifecycle;
 struct lifecycle_provider;
+struct observer;
+struct observer_provider;
 
 struct event_program {
     const char *name;              /* "taskd-relay" */
@@ -36,15 +38,17 @@ struct event_program {
     int (*init)(void *ctx);
     void (*fini)(void *ctx);
     /* Runs the loop until *stop; calls event_program_tick(lc) every turn and lifecycle_serving
-     * once its resources are open. Returns the exit status (0 after a clean stop). */
-    int (*run)(void *ctx, const struct config *cfg, const struct lifecycle *lc, volatile int *stop);
+     * once its resources are open, and reports its work to obs (observer.h; never NULL, it may
+     * have no hooks). Returns the exit status (0 after a clean stop). */
+    int (*run)(void *ctx, const struct config *cfg, const struct lifecycle *lc,
+               const struct observer *obs, volatile int *stop);
 };
 
-/* main() of a week-7 program; provider is its stage's lifecycle provider (stage_lifecycle of
- * the binary's TASKD_STAGE, asked in bin/: src/ does not see app.h), NULL for none. Returns the
- * exit status. */
+/* main() of a week-7 program; provider is its stage's lifecycle provider and observing its
+ * observer provider (stage_lifecycle and stage_observer of the binary's TASKD_STAGE, asked in
+ * bin/: src/ does not see app.h), NULL for none. Returns the exit status. */
 int event_program_main(const struct event_program *p, const struct lifecycle_provider *provider,
-                       int argc, char **argv);
+                       const struct observer_provider *observing, int argc, char **argv);
 
 /* What the loop calls each turn: tells the supervisor the loop turns, and passes on a reload
  * asked for by SIGHUP. */

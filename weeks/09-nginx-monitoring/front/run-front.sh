@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-front.sh — `make run-front`: stage 9 the way production runs it, on one machine. Two taskd
 # instances on one database (ports 8081 and 8082), each trusting nginx's X-Forwarded-For,
-# the stage's other programs once, nginx (front.sh) on the public port (PORT, 8080) in front of
+# the stage's other programs once (the worker and the consumers with a metrics port each),
+# nginx (front.sh) on the public port (PORT, 8080) in front of
 # both, and Prometheus and Alertmanager (monitoring/monitor.sh) watching them, with alerts
 # mailed to the SMTP sink. FRONT_TLS=selfsigned serves HTTPS with `make tls-selfsigned`'s
 # certificate; FRONT_TLS=acme gets one for taskd.test from pebble through certbot (acme.sh).
@@ -36,9 +37,25 @@ for port in 8081 8082; do
     sleep 0.1
   done
 done
+# The worker and the consumers serve their own metrics, from port 9464 up, for Prometheus's
+# taskd-worker and taskd-consumers jobs (decision 0041); the relay is watched through taskd's
+# outbox_pending.
+metrics_port=9464
+worker_targets=()
+consumer_targets=()
 for prog in "$@"; do
-  PORT=8081 "$prog" &
+  case $(basename "$prog") in
+    taskd-worker) worker_targets+=("127.0.0.1:$metrics_port") ;;
+    taskd-notifier | taskd-projector) consumer_targets+=("127.0.0.1:$metrics_port") ;;
+    *)
+      PORT=8081 "$prog" &
+      pids+=("$!")
+      continue
+      ;;
+  esac
+  PORT=8081 METRICS_PORT=$metrics_port "$prog" &
   pids+=("$!")
+  metrics_port=$((metrics_port + 1))
 done
 mkdir -p "$dir"
 bash weeks/09-nginx-monitoring/front/front.sh down "$dir"
@@ -49,6 +66,11 @@ fi
 status_url=$(awk '/^status-url/ {print $2}' <<<"$front_urls")
 bash weeks/09-nginx-monitoring/monitoring/monitor.sh down "$mon"
 if ! urls=$(bash weeks/09-nginx-monitoring/monitoring/monitor.sh up "$mon" --nginx "$status_url" 127.0.0.1:8081 127.0.0.1:8082); then
+  stop_all
+  exit 1
+fi
+if ! bash weeks/09-nginx-monitoring/monitoring/monitor.sh job-targets "$mon" taskd-worker "${worker_targets[@]}" ||
+  ! bash weeks/09-nginx-monitoring/monitoring/monitor.sh job-targets "$mon" taskd-consumers "${consumer_targets[@]}"; then
   stop_all
   exit 1
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # monitor.sh — week 9's monitoring: Debian's Prometheus and Alertmanager from a directory of
-# their own, scraping taskd instances and mailing alerts to the SMTP sink. The suites and the
+# their own, scraping taskd instances (and the job worker, the event consumers and nginx's
+# exporter, when a run names them) and mailing alerts to the SMTP sink. The suites and the
 # lesson's drills use it; prometheus.yml.in, alertmanager.yml.in and taskd.rules.yml beside it
 # are the configuration.
 #
@@ -9,11 +10,17 @@
 #                                           start both, print their URLs; with --nginx, also
 #                                           nginx's exporter reading the front's stub_status
 #   monitor.sh targets DIR TARGET...        replace the taskd instances Prometheus scrapes
+#   monitor.sh job-targets DIR JOB [TARGET...]
+#                                           replace one job's targets, none to empty it; JOB is
+#                                           taskd, taskd-worker, taskd-consumers or nginx
 #   monitor.sh down DIR                     stop both
-# TARGET is HOST:PORT of a taskd instance. SMTP_URL (smtp://HOST:PORT, from the services script)
-# is where the alerts go. --drill: scrape and evaluate every second, and shorten every `for:`
-# of the rules to 5 s and Alertmanager's group_wait to 1 s, so an alert fires within seconds
-# instead of minutes (the rules' real durations are what promtool's tests check).
+# TARGET is HOST:PORT of a taskd instance; for job-targets, of what serves that job's /metrics
+# (the worker's METRICS_PORT, a consumer's). up leaves taskd-worker and taskd-consumers (and
+# nginx, without --nginx) with no target until job-targets names some. SMTP_URL
+# (smtp://HOST:PORT, from the services script) is where the alerts go. --drill: scrape and
+# evaluate every second, and shorten every `for:` of the rules to 5 s and Alertmanager's
+# group_wait to 1 s, so an alert fires within seconds instead of minutes (the rules' real
+# durations are what promtool's tests check).
 # MONITOR_RULES names another rules file (the learner's, in the lab). up prints
 #   prometheus-url http://127.0.0.1:PORT
 #   alertmanager-url http://127.0.0.1:PORT
@@ -26,7 +33,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rules=${MONITOR_RULES:-$here/taskd.rules.yml}
 
 die() { echo "monitor: error: $*" >&2; exit 1; }
-usage() { sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '3,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # targets/JOB.json, written whole and renamed, so Prometheus never reads half a file.
 write_job_targets() {
@@ -43,6 +50,22 @@ write_job_targets() {
   mv "$tmp" "$dir/targets/$job.json"
 }
 write_targets() { local dir=$1; shift; write_job_targets "$dir" taskd "$@"; }
+
+# job-targets DIR JOB TARGET...: only the jobs prometheus.yml.in reads from a file. Any other
+# name would be a file nobody reads (or a path outside DIR/targets), so it is refused.
+cmd_job_targets() {
+  [ $# -ge 2 ] || { echo "monitor: error: job-targets needs DIR and JOB" >&2; usage; }
+  local dir=$1 job=$2
+  shift 2
+  case "$job" in
+    taskd | taskd-worker | taskd-consumers | nginx) ;;
+    *)
+      echo "monitor: error: unknown job '$job': taskd, taskd-worker, taskd-consumers or nginx" >&2
+      exit 2
+      ;;
+  esac
+  write_job_targets "$dir" "$job" "$@"
+}
 
 # Waits until url answers 200; dies with the log's tail when the process exits or 20 s pass.
 wait_ready() {
@@ -76,7 +99,10 @@ cmd_up() {
   dir=$(cd "$dir" && pwd)
   rm -rf "$dir/prom-data" "$dir/am-data" # a new monitor, a new history: no series of a run before
   write_targets "$dir" "$@"
+  # The file-fed jobs with no target yet: an empty list, not a missing file Prometheus logs.
   write_job_targets "$dir" nginx
+  write_job_targets "$dir" taskd-worker
+  write_job_targets "$dir" taskd-consumers
   prom_port=$(free_port)
   am_port=$(free_port)
   am_cluster=$(free_port)
@@ -128,6 +154,7 @@ shift
 case "$cmd" in
   up) cmd_up "$@" ;;
   targets) d=$1; shift; write_targets "$d" "$@" ;;
+  job-targets) cmd_job_targets "$@" ;;
   down) stop "$1" prometheus; stop "$1" alertmanager; stop "$1" nginx-exporter ;;
   *) usage ;;
 esac

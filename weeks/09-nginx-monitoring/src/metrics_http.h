@@ -27,4 +27,15 @@ const char *metrics_http_method_label(const char *method);
  * app before this). 0, ERR_NOMEM or ERR_INVALID. */
 int metrics_http_register(struct app *app, struct metrics *m);
 
+/* A listener that serves only GET /metrics, writing m: for a program with no HTTP server of its
+ * own (program_metrics.h). On address:port (0: a free port the kernel picks), a thread per
+ * connection, at most 16 connections. m must outlive it. 0, ERR_INVALID (a bad address, logged),
+ * ERR_UNAVAILABLE (the port is taken, logged) or ERR_NOMEM. */
+struct metrics_listener;
+int metrics_listener_new(const char *address, unsigned port, struct metrics *m,
+                         struct metrics_listener **out);
+unsigned metrics_listener_port(const struct metrics_listener *l);
+/* Stops serving (requests under way get a second to finish) and frees l. NULL is a no-op. */
+void metrics_listener_free(struct metrics_listener *l);
+
 #endif

@@ -6,6 +6,7 @@
  * and the alert drill: an instance stops, TaskdInstanceDown fires, and Alertmanager's e-mail
  * reaches the SMTP sink. The drill runs monitor.sh --drill (scrape and evaluate every second,
  * every `for:` 5 s), so it takes seconds, not the minute the real rule waits. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "api_helpers.h"
+#include "api_w9_helpers.h"
 #include "testkit.h"
 
 #define MONITOR_SH "weeks/09-nginx-monitoring/monitoring/monitor.sh"
@@ -23,6 +25,7 @@
 
 struct mon {
     struct tk_server *inst[2];
+    struct tk_proc *bg[3]; /* background programs: the worker, the relay, a consumer */
     char dir[64];
     char prom[64], am[64]; /* their URLs */
 };
@@ -37,6 +40,9 @@ static void mon_down(void)
                     "bash " MONITOR_SH " down %s; bash " FRONT_SH " down %s/front; rm -rf %s",
                     g.dir, g.dir, g.dir);
     }
+    for (size_t i = 0; i < sizeof g.bg / sizeof g.bg[0]; i++)
+        if (g.bg[i])
+            tk_proc_stop(g.bg[i], SIGTERM, 15000);
     for (size_t i = 0; i < 2; i++)
         tk_server_stop(g.inst[i]);
     g = (struct mon){0};
@@ -242,4 +248,52 @@ GRADED(monitoring, the_alert_drill_mails_the_on_call, 3, .fini = mon_down)
     query("ALERTS{alertname=\"TaskdInstanceDown\"}", out, sizeof out);
     cr_assert(!strstr(out, tk_server_url(g.inst[0]) + 7),
               "the instance still running was reported down too: %s", out);
+}
+
+/* The background programs are targets too: the worker and a consumer, each on its own metrics
+ * port, found by Prometheus through their jobs' files. A worker that stops is paged about
+ * (TaskdBackgroundDown), as an instance is. */
+GRADED(monitoring, prometheus_scrapes_the_worker_and_the_consumers, 2, .fini = mon_down)
+{
+    mon_up(true);
+    char topic[64], env_topic[96], env_group[128];
+    tk_unique("mon", topic, sizeof topic);
+    snprintf(env_topic, sizeof env_topic, "EVENTS_TOPIC=%s", topic);
+    snprintf(env_group, sizeof env_group, "CONSUMER_GROUP=%s-projector", topic);
+    unsigned worker = 0, consumer = 0;
+    g.bg[0] = w9_start_with_metrics(g.inst[0], "taskd-worker", "TASKD_WORKER_BIN",
+                                    (const char *const[]){"METRICS_PORT=0", NULL},
+                                    "\"msg\":\"worker started\"", &worker);
+    g.bg[2] =
+        w9_start_with_metrics(g.inst[0], "taskd-projector", "TASKD_BIN_PROJECTOR",
+                              (const char *const[]){"METRICS_PORT=0", env_topic, env_group, NULL},
+                              "\"msg\":\"consumer started\"", &consumer);
+    char out[OUT_MAX];
+    int rc =
+        tk_sh(out, sizeof out,
+              "bash " MONITOR_SH " job-targets %s taskd-worker 127.0.0.1:%u && bash " MONITOR_SH
+              " job-targets %s taskd-consumers 127.0.0.1:%u",
+              g.dir, worker, g.dir, consumer);
+    cr_assert_eq(rc, 0, "monitor.sh job-targets failed (exit %d):\n%s", rc, out);
+    bool ok = eventually("count(up{job=~\"taskd-worker|taskd-consumers\"} == 1)", "\"2\"]", 20000,
+                         out, sizeof out);
+    cr_assert(ok, "Prometheus should scrape the worker and the consumer (up == 1) within 20 s: %s",
+              out);
+    ok = eventually("count(jobs_total{job=\"taskd-worker\"})", "\"8\"]", 20000, out, sizeof out);
+    cr_assert(ok, "Prometheus should hold the worker's jobs_total, 2 types x 4 statuses: %s", out);
+    ok = eventually("events_dead_lettered_total{job=\"taskd-consumers\"}", "projector", 20000, out,
+                    sizeof out);
+    cr_assert(ok, "Prometheus should hold the consumer's events_dead_lettered_total: %s", out);
+
+    /* The worker stops: TaskdBackgroundDown fires for it, and not for the consumer. */
+    cr_assert_eq(tk_proc_stop(g.bg[0], SIGTERM, 15000), 0, "taskd-worker should stop cleanly");
+    g.bg[0] = NULL;
+    char instance[32];
+    snprintf(instance, sizeof instance, "127.0.0.1:%u", worker);
+    ok = eventually("ALERTS{alertname=\"TaskdBackgroundDown\",alertstate=\"firing\"}", instance,
+                    30000, out, sizeof out);
+    cr_assert(ok, "TaskdBackgroundDown did not fire for the stopped worker %s within 30 s: %s",
+              instance, out);
+    snprintf(instance, sizeof instance, "127.0.0.1:%u", consumer);
+    cr_assert(!strstr(out, instance), "the consumer still running was reported down too: %s", out);
 }

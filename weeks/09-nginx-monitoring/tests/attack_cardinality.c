@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_w9_helpers.h"
 #include "testkit.h"
 
 #define ATTEMPTS 400 /* of each kind: four kinds */
@@ -18,14 +19,6 @@
  * cache misses, and HELP and TYPE lines for families that were still empty. 69 lines when it was
  * written; a label made of what the client sent would add at least ATTEMPTS. */
 #define NEW_LINES_MAX 120
-
-static size_t lines(const char *text)
-{
-    size_t n = 0;
-    for (const char *p = text; *p; p++)
-        n += *p == '\n';
-    return n;
-}
 
 static void send_quietly(struct tk_server *s, const char *method, const char *path)
 {
@@ -42,7 +35,7 @@ Test(cardinality, client_chosen_paths_methods_and_ids_mint_no_series, .timeout =
     tk_unique("zq", run, sizeof run); /* a marker that no route, status or help text holds */
     struct tk_response *before = tk_get(s, "/metrics");
     tk_expect_status(before, 200);
-    size_t lines0 = lines(before->body);
+    size_t lines0 = w9_lines(before->body);
     char path[256], method[48];
     for (int i = 0; i < ATTEMPTS; i++) {
         snprintf(path, sizeof path, "/%s/path/%d", run, i);
@@ -58,7 +51,7 @@ Test(cardinality, client_chosen_paths_methods_and_ids_mint_no_series, .timeout =
     }
     struct tk_response *after = tk_get(s, "/metrics");
     tk_expect_status(after, 200);
-    size_t lines1 = lines(after->body);
+    size_t lines1 = w9_lines(after->body);
     printf("figure: cardinality: %d client-chosen paths, methods, ids and queries; /metrics "
            "%zu -> %zu lines\n",
            4 * ATTEMPTS, lines0, lines1);

@@ -80,9 +80,9 @@ GRADED(rules, every_alert_is_tested_firing_and_quiet, 2)
     cr_assert(rules && tests, "cannot read the rules or their tests");
     char names[ALERTS_MAX][64];
     size_t n = alert_names(rules, names, ALERTS_MAX);
-    cr_assert(n >= 6,
-              "expected at least 6 alerts in the rules (instance down, two error burn "
-              "rates, 5xx, latency, p99), found %zu",
+    cr_assert(n >= 10,
+              "expected at least 10 alerts in the rules (instance, front and background down, "
+              "two error burn rates, 5xx, latency, p99, jobs and events dead-lettered), found %zu",
               n);
     for (size_t i = 0; i < n; i++) {
         char key[96];

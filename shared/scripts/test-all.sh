@@ -31,12 +31,14 @@ done
 part() { [[ $parts == *" $1 "* ]]; }
 # Each step's cost is printed as it ends and listed again at the end (issue: "say what each
 # suite costs"); CI's log keeps them.
+# A step that failed is marked in that list too, and named again on the last line, so the tail of a
+# long log (all a CI summary may keep) says which step it was.
 costs=""
 step() {
-  local start=$SECONDS
-  "$@" || { echo "test: FAILED: $*" >&2; status=1; }
+  local start=$SECONDS mark=""
+  "$@" || { echo "test: FAILED: $*" >&2; status=1; mark="FAILED "; }
   local line
-  line=$(printf '%5d s  %s' $((SECONDS - start)) "${*#"$make" }")
+  line=$(printf '%5d s  %s%s' $((SECONDS - start)) "$mark" "${*#"$make" }")
   echo "test: $line"
   costs+="$line"$'\n'
 }
@@ -140,4 +142,6 @@ bash shared/scripts/services.sh down >/dev/null 2>&1 || true
 step "$build/tools/grade" "$build/results" "$build/grade.json"
 echo "test: what each step cost (wall time, $SECONDS s in all):"
 printf '%s' "$costs"
+failed=$(printf '%s' "$costs" | grep -F ' s  FAILED ' | sed 's/^.* s  FAILED //' | paste -sd ';' -)
+[ -z "$failed" ] || echo "test: FAILED steps: ${failed//;/; }"
 exit $status

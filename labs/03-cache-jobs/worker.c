@@ -1,5 +1,5 @@
-/* Lab copy of weeks/03-cache-jobs/src/worker.c (made by shared/scripts/labgen.sh): write your code here.
- * Each TODO(lab N.M) is one exercise; labs/03-cache-jobs/README.md explains them. */
+/* Lab copy of weeks/03-cache-jobs/src/worker.c (made by shared/scripts/labgen.sh): write your code
+ * here. Each TODO(lab N.M) is one exercise; labs/03-cache-jobs/README.md explains them. */
 /* worker.c — the job loop of taskd-worker (see worker.h for the life of a job).
  *
  * One thread does everything, in this order, forever: housekeeping that is due (queue_tick
@@ -195,17 +195,27 @@ static int run_reminder(struct worker *w, const struct job *j, struct outcome *o
 }
 
 /* The job types this worker runs, and their handlers. */
-static const struct {
+struct handler {
     const char *type;
     int (*run)(struct worker *w, const struct job *j, struct outcome *out);
-} handlers[] = {{"export", run_export}, {"reminder", run_reminder}};
+};
+static const struct handler handlers[] = {{"export", run_export}, {"reminder", run_reminder}};
 #define NHANDLERS (sizeof handlers / sizeof handlers[0])
+
+/* The handler of a job type, or NULL when this worker has none. */
+static const struct handler *handler_of(const char *type)
+{
+    for (size_t i = 0; i < NHANDLERS; i++)
+        if (strcmp(type, handlers[i].type) == 0)
+            return &handlers[i];
+    return NULL;
+}
 
 static int run_handler(struct worker *w, const struct job *j, struct outcome *out)
 {
-    for (size_t i = 0; i < NHANDLERS; i++)
-        if (strcmp(j->type, handlers[i].type) == 0)
-            return handlers[i].run(w, j, out);
+    const struct handler *h = handler_of(j->type);
+    if (h)
+        return h->run(w, j, out);
     snprintf(out->error, sizeof out->error, "this worker has no handler for type '%s'", j->type);
     out->permanent = true;
     return ERR_INVALID;
@@ -215,11 +225,8 @@ static int run_handler(struct worker *w, const struct job *j, struct outcome *ou
  * the row's own text: whatever a row says, the observer sees a closed set of types. */
 static void report(const struct worker *w, const struct job *j, enum observed_job how)
 {
-    const char *type = "other";
-    for (size_t i = 0; i < NHANDLERS; i++)
-        if (strcmp(j->type, handlers[i].type) == 0)
-            type = handlers[i].type;
-    observe_job(w->o.observer, type, how, 1);
+    const struct handler *h = handler_of(j->type);
+    observe_job(w->o.observer, h ? h->type : "other", how, 1);
 }
 
 /* ------------------------------------------------------------------ one job */
@@ -255,7 +262,8 @@ static void record_failure(struct worker *w, const struct job *j, const struct o
 {
     int limit = j->max_attempts < w->o.max_attempts ? j->max_attempts : w->o.max_attempts;
     /* TODO(lab 3.9): Retry (after a backoff) or give up: which failures, how many attempts? */
-    bool retry = false; int64_t delay_ms = 0;
+    bool retry = false;
+    int64_t delay_ms = 0;
     int64_t retry_at_us = retry ? clock_now_us() + delay_ms * 1000 : 0;
     const char *error = out->error[0] ? out->error : "failed";
     int rc = jobs_fail(w->pool, j, error, retry_at_us);

@@ -212,17 +212,27 @@ static int run_reminder(struct worker *w, const struct job *j, struct outcome *o
 }
 
 /* The job types this worker runs, and their handlers. */
-static const struct {
+struct handler {
     const char *type;
     int (*run)(struct worker *w, const struct job *j, struct outcome *out);
-} handlers[] = {{"export", run_export}, {"reminder", run_reminder}};
+};
+static const struct handler handlers[] = {{"export", run_export}, {"reminder", run_reminder}};
 #define NHANDLERS (sizeof handlers / sizeof handlers[0])
+
+/* The handler of a job type, or NULL when this worker has none. */
+static const struct handler *handler_of(const char *type)
+{
+    for (size_t i = 0; i < NHANDLERS; i++)
+        if (strcmp(type, handlers[i].type) == 0)
+            return &handlers[i];
+    return NULL;
+}
 
 static int run_handler(struct worker *w, const struct job *j, struct outcome *out)
 {
-    for (size_t i = 0; i < NHANDLERS; i++)
-        if (strcmp(j->type, handlers[i].type) == 0)
-            return handlers[i].run(w, j, out);
+    const struct handler *h = handler_of(j->type);
+    if (h)
+        return h->run(w, j, out);
     snprintf(out->error, sizeof out->error, "this worker has no handler for type '%s'", j->type);
     out->permanent = true;
     return ERR_INVALID;
@@ -232,11 +242,8 @@ static int run_handler(struct worker *w, const struct job *j, struct outcome *ou
  * the row's own text: whatever a row says, the observer sees a closed set of types. */
 static void report(const struct worker *w, const struct job *j, enum observed_job how)
 {
-    const char *type = "other";
-    for (size_t i = 0; i < NHANDLERS; i++)
-        if (strcmp(j->type, handlers[i].type) == 0)
-            type = handlers[i].type;
-    observe_job(w->o.observer, type, how, 1);
+    const struct handler *h = handler_of(j->type);
+    observe_job(w->o.observer, h ? h->type : "other", how, 1);
 }
 
 /* ------------------------------------------------------------------ one job */

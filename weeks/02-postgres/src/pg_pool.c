@@ -42,10 +42,11 @@
 #define DEADLINE_GRACE_MS 500
 
 struct pg_conn {
-    PGconn *pg;         /* NULL: not connected */
-    uint64_t prepared;  /* bit i: statement "s<i>" is prepared on pg */
-    bool broken;        /* the last call failed at the connection level */
-    bool late;          /* the last call missed its deadline (implies broken) */
+    PGconn *pg;                            /* NULL: not connected */
+    uint64_t prepared;                     /* bit i: statement "s<i>" is prepared on pg */
+    uint32_t runs[PG_POOL_STATEMENTS_MAX]; /* runs of each since it was prepared */
+    bool broken;                           /* the last call failed at the connection level */
+    bool late;                             /* the last call missed its deadline (implies broken) */
     bool begin_pending; /* pg_conn_begin: BEGIN goes out with the next statement */
     int deadline_ms;    /* longest the client waits for one call's answer; 0: no bound */
 };
@@ -196,6 +197,7 @@ static int conn_connect(struct pg_pool *p, struct pg_conn *c)
         log_msg(LOG_INFO, "PostgreSQL is reachable again");
     c->pg = pg;
     c->prepared = 0;
+    memset(c->runs, 0, sizeof c->runs);
     c->broken = false;
     return 0;
 }
@@ -569,6 +571,36 @@ static int exec_pipelined(struct pg_conn *c, const struct stmt *s, bool commit, 
     return rc != 0 ? rc : c->broken ? pg_conn_error(c, NULL, s->what) : 0;
 }
 
+/* A prepared statement's plan can go stale: after its first runs PostgreSQL may keep one
+ * "generic plan" for every later run, made from the table as it was then. A table that held 25
+ * rows when the plan was made gets a sequential scan and a sort, and keeps it at 20,000 rows
+ * until an ANALYZE (the first page of GET /tasks fell from 3,600 to 220 requests/s while a
+ * benchmark filled the table). So a statement is prepared again after PG_POOL_REPLAN_RUNS runs
+ * on a connection: DEALLOCATE, one round trip in that many, then the usual PREPARE, planned for
+ * the table as it is now. Not in a transaction that has failed: the server would refuse it. */
+static int replan_if_due(struct pg_conn *c, const struct stmt *s)
+{
+    PGTransactionStatusType st = PQtransactionStatus(c->pg);
+    if (s->id == STMT_UNPREPARED || !stmt_prepared(c, s) || c->runs[s->id] < PG_POOL_REPLAN_RUNS ||
+        (st != PQTRANS_IDLE && st != PQTRANS_INTRANS))
+        return 0;
+    char sql[32];
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+    int rc = result_ok(c, call_wait(c, PQsendQuery(c->pg, sql)), sql, NULL);
+    if (rc == 0) {
+        c->prepared &= ~(UINT64_C(1) << s->id);
+        c->runs[s->id] = 0;
+    }
+    return rc;
+}
+
+/* Counts a run of a prepared statement (replan_if_due reads it). */
+static void stmt_ran(struct pg_conn *c, const struct stmt *s)
+{
+    if (s->id != STMT_UNPREPARED && c->runs[s->id] < UINT32_MAX)
+        c->runs[s->id]++;
+}
+
 /* Every statement goes through here. Alone, it is one round trip (two the first time a
  * prepared one runs on this connection: PREPARE, then EXECUTE); with a deferred BEGIN or a
  * COMMIT to carry, it is one pipelined round trip. */
@@ -576,11 +608,15 @@ static int exec_stmt(struct pg_conn *c, const struct stmt *s, bool commit, PGres
 {
     if (out)
         *out = NULL;
+    int rc = replan_if_due(c, s);
+    if (rc != 0)
+        return rc;
+    stmt_ran(c, s);
     if (c->begin_pending || commit)
         return exec_pipelined(c, s, commit, out);
     if (!stmt_prepared(c, s)) {
         PGresult *res = call_wait(c, PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL));
-        int rc = result_ok(c, res, s->what, NULL);
+        rc = result_ok(c, res, s->what, NULL);
         if (rc != 0)
             return rc;
         c->prepared |= UINT64_C(1) << s->id;

@@ -20,6 +20,9 @@
 #include <stdint.h>
 
 #define PG_POOL_STATEMENTS_MAX 64 /* ids 0..63 for pg_conn_exec */
+/* A prepared statement is prepared again after this many runs on one connection, so that its
+ * plan follows the table as it grows (pg_pool.c, replan_if_due). */
+#define PG_POOL_REPLAN_RUNS 100
 
 struct pg_pool;
 struct pg_conn;

@@ -380,6 +380,67 @@ GRADED(pg_pool, an_unprepared_statement_binds_its_values_and_prepares_nothing, 1
     pg_pool_free(p);
 }
 
+/* The plan PostgreSQL would use for prepared statement `name` on c now (EXPLAIN EXECUTE). */
+static void plan_of(struct pg_conn *c, const char *name, char *out, size_t cap)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "EXPLAIN (COSTS OFF) EXECUTE %s(1, NULL)", name);
+    PGresult *res = NULL;
+    cr_assert_eq(pg_conn_exec_unprepared(c, sql, 0, NULL, &res), 0, "expected %s to run", sql);
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < PQntuples(res) && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s\n", PQgetvalue(res, i, 0));
+    PQclear(res);
+}
+
+/* A prepared statement's plan must follow its table. PostgreSQL may keep one "generic plan"
+ * for every run after the first few; made while the table held 25 rows, it reads the whole
+ * table and sorts it, and it would keep doing so at 20,000 rows until an ANALYZE. The pool
+ * prepares a statement again every PG_POOL_REPLAN_RUNS runs (its slot 12 is "s12" on the
+ * server), so the plan is made again for the table as it is. */
+GRADED(pg_pool, a_prepared_plan_is_made_again_as_its_table_grows, 2)
+{
+    struct pg_pool *p = pool_of(pg_test_fresh_url(), 1, 5000);
+    struct pg_conn *c = NULL;
+    cr_assert_eq(pg_pool_acquire(p, &c), 0, "expected a borrow to succeed");
+    cr_assert_eq(pg_conn_command(c, "CREATE TABLE t (owner int, at int, id int PRIMARY KEY);"
+                                    "CREATE INDEX t_owner_at ON t (owner, at, id);"
+                                    "INSERT INTO t SELECT 1, g, g FROM generate_series(1, 25) g;"
+                                    "ANALYZE t"),
+                 0, "expected a small table");
+    static const char sql[] = "SELECT id FROM t WHERE owner = $1::int"
+                              " AND ($2::int IS NULL OR at > $2::int) ORDER BY at, id LIMIT 21";
+    const char *v[2] = {"1", NULL};
+    char plan[2048];
+    int runs = 0;
+    for (; runs < 10; runs++) {
+        PGresult *res = NULL;
+        cr_assert_eq(pg_conn_exec(c, 12, sql, 2, v, &res), 0, "expected the page to run");
+        PQclear(res);
+    }
+    plan_of(c, "s12", plan, sizeof plan);
+    cr_assert(strstr(plan, "Seq Scan") != NULL,
+              "the test's premise: on 25 rows PostgreSQL plans a scan of the whole table, got:\n%s",
+              plan);
+    cr_assert_eq(
+        pg_conn_command(c, "INSERT INTO t SELECT 1, g, g FROM generate_series(26, 20000) g"), 0,
+        "expected the table to grow");
+    for (; runs < PG_POOL_REPLAN_RUNS + 10; runs++) {
+        PGresult *res = NULL;
+        cr_assert_eq(pg_conn_exec(c, 12, sql, 2, v, &res), 0, "expected the page to run");
+        cr_assert_eq(PQntuples(res), 21, "expected a page of 21 rows");
+        PQclear(res);
+    }
+    plan_of(c, "s12", plan, sizeof plan);
+    cr_assert(strstr(plan, "Index") != NULL,
+              "after %d runs on a table grown to 20,000 rows, expected the statement planned again "
+              "(an index scan in (owner, at, id)), got:\n%s",
+              runs, plan);
+    pg_pool_release(p, c);
+    pg_pool_free(p);
+}
+
 /* ------------------------------------------------------------------ migrations */
 
 static const struct migration two[] = {

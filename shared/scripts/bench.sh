@@ -43,6 +43,13 @@ for _ in $(seq 40); do
   curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "${auth[@]}" \
     -d '{"title":"Listed task","tags":["bench"],"priority":"high"}' "http://127.0.0.1:$port/tasks"
 done
+# The memory goal is about serving: from stage 4 the setup's login above runs one argon2id hash,
+# which takes 64 MiB for a moment by design (week 4, API.md's cost). Its peak is kept and
+# reported, then the kernel's high-water mark is reset (clear_refs 5, Linux 4.0+), so the peak
+# printed at the end is the rounds' own. Where the reset is refused, the peak covers both.
+setup_rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$taskd_pid/status" 2>/dev/null || echo 0)
+hwm_reset=0
+if echo 5 2>/dev/null > "/proc/$taskd_pid/clear_refs"; then hwm_reset=1; fi
 cat > "$out/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -118,9 +125,13 @@ for r in $(seq "$rounds"); do
     fi
   done
 done
-# taskd's peak resident memory over the whole run (the kernel's high-water mark).
+# taskd's peak resident memory over the rounds (the kernel's high-water mark, reset after setup).
 rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$taskd_pid/status" 2>/dev/null || echo 0)
-echo "bench: taskd's peak RSS $((rss_kb / 1024)) MB"
+if [ "$hwm_reset" = 1 ]; then
+  echo "bench: taskd's peak RSS $((rss_kb / 1024)) MB while serving the rounds ($((setup_rss_kb / 1024)) MB during the setup, its login's password hash included)"
+else
+  echo "bench: taskd's peak RSS $((rss_kb / 1024)) MB, the setup included (the high-water mark could not be reset)"
+fi
 # Median ratio per (endpoint, ceiling) over the rounds (the upper median for an even count).
 summary=$(printf '%s\n' "${results[@]}" | jq -rs '
   group_by(.endpoint + " vs " + .ceiling)[]
@@ -128,6 +139,7 @@ summary=$(printf '%s\n' "${results[@]}" | jq -rs '
   | "\(.[0].endpoint) vs \(.[0].ceiling): \($r[($r | length) / 2 | floor])"')
 echo "bench: median ratios over $rounds rounds (higher is better):"
 while IFS= read -r line; do echo "  $line"; done <<< "$summary"
-printf '{"connections":%s,"seconds":%s,"store":"%s","stage":"%s","peak_rss_kb":%s,"rounds":[%s]}\n' \
-  "$conns" "$secs" "${DATABASE_URL%%:*}" "$(basename "$(dirname "$stage")")" "$rss_kb" \
+printf '{"connections":%s,"seconds":%s,"store":"%s","stage":"%s","peak_rss_kb":%s,"setup_peak_rss_kb":%s,"peak_rss_covers_setup":%s,"rounds":[%s]}\n' \
+  "$conns" "$secs" "${DATABASE_URL%%:*}" "$(basename "$(dirname "$stage")")" "$rss_kb" "$setup_rss_kb" \
+  "$([ "$hwm_reset" = 1 ] && echo false || echo true)" \
   "$(IFS=,; echo "${results[*]}")" > "$out/bench.json"

@@ -1,5 +1,5 @@
-/* Lab copy of weeks/03-cache-jobs/src/worker.c (made by shared/scripts/labgen.sh): write your code
- * here. Each TODO(lab N.M) is one exercise; labs/03-cache-jobs/README.md explains them. */
+/* Lab copy of weeks/03-cache-jobs/src/worker.c (made by shared/scripts/labgen.sh): write your code here.
+ * Each TODO(lab N.M) is one exercise; labs/03-cache-jobs/README.md explains them. */
 /* worker.c — the job loop of taskd-worker (see worker.h for the life of a job).
  *
  * One thread does everything, in this order, forever: housekeeping that is due (queue_tick
@@ -262,8 +262,7 @@ static void record_failure(struct worker *w, const struct job *j, const struct o
 {
     int limit = j->max_attempts < w->o.max_attempts ? j->max_attempts : w->o.max_attempts;
     /* TODO(lab 3.9): Retry (after a backoff) or give up: which failures, how many attempts? */
-    bool retry = false;
-    int64_t delay_ms = 0;
+    bool retry = false; int64_t delay_ms = 0;
     int64_t retry_at_us = retry ? clock_now_us() + delay_ms * 1000 : 0;
     const char *error = out->error[0] ? out->error : "failed";
     int rc = jobs_fail(w->pool, j, error, retry_at_us);
